@@ -1,0 +1,267 @@
+//! The REST API under `/api/v10`, plus the gateway's WebSocket endpoints.
+//! Every request is recorded for tests. Unknown routes get Discord's 404 body.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Multipart, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::interactions::ACK_DEADLINE;
+use crate::payloads;
+use crate::state::{Recorded, Shared};
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(crate::gateway::upgrade))
+        .route("/resume", get(crate::gateway::upgrade))
+        .route("/resume/", get(crate::gateway::upgrade))
+        .fallback(api)
+        .with_state(shared)
+}
+
+fn error(status: StatusCode, code: u32, message: &str) -> Response {
+    (status, Json(payloads::error(code, message))).into_response()
+}
+
+fn not_found() -> Response {
+    error(StatusCode::NOT_FOUND, 0, "404: Not Found")
+}
+
+async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
+    let method = request.method().clone();
+    let uri = request.uri().clone();
+    let Some(path) = uri.path().strip_prefix("/api/v10/") else { return not_found() };
+    let path = path.trim_end_matches('/').to_owned();
+    let query = uri.query().unwrap_or_default().to_owned();
+    let authorized = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bot {}", shared.config.token));
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let (body, files) = if multipart {
+        match read_multipart(request).await {
+            Ok(parts) => parts,
+            Err(message) => return error(StatusCode::BAD_REQUEST, 50109, &message),
+        }
+    } else {
+        let bytes = Bytes::from_request(request, &()).await.unwrap_or_default();
+        if bytes.is_empty() {
+            (Value::Null, Vec::new())
+        } else {
+            match serde_json::from_slice(&bytes) {
+                Ok(v) => (v, Vec::new()),
+                Err(_) => return error(StatusCode::BAD_REQUEST, 50109, "The request body contains invalid JSON."),
+            }
+        }
+    };
+    shared.lock().requests.push(Recorded {
+        method: method.to_string(),
+        path: path.clone(),
+        body: body.clone(),
+        files: files.clone(),
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    let needs_bot_auth = !matches!(segments.first(), Some(&"interactions") | Some(&"webhooks"));
+    if needs_bot_auth && !authorized {
+        return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
+    }
+    route(&shared, &method, &segments, &query, body, files)
+}
+
+async fn read_multipart(request: Request) -> Result<(Value, Vec<(String, String, Vec<u8>)>), String> {
+    let mut form = Multipart::from_request(request, &()).await.map_err(|e| e.to_string())?;
+    let mut body = Value::Null;
+    let mut files = Vec::new();
+    while let Some(field) = form.next_field().await.map_err(|e| e.to_string())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let filename = field.file_name().map(str::to_owned);
+        let bytes = field.bytes().await.map_err(|e| e.to_string())?;
+        if name == "payload_json" {
+            body = serde_json::from_slice(&bytes).map_err(|e| format!("payload_json: {e}"))?;
+        } else if let Some(filename) = filename {
+            files.push((name, filename, bytes.to_vec()));
+        }
+    }
+    Ok((body, files))
+}
+
+fn route(
+    shared: &Shared,
+    method: &Method,
+    segments: &[&str],
+    query: &str,
+    body: Value,
+    files: Vec<(String, String, Vec<u8>)>,
+) -> Response {
+    let app = shared.application_id.to_string();
+    match (method.as_str(), segments) {
+        ("GET", ["gateway"]) => Json(json!({ "url": shared.ws_url() })).into_response(),
+        ("GET", ["gateway", "bot"]) => Json(json!({
+            "url": shared.ws_url(),
+            "shards": shared.config.shards,
+            "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1 },
+        }))
+        .into_response(),
+        ("GET", ["applications", "@me"]) => {
+            Json(payloads::application(shared.application_id, &shared.config.bot_name, &shared.bot, &shared.owner)).into_response()
+        }
+        ("GET", ["users", "@me"]) => {
+            let mut user = payloads::user(&shared.bot);
+            user["verified"] = json!(true);
+            user["mfa_enabled"] = json!(false);
+            user["locale"] = json!("en-US");
+            user["email"] = Value::Null;
+            Json(user).into_response()
+        }
+        (_, ["applications", id, ..]) if *id != app => error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
+        ("PUT", ["applications", _, "commands"]) => set_commands(shared, None, body),
+        ("GET", ["applications", _, "commands"]) => Json(shared.lock().global_commands.clone()).into_response(),
+        ("PUT", ["applications", _, "guilds", guild, "commands"]) => match guild.parse() {
+            Ok(g) => set_commands(shared, Some(g), body),
+            Err(_) => not_found(),
+        },
+        ("POST", ["interactions", id, token, "callback"]) => callback(shared, id, token, query, body, files),
+        ("PATCH", ["webhooks", id, token, "messages", "@original"]) if *id == app => edit_original(shared, token, body, files),
+        ("POST", ["webhooks", id, token]) if *id == app => followup(shared, token, body, files),
+        ("POST", ["channels", channel, "messages"]) => match channel.parse::<u64>() {
+            Ok(c) if shared.lock().world.guild_of_channel(c).is_some() => Json(bot_message(shared, c, &body, &files)).into_response(),
+            _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+        },
+        _ => not_found(),
+    }
+}
+
+fn set_commands(shared: &Shared, guild: Option<u64>, body: Value) -> Response {
+    let Some(list) = body.as_array() else {
+        return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+    };
+    let mut state = shared.lock();
+    let mut registered = Vec::with_capacity(list.len());
+    for command in list {
+        let Some(name) = command["name"].as_str() else {
+            return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body");
+        };
+        let existing = state.global_commands.iter().find(|c| c["name"] == name).map(|c| c["id"].clone());
+        let id = existing.unwrap_or_else(|| json!(state.clock.next_id().to_string()));
+        let mut out = json!({
+            "id": id,
+            "application_id": shared.application_id.to_string(),
+            "version": state.clock.next_id().to_string(),
+            "default_member_permissions": command.get("default_member_permissions").cloned().unwrap_or(Value::Null),
+            "type": command.get("type").cloned().unwrap_or(json!(1)),
+            "name": name,
+            "description": command.get("description").cloned().unwrap_or(json!("")),
+            "dm_permission": command.get("dm_permission").cloned().unwrap_or(json!(true)),
+            "contexts": command.get("contexts").cloned().unwrap_or(Value::Null),
+            "integration_types": command.get("integration_types").cloned().unwrap_or(json!([0])),
+            "nsfw": command.get("nsfw").cloned().unwrap_or(json!(false)),
+        });
+        if let Some(options) = command.get("options") {
+            out["options"] = options.clone();
+        }
+        if let Some(g) = guild {
+            out["guild_id"] = json!(g.to_string());
+        }
+        registered.push(out);
+    }
+    match guild {
+        Some(g) => {
+            state.guild_commands.insert(g, registered.clone());
+        }
+        None => state.global_commands = registered.clone(),
+    }
+    drop(state);
+    shared.changed.notify_waiters();
+    Json(registered).into_response()
+}
+
+fn callback(shared: &Shared, id: &str, token: &str, query: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+    let mut state = shared.lock();
+    let Some(pending) = state.interactions.get_mut(token) else {
+        return error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
+    };
+    if pending.id.to_string() != id || pending.created.elapsed() > ACK_DEADLINE {
+        return error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
+    }
+    if pending.acknowledged.is_some() {
+        return error(StatusCode::BAD_REQUEST, 40060, "Interaction has already been acknowledged.");
+    }
+    let kind = body["type"].as_u64().unwrap_or(0);
+    match kind {
+        4 => {
+            pending.acknowledged = Some((Instant::now(), false));
+            pending.finish(body["data"].clone(), files);
+        }
+        5 => pending.acknowledged = Some((Instant::now(), true)),
+        _ => return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"),
+    }
+    let interaction_id = pending.id;
+    drop(state);
+    if query.contains("with_response=true") {
+        Json(json!({ "interaction": { "id": interaction_id.to_string(), "type": 2, "response_message_loading": kind == 5, "response_message_ephemeral": false } })).into_response()
+    } else {
+        StatusCode::NO_CONTENT.into_response()
+    }
+}
+
+fn edit_original(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+    let channel = {
+        let mut state = shared.lock();
+        let Some(pending) = state.interactions.get_mut(token) else {
+            return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+        };
+        if pending.acknowledged.is_none() {
+            return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+        }
+        pending.finish(body.clone(), files.clone());
+        state.world.guilds.values().next().and_then(|g| g.channels.first().copied()).unwrap_or_default()
+    };
+    Json(bot_message(shared, channel, &body, &files)).into_response()
+}
+
+fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+    if !shared.lock().interactions.contains_key(token) {
+        return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+    }
+    let channel = shared.lock().world.guilds.values().next().and_then(|g| g.channels.first().copied()).unwrap_or_default();
+    Json(bot_message(shared, channel, &body, &files)).into_response()
+}
+
+/// A message the bot posted, as Discord returns it.
+fn bot_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(String, String, Vec<u8>)]) -> Value {
+    let (id, now) = {
+        let mut state = shared.lock();
+        (state.clock.next_id(), state.clock.now_ms())
+    };
+    let mut message = payloads::message(id, channel_id, &shared.bot, now);
+    for key in ["content", "embeds", "components", "flags"] {
+        if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
+            message[key] = v.clone();
+        }
+    }
+    message["attachments"] = files
+        .iter()
+        .enumerate()
+        .map(|(i, (_, filename, bytes))| {
+            json!({
+                "id": (id + i as u64 + 1).to_string(),
+                "filename": filename,
+                "size": bytes.len(),
+                "url": format!("https://cdn.discordapp.com/attachments/{channel_id}/{id}/{filename}"),
+                "proxy_url": format!("https://media.discordapp.net/attachments/{channel_id}/{id}/{filename}"),
+            })
+        })
+        .collect();
+    message
+}

@@ -1,0 +1,358 @@
+//! The scenario API: build servers and members, make things happen, invoke
+//! slash commands and read what the bot sent. Every event goes out over the
+//! real gateway connection, exactly as Discord would send it.
+
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+use crate::interactions::{InteractionReply, Invocation, Pending, EDIT_DEADLINE};
+use crate::state::{Recorded, State};
+use crate::world::{Guild, Member, MessageInfo, User};
+use crate::{intents, payloads, Simulator};
+
+/// What can go wrong in a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The server, user, member or message does not exist.
+    #[error("unknown {0}")]
+    Unknown(&'static str),
+    /// The command was never registered by the bot.
+    #[error("the bot has not registered /{0}")]
+    CommandNotRegistered(String),
+    /// No session would receive the event: the bot is not connected.
+    #[error("no gateway session for this server's shard: is the bot connected?")]
+    NoSession,
+    /// The bot did not answer in time.
+    #[error("the bot did not answer /{0} in time")]
+    NoAnswer(String),
+    /// Waited too long for something.
+    #[error("timed out waiting for {0}")]
+    Timeout(&'static str),
+}
+
+impl Simulator {
+    fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.shared.lock())
+    }
+
+    fn dispatch(&self, state: &mut State, guild_id: u64, intent: u64, event: &str, data: Value) -> Result<u64, SimError> {
+        state.dispatch(self.shared.config.shards, guild_id, intent, event, data).ok_or(SimError::NoSession)
+    }
+
+    /// The bot's user id (also its application id).
+    pub fn bot_user_id(&self) -> u64 {
+        self.shared.bot.id
+    }
+
+    /// The virtual time, Unix ms.
+    pub fn now_ms(&self) -> u64 {
+        self.with(|s| s.clock.now_ms())
+    }
+
+    /// Moves the virtual clock forward: the next ids carry the later time.
+    pub fn advance(&self, by: Duration) {
+        self.with(|s| s.clock.advance_ms(by.as_millis() as u64));
+    }
+
+    /// Moves the virtual clock to at least `ms`.
+    pub fn catch_up_to(&self, ms: u64) {
+        self.with(|s| s.clock.catch_up_to(ms));
+    }
+
+    /// Creates a server with one text channel; the bot and the owner are
+    /// members. Sent to the bot only when it next identifies (as if the bot
+    /// had been in it all along).
+    pub fn add_guild(&self, name: &str) -> u64 {
+        let (bot, owner) = (self.shared.bot.id, self.shared.owner.id);
+        self.with(|s| {
+            let now = s.clock.now_ms();
+            let created = now.saturating_sub(1000 * 86_400_000);
+            let id = s.clock.id_at(created);
+            let channel = s.clock.id_at(created + 1);
+            let mut members = std::collections::BTreeMap::new();
+            members.insert(bot, Member { user_id: bot, nick: None, joined_at_ms: now.saturating_sub(30 * 86_400_000), in_voice: false });
+            members.insert(owner, Member { user_id: owner, nick: None, joined_at_ms: created, in_voice: false });
+            s.world.guilds.insert(id, Guild { id, name: name.to_owned(), owner_id: owner, channels: vec![channel], members, bot_joined_at_ms: now });
+            id
+        })
+    }
+
+    /// The server's owner (a human member of every server).
+    pub fn owner_id(&self) -> u64 {
+        self.shared.owner.id
+    }
+
+    /// The server's first text channel.
+    pub fn channel_of(&self, guild_id: u64) -> Result<u64, SimError> {
+        self.with(|s| s.world.guilds.get(&guild_id).and_then(|g| g.channels.first().copied()).ok_or(SimError::Unknown("server")))
+    }
+
+    /// Creates an account.
+    pub fn add_user(&self, username: &str, global_name: Option<&str>, bot: bool) -> u64 {
+        self.with(|s| {
+            let id = s.clock.next_id();
+            s.world.users.insert(id, User { id, username: username.to_owned(), global_name: global_name.map(str::to_owned), bot });
+            id
+        })
+    }
+
+    /// Makes `user_id` a member since `joined_at_ms`, quietly: as if they had
+    /// joined before the bot was watching (no event is sent).
+    pub fn add_member(&self, guild_id: u64, user_id: u64, joined_at_ms: u64) -> Result<(), SimError> {
+        self.with(|s| {
+            if !s.world.users.contains_key(&user_id) {
+                return Err(SimError::Unknown("user"));
+            }
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            guild.members.insert(user_id, Member { user_id, nick: None, joined_at_ms, in_voice: false });
+            Ok(())
+        })
+    }
+
+    /// Sets a member's server nickname (quietly).
+    pub fn set_nick(&self, guild_id: u64, user_id: u64, nick: Option<&str>) -> Result<(), SimError> {
+        self.with(|s| {
+            let member = s.world.guilds.get_mut(&guild_id).and_then(|g| g.members.get_mut(&user_id)).ok_or(SimError::Unknown("member"))?;
+            member.nick = nick.map(str::to_owned);
+            Ok(())
+        })
+    }
+
+    /// The member joins now: GUILD_MEMBER_ADD.
+    pub fn join(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            let now = s.clock.now_ms();
+            let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let member = Member { user_id, nick: None, joined_at_ms: now, in_voice: false };
+            guild.members.insert(user_id, member.clone());
+            let mut data = payloads::member(&member, &user);
+            data["guild_id"] = json!(guild_id.to_string());
+            self.dispatch(s, guild_id, intents::GUILD_MEMBERS, "GUILD_MEMBER_ADD", data)
+        })
+    }
+
+    /// The member leaves: GUILD_MEMBER_REMOVE.
+    pub fn leave(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            guild.members.remove(&user_id).ok_or(SimError::Unknown("member"))?;
+            let user = s.world.users.get(&user_id).ok_or(SimError::Unknown("user"))?;
+            let data = json!({ "guild_id": guild_id.to_string(), "user": payloads::user(user) });
+            self.dispatch(s, guild_id, intents::GUILD_MEMBERS, "GUILD_MEMBER_REMOVE", data)
+        })
+    }
+
+    /// The member posts a message in the server's first channel: MESSAGE_CREATE.
+    /// Returns the message id.
+    pub fn send_message(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
+        let channel = self.channel_of(guild_id)?;
+        self.send_message_in(guild_id, channel, user_id)
+    }
+
+    /// The member posts in a given channel.
+    pub fn send_message_in(&self, guild_id: u64, channel_id: u64, user_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            let guild = s.world.guilds.get(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let member = guild.members.get(&user_id).cloned().ok_or(SimError::Unknown("member"))?;
+            let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+            let id = s.clock.next_id();
+            let mut data = payloads::message(id, channel_id, &user, s.clock.now_ms());
+            data["guild_id"] = json!(guild_id.to_string());
+            data["member"] = payloads::partial_member(&member);
+            s.world.messages.insert(id, MessageInfo { guild_id, channel_id, author_id: user_id });
+            self.dispatch(s, guild_id, intents::GUILD_MESSAGES, "MESSAGE_CREATE", data)?;
+            Ok(id)
+        })
+    }
+
+    fn reaction_data(s: &State, message_id: u64, user_id: Option<u64>, emoji: Option<&str>) -> Result<(MessageInfo, Value), SimError> {
+        let info = *s.world.messages.get(&message_id).ok_or(SimError::Unknown("message"))?;
+        let mut data = json!({
+            "channel_id": info.channel_id.to_string(),
+            "message_id": message_id.to_string(),
+            "guild_id": info.guild_id.to_string(),
+        });
+        if let Some(user_id) = user_id {
+            data["user_id"] = json!(user_id.to_string());
+            data["burst"] = json!(false);
+            data["type"] = json!(0);
+        }
+        if let Some(e) = emoji {
+            data["emoji"] = payloads::emoji(e);
+        }
+        Ok((info, data))
+    }
+
+    /// `user_id` reacts to a message with `emoji` (unicode, or `ID:name` for
+    /// a custom one): MESSAGE_REACTION_ADD, carrying `message_author_id`.
+    pub fn react(&self, message_id: u64, user_id: u64, emoji: &str) -> Result<u64, SimError> {
+        self.with(|s| {
+            let (info, mut data) = Self::reaction_data(s, message_id, Some(user_id), Some(emoji))?;
+            let guild = s.world.guilds.get(&info.guild_id).ok_or(SimError::Unknown("server"))?;
+            let member = guild.members.get(&user_id).ok_or(SimError::Unknown("member"))?;
+            let user = s.world.users.get(&user_id).ok_or(SimError::Unknown("user"))?;
+            data["member"] = payloads::member(member, user);
+            data["message_author_id"] = json!(info.author_id.to_string());
+            data["burst_colors"] = json!([]);
+            self.dispatch(s, info.guild_id, intents::GUILD_MESSAGE_REACTIONS, "MESSAGE_REACTION_ADD", data)
+        })
+    }
+
+    /// `user_id` removes their reaction: MESSAGE_REACTION_REMOVE.
+    pub fn unreact(&self, message_id: u64, user_id: u64, emoji: &str) -> Result<u64, SimError> {
+        self.with(|s| {
+            let (info, data) = Self::reaction_data(s, message_id, Some(user_id), Some(emoji))?;
+            self.dispatch(s, info.guild_id, intents::GUILD_MESSAGE_REACTIONS, "MESSAGE_REACTION_REMOVE", data)
+        })
+    }
+
+    /// A moderator clears a message's reactions, all or of one emoji:
+    /// MESSAGE_REACTION_REMOVE_ALL or MESSAGE_REACTION_REMOVE_EMOJI.
+    pub fn clear_reactions(&self, message_id: u64, emoji: Option<&str>) -> Result<u64, SimError> {
+        self.with(|s| {
+            let (info, data) = Self::reaction_data(s, message_id, None, emoji)?;
+            let event = if emoji.is_some() { "MESSAGE_REACTION_REMOVE_EMOJI" } else { "MESSAGE_REACTION_REMOVE_ALL" };
+            self.dispatch(s, info.guild_id, intents::GUILD_MESSAGE_REACTIONS, event, data)
+        })
+    }
+
+    /// Sends a raw dispatch (any event name and payload) to a server's shard:
+    /// for testing how a bot copes with odd input.
+    pub fn send_raw_dispatch(&self, guild_id: u64, event: &str, data: Value) -> Result<u64, SimError> {
+        self.with(|s| self.dispatch(s, guild_id, 0, event, data))
+    }
+
+    /// Waits until `shards` gateway sessions are connected, and the bot has
+    /// registered at least one command.
+    pub async fn wait_for_bot(&self, shards: u32, timeout: Duration) -> Result<(), SimError> {
+        let ready = || {
+            self.with(|s| {
+                let connected = s.active.values().filter(|id| s.sessions.get(*id).is_some_and(|x| x.connection.is_some())).count();
+                connected as u32 >= shards && !s.global_commands.is_empty()
+            })
+        };
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            if ready() {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(SimError::Timeout("the bot to connect"));
+            }
+        }
+    }
+
+    /// Invokes a slash command as `invocation.user_id` and waits for the
+    /// bot's answer (following a deferral to the edited response).
+    pub async fn invoke(&self, invocation: Invocation) -> Result<InteractionReply, SimError> {
+        let name = invocation.name.clone();
+        let receiver = self.with(|s| self.start_interaction(s, &invocation))?;
+        match tokio::time::timeout(EDIT_DEADLINE.min(Duration::from_secs(30)), receiver).await {
+            Ok(Ok(reply)) => Ok(reply),
+            _ => Err(SimError::NoAnswer(name)),
+        }
+    }
+
+    fn start_interaction(&self, s: &mut State, inv: &Invocation) -> Result<oneshot::Receiver<InteractionReply>, SimError> {
+        let command = s
+            .guild_commands
+            .get(&inv.guild_id)
+            .into_iter()
+            .flatten()
+            .chain(s.global_commands.iter())
+            .find(|c| c["name"] == inv.name.as_str())
+            .cloned()
+            .ok_or_else(|| SimError::CommandNotRegistered(inv.name.clone()))?;
+        let guild = s.world.guilds.get(&inv.guild_id).ok_or(SimError::Unknown("server"))?;
+        let channel_id = inv.channel_id.or_else(|| guild.channels.first().copied()).ok_or(SimError::Unknown("channel"))?;
+        let member = guild.members.get(&inv.user_id).cloned().ok_or(SimError::Unknown("member"))?;
+        let user = s.world.users.get(&inv.user_id).cloned().ok_or(SimError::Unknown("user"))?;
+
+        let mut options = Vec::new();
+        let mut resolved_users = serde_json::Map::new();
+        let mut resolved_members = serde_json::Map::new();
+        for (name, value) in &inv.options {
+            let kind = command["options"]
+                .as_array()
+                .and_then(|opts| opts.iter().find(|o| o["name"] == name.as_str()))
+                .and_then(|o| o["type"].as_u64())
+                .unwrap_or(3);
+            if kind == 6 {
+                let target = value.as_u64().or_else(|| value.as_str().and_then(|v| v.parse().ok())).ok_or(SimError::Unknown("user option"))?;
+                let target_user = s.world.users.get(&target).ok_or(SimError::Unknown("user"))?;
+                resolved_users.insert(target.to_string(), payloads::user(target_user));
+                if let Some(m) = guild.members.get(&target) {
+                    let mut pm = payloads::partial_member(m);
+                    pm["permissions"] = json!(payloads::ALL_PERMISSIONS);
+                    resolved_members.insert(target.to_string(), pm);
+                }
+                options.push(json!({ "name": name, "type": 6, "value": target.to_string() }));
+            } else {
+                options.push(json!({ "name": name, "type": kind, "value": value }));
+            }
+        }
+        let id = s.clock.next_id();
+        let token = format!("aW50ZXJhY3Rpb246{id:x}");
+        let mut data = json!({ "id": command["id"], "name": inv.name, "type": 1, "options": options });
+        if !resolved_users.is_empty() {
+            data["resolved"] = json!({ "users": resolved_users, "members": resolved_members });
+        }
+        let mut invoker = payloads::member(&member, &user);
+        invoker["permissions"] = json!(payloads::ALL_PERMISSIONS);
+        let interaction = json!({
+            "id": id.to_string(),
+            "application_id": self.shared.application_id.to_string(),
+            "type": 2,
+            "data": data,
+            "guild": { "id": inv.guild_id.to_string(), "locale": "en-US", "features": [] },
+            "guild_id": inv.guild_id.to_string(),
+            "channel": payloads::channel(channel_id, inv.guild_id, 0),
+            "channel_id": channel_id.to_string(),
+            "member": invoker,
+            "token": token,
+            "version": 1,
+            "app_permissions": payloads::ALL_PERMISSIONS,
+            "locale": "en-US",
+            "guild_locale": "en-US",
+            "entitlements": [],
+            "authorizing_integration_owners": { "0": inv.guild_id.to_string() },
+            "context": 0,
+            "attachment_size_limit": 10_485_760,
+        });
+        let (done, receiver) = oneshot::channel();
+        s.interactions.insert(token, Pending::new(id, done));
+        self.dispatch(s, inv.guild_id, 0, "INTERACTION_CREATE", interaction)?;
+        Ok(receiver)
+    }
+
+    /// Every REST request the bot has made so far.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.with(|s| s.requests.clone())
+    }
+
+    /// The global commands the bot registered.
+    pub fn registered_commands(&self) -> Vec<Value> {
+        self.with(|s| s.global_commands.clone())
+    }
+
+    /// IDENTIFYs and RESUMEs received so far.
+    pub fn session_starts(&self) -> (u64, u64) {
+        self.with(|s| (s.identifies, s.resumes))
+    }
+
+    /// Members of a server, for scenario scripts.
+    pub fn members_of(&self, guild_id: u64) -> Vec<u64> {
+        self.with(|s| s.world.guilds.get(&guild_id).map(|g| g.members.keys().copied().collect()).unwrap_or_default())
+    }
+
+    /// Trims the replay buffers to the configured limit (older events can
+    /// then no longer be resumed).
+    pub fn trim_replay_buffers(&self) {
+        let limit = self.shared.config.replay_buffer;
+        self.with(|s| s.trim_buffers(limit));
+    }
+}

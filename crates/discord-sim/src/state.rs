@@ -1,0 +1,178 @@
+//! The simulator's shared state and the one place dispatches are sequenced,
+//! buffered for RESUME, and sent.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, Notify};
+
+use crate::clock::Clock;
+use crate::interactions::Pending;
+use crate::world::{User, World};
+use crate::SimConfig;
+
+/// A frame for one gateway connection's writer.
+#[derive(Debug, Clone)]
+pub(crate) enum Outgoing {
+    /// A JSON payload.
+    Text(Arc<str>),
+    /// Close with a code and reason.
+    Close(u16, String),
+}
+
+/// One live WebSocket.
+#[derive(Debug)]
+pub(crate) struct Connection {
+    pub id: u64,
+    pub tx: mpsc::UnboundedSender<Outgoing>,
+}
+
+/// A gateway session: survives its connection, so it can be resumed.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub shard: [u32; 2],
+    pub intents: u64,
+    pub seq: u64,
+    pub buffer: VecDeque<(u64, Arc<str>)>,
+    pub connection: Option<Connection>,
+}
+
+/// A request the bot made, for tests to inspect.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// HTTP method.
+    pub method: String,
+    /// Path after `/api/v10`.
+    pub path: String,
+    /// JSON body (`payload_json` for multipart); Null when none.
+    pub body: Value,
+    /// Attached files: (form field, filename, bytes).
+    pub files: Vec<(String, String, Vec<u8>)>,
+}
+
+/// Everything behind the lock.
+pub(crate) struct State {
+    pub clock: Clock,
+    pub world: World,
+    pub sessions: HashMap<String, Session>,
+    /// The session events for each shard go to.
+    pub active: HashMap<u32, String>,
+    pub global_commands: Vec<Value>,
+    pub guild_commands: HashMap<u64, Vec<Value>>,
+    pub requests: Vec<Recorded>,
+    pub interactions: HashMap<String, Pending>,
+    pub next_connection: u64,
+    pub identifies: u64,
+    pub resumes: u64,
+}
+
+/// State plus what never changes.
+pub(crate) struct Shared {
+    pub config: SimConfig,
+    pub addr: SocketAddr,
+    pub application_id: u64,
+    pub bot: User,
+    pub owner: User,
+    state: Mutex<State>,
+    /// Woken whenever sessions or commands change, for scenario waits.
+    pub changed: Notify,
+}
+
+impl Shared {
+    pub fn new(config: SimConfig, addr: SocketAddr) -> Self {
+        let mut clock = Clock::new(config.start_ms);
+        let created = config.start_ms.saturating_sub(400 * 86_400_000);
+        let application_id = clock.id_at(created);
+        let bot = User { id: application_id, username: config.bot_name.to_lowercase(), global_name: Some(config.bot_name.clone()), bot: true };
+        let owner = User { id: clock.id_at(created), username: "owner".into(), global_name: Some("Server Owner".into()), bot: false };
+        let mut world = World::default();
+        world.users.insert(bot.id, bot.clone());
+        world.users.insert(owner.id, owner.clone());
+        Self {
+            config,
+            addr,
+            application_id,
+            bot,
+            owner,
+            state: Mutex::new(State {
+                clock,
+                world,
+                sessions: HashMap::new(),
+                active: HashMap::new(),
+                global_commands: Vec::new(),
+                guild_commands: HashMap::new(),
+                requests: Vec::new(),
+                interactions: HashMap::new(),
+                next_connection: 0,
+                identifies: 0,
+                resumes: 0,
+            }),
+            changed: Notify::new(),
+        }
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}", self.addr)
+    }
+
+    pub fn resume_url(&self) -> String {
+        format!("ws://{}/resume", self.addr)
+    }
+
+    pub fn close_all_connections(&self) {
+        let mut state = self.lock();
+        for session in state.sessions.values_mut() {
+            if let Some(c) = session.connection.take() {
+                let _ = c.tx.send(Outgoing::Close(1001, "simulator stopped".into()));
+            }
+        }
+    }
+}
+
+/// Which shard a server's events go to (Discord's formula).
+pub(crate) fn shard_for(guild_id: u64, shards: u32) -> u32 {
+    ((guild_id >> 22) % u64::from(shards.max(1))) as u32
+}
+
+impl State {
+    /// Sends a dispatch for `guild_id` to the session of its shard if that
+    /// session asked for `intent` (0: always). Buffered for RESUME whether or
+    /// not a connection is up. Returns the sequence number, or None when no
+    /// session would receive it (as Discord drops events for absent bots).
+    pub fn dispatch(&mut self, shards: u32, guild_id: u64, intent: u64, event: &str, data: Value) -> Option<u64> {
+        let shard = shard_for(guild_id, shards);
+        let session_id = self.active.get(&shard)?.clone();
+        self.dispatch_to(&session_id, intent, event, data)
+    }
+
+    /// Sends a dispatch to one session.
+    pub fn dispatch_to(&mut self, session_id: &str, intent: u64, event: &str, data: Value) -> Option<u64> {
+        let session = self.sessions.get_mut(session_id)?;
+        if intent != 0 && session.intents & intent == 0 {
+            return None;
+        }
+        session.seq += 1;
+        let seq = session.seq;
+        let frame: Arc<str> = json!({ "op": 0, "s": seq, "t": event, "d": data }).to_string().into();
+        session.buffer.push_back((seq, Arc::clone(&frame)));
+        if let Some(connection) = &session.connection {
+            let _ = connection.tx.send(Outgoing::Text(frame));
+        }
+        Some(seq)
+    }
+
+    /// Trims session buffers to `limit` events.
+    pub fn trim_buffers(&mut self, limit: usize) {
+        for session in self.sessions.values_mut() {
+            while session.buffer.len() > limit {
+                session.buffer.pop_front();
+            }
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Assembles the running bot: database, ledger, REST client, command
+//! registration and one task per shard.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Session, Shard, ShardId};
+use twilight_http::Client;
+use twilight_model::id::{marker::ApplicationMarker, Id};
+
+use crate::commands;
+use crate::config::BotConfig;
+use crate::ingest::{Ledger, LedgerHandle};
+use crate::shard;
+use crate::store::{sqlite, Reader};
+
+/// What Tally asks Discord for. Never MESSAGE_CONTENT: Tally counts, it does not read.
+pub const INTENTS: Intents = Intents::GUILDS
+    .union(Intents::GUILD_MEMBERS)
+    .union(Intents::GUILD_MESSAGES)
+    .union(Intents::GUILD_MESSAGE_REACTIONS)
+    .union(Intents::GUILD_VOICE_STATES);
+
+/// What command handlers and shards share.
+pub struct Context {
+    /// Discord's REST API.
+    pub http: Client,
+    /// The bot's application, for interaction responses.
+    pub application_id: Id<ApplicationMarker>,
+    /// Read side of the store.
+    pub reader: Arc<dyn Reader>,
+    /// Write side: where shards send events; commands wait on it for freshness.
+    pub ledger: LedgerHandle,
+    /// Gateway payloads that could not be parsed.
+    pub malformed: AtomicU64,
+}
+
+/// A running bot.
+pub struct Bot {
+    context: Arc<Context>,
+    ledger: Ledger,
+    shards: JoinSet<anyhow::Result<()>>,
+    stop: watch::Sender<bool>,
+}
+
+/// Builds the REST client, pointed at `DISCORD_API_BASE` when it is not Discord.
+pub fn http_client(config: &BotConfig) -> Client {
+    let mut builder = Client::builder().token(config.token.expose().to_owned());
+    if !config.api_base.is_discord() {
+        builder = builder.proxy(config.api_base.authority.clone(), config.api_base.scheme == "http");
+    }
+    builder.build()
+}
+
+/// The database file a `sqlite://` URL names.
+pub fn database_path(config: &BotConfig) -> anyhow::Result<PathBuf> {
+    Ok(sqlite::path_from_url(&config.database_url)?)
+}
+
+impl Bot {
+    /// Opens the database, checks the token, registers commands and connects
+    /// every shard. Returns once the shards are started.
+    pub async fn start(config: BotConfig) -> anyhow::Result<Self> {
+        let path = database_path(&config)?;
+        let writer_path = path.clone();
+        let writer = tokio::task::spawn_blocking(move || sqlite::open_writer(&writer_path))
+            .await?
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        let reader: Arc<dyn Reader> = Arc::new(sqlite::open_reader(&path)?);
+        let positions = reader.positions()?;
+
+        let http = http_client(&config);
+        let application = http
+            .current_user_application()
+            .await
+            .map_err(|e| explain_http_error(e, &config))?
+            .model()
+            .await?;
+        let gateway = http.gateway().authed().await.map_err(|e| explain_http_error(e, &config))?.model().await?;
+        tracing::info!(application = %application.name, shards = gateway.shards, url = %gateway.url, "connected to Discord");
+
+        http.interaction(application.id)
+            .set_global_commands(&commands::definitions())
+            .await
+            .context("registering slash commands failed")?;
+
+        let ledger = Ledger::start(writer, positions.clone());
+        let context = Arc::new(Context {
+            http,
+            application_id: application.id,
+            reader,
+            ledger: ledger.handle(),
+            malformed: AtomicU64::new(0),
+        });
+        let (stop, stop_rx) = watch::channel(false);
+        let mut shards = JoinSet::new();
+        for number in 0..gateway.shards {
+            let id = ShardId::new(number, gateway.shards);
+            let mut builder = ConfigBuilder::new(config.token.expose().to_owned(), INTENTS).proxy_url(gateway.url.clone());
+            if let Some(p) = positions.iter().find(|p| p.shard_id == number && p.shard_count == gateway.shards) {
+                tracing::info!(shard = number, sequence = p.sequence, "resuming the stored gateway session");
+                builder = builder.session(Session::new(p.sequence, p.session_id.clone())).resume_url(p.resume_url.clone());
+            }
+            let shard = Shard::with_config(id, builder.build());
+            shards.spawn(shard::run(shard, Arc::clone(&context), stop_rx.clone()));
+        }
+        Ok(Self { context, ledger, shards, stop })
+    }
+
+    /// Shared state, for the demo's summary.
+    pub fn context(&self) -> &Arc<Context> {
+        &self.context
+    }
+
+    /// Waits until a shard stops on its own (a fatal gateway error) and returns why.
+    pub async fn wait(&mut self) -> anyhow::Result<()> {
+        match self.shards.join_next().await {
+            Some(result) => result?,
+            None => Ok(()),
+        }
+    }
+
+    /// Stops reading, commits everything received, closes each shard so the
+    /// session can be resumed, and returns.
+    pub async fn shutdown(mut self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+        while let Some(result) = self.shards.join_next().await {
+            if let Err(error) = result? {
+                tracing::warn!(%error, "shard stopped with an error");
+            }
+        }
+        let Self { context, ledger, .. } = self;
+        drop(context);
+        ledger.finish().await;
+        tracing::info!("all events committed; stopped");
+        Ok(())
+    }
+}
+
+/// The close frame that keeps the session resumable.
+pub const RESUMABLE_CLOSE: CloseFrame<'static> = CloseFrame::RESUME;
+
+/// Counts a payload that could not be parsed.
+pub fn count_malformed(context: &Context) {
+    context.malformed.fetch_add(1, Ordering::Relaxed);
+}
+
+fn explain_http_error(error: twilight_http::Error, config: &BotConfig) -> anyhow::Error {
+    use twilight_http::error::ErrorType;
+    match error.kind() {
+        ErrorType::Unauthorized => anyhow::anyhow!(
+            "DISCORD_TOKEN was rejected by {} (401 Unauthorized): copy the token again from the Developer Portal",
+            config.api_base
+        ),
+        ErrorType::RequestError | ErrorType::RequestTimedOut => {
+            anyhow::anyhow!("cannot reach Discord at {} ({error}); check DISCORD_API_BASE and the network", config.api_base)
+        }
+        _ => anyhow::Error::new(error).context(format!("Discord at {} answered with an error", config.api_base)),
+    }
+}

@@ -1,0 +1,170 @@
+//! The `tally` command line: `run`, `demo`, `export`, `sim`.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::bot::Bot;
+use crate::config::{BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL};
+use crate::export::{self, Format};
+use crate::store::{sqlite, Reader};
+
+/// Tally counts what members do in your Discord server, exactly once, and
+/// turns it into XP, levels and leaderboards.
+#[derive(Debug, Parser)]
+#[command(name = "tally", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the bot against Discord (needs DISCORD_TOKEN).
+    Run(RunArgs),
+    /// See Tally work with no token: a simulated server, the bot, live stats.
+    Demo(crate::demo::DemoArgs),
+    /// Write every member's figures for one server to stdout.
+    Export(ExportArgs),
+    /// Run only the Discord simulator with a busy demo server, for `tally run` to connect to.
+    Sim(crate::demo::SimArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The bot token from Discord's Developer Portal.
+    #[arg(long, env = "DISCORD_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(flatten)]
+    database: DatabaseArg,
+    /// Where Discord's API is; point it at a simulator or proxy.
+    #[arg(long, env = "DISCORD_API_BASE", default_value = DEFAULT_API_BASE)]
+    api_base: String,
+}
+
+/// `--database-url`, shared by the commands that open the database.
+#[derive(Debug, Args)]
+pub struct DatabaseArg {
+    /// The database: sqlite://PATH (created on first run).
+    #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub url: String,
+}
+
+#[derive(Debug, Args)]
+struct ExportArgs {
+    /// The server (guild) id to export.
+    #[arg(long)]
+    guild: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: Format,
+    #[command(flatten)]
+    database: DatabaseArg,
+}
+
+/// Sets up logging from RUST_LOG (default: Tally's own info messages and warnings).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,tally=info,discord_sim=info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+/// Parses arguments, runs the command, and maps failures to exit codes:
+/// 2 for configuration mistakes, 1 for everything else.
+pub fn main() -> ExitCode {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            if let Some(config) = error.downcast_ref::<ConfigError>() {
+                eprintln!("error: {config}");
+                ExitCode::from(2)
+            } else {
+                eprintln!("error: {error:#}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Run(args) => {
+            let config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?;
+            run_until_stopped(config).await
+        }
+        Command::Demo(args) => crate::demo::run(args).await,
+        Command::Sim(args) => crate::demo::run_sim(args).await,
+        Command::Export(args) => export_guild(args),
+    }
+}
+
+/// Runs the bot until Ctrl-C or SIGTERM, then shuts down cleanly.
+pub async fn run_until_stopped(config: BotConfig) -> anyhow::Result<()> {
+    let mut bot = Bot::start(config).await?;
+    tokio::select! {
+        result = bot.wait() => {
+            result?;
+        }
+        () = shutdown_signal() => tracing::info!("stopping: committing what was received"),
+    }
+    bot.shutdown().await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
+    let path = sqlite::path_from_url(&args.database.url)
+        .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
+    if !path.exists() {
+        return Err(ConfigError {
+            variable: "DATABASE_URL",
+            problem: format!("no database at {}: run `tally run` first, or point DATABASE_URL at it", path.display()),
+        }
+        .into());
+    }
+    let reader = sqlite::open_reader(&path)?;
+    let members = reader.all_members(args.guild)?;
+    if members.is_empty() {
+        eprintln!("note: no members stored for server {}", args.guild);
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    export::write(&members, args.format, &mut out)?;
+    std::io::Write::flush(&mut out)?;
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! Slash commands: their definitions (registered at start), and the handler
+//! that answers each interaction within Discord's 3-second deadline.
+
+mod joined;
+mod leaderboard;
+mod reply;
+mod stats;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use twilight_interactions::command::{CommandInputData, CommandModel, CreateCommand};
+use twilight_model::application::command::Command;
+use twilight_model::application::interaction::{Interaction, InteractionData};
+use twilight_model::id::{marker::GuildMarker, Id};
+use twilight_model::user::User;
+
+use crate::bot::Context;
+pub use reply::Reply;
+
+/// Every command Tally registers.
+pub fn definitions() -> Vec<Command> {
+    vec![
+        stats::StatsCommand::create_command().into(),
+        leaderboard::LeaderboardCommand::create_command().into(),
+        joined::JoinedCommand::create_command().into(),
+    ]
+}
+
+/// Where the interaction sits in the event stream: the answer waits until
+/// everything before it is committed, so `/stats` right after a message
+/// already counts that message.
+#[derive(Debug, Clone)]
+pub struct Freshness {
+    /// Shard the interaction came on.
+    pub shard_id: u32,
+    /// Its gateway session.
+    pub session_id: String,
+    /// Its sequence number.
+    pub sequence: u64,
+}
+
+/// Longest wait for the ledger before reading what is committed anyway.
+const FRESHNESS_WAIT: Duration = Duration::from_secs(2);
+
+/// Answers one interaction. Never fails loudly: problems become a friendly
+/// ephemeral message, and REST failures are logged.
+pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: Freshness) {
+    let work = {
+        let context = Arc::clone(&context);
+        let interaction = interaction.clone();
+        async move {
+            let fresh = context
+                .ledger
+                .wait_committed(freshness.shard_id, &freshness.session_id, freshness.sequence, FRESHNESS_WAIT)
+                .await;
+            if !fresh {
+                tracing::warn!("answering with data that may miss the latest events: the database is behind");
+            }
+            answer(&context, &interaction).await
+        }
+    };
+    if let Err(error) = reply::respond(&context, &interaction, work).await {
+        tracing::warn!(%error, "could not send a command answer to Discord");
+    }
+}
+
+async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
+    let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
+        return Reply::notice("Tally only understands its slash commands.");
+    };
+    let Some(guild_id) = interaction.guild_id else {
+        return Reply::notice("Tally counts activity in servers. Use this command in a server.");
+    };
+    let Some(invoker) = interaction.author().cloned() else {
+        return Reply::notice("Discord did not say who asked; please try again.");
+    };
+    let input = CommandInputData::from(data.as_ref().clone());
+    let request = Request { context, guild_id, invoker };
+    let result = match data.name.as_str() {
+        "stats" => match stats::StatsCommand::from_interaction(input) {
+            Ok(command) => stats::run(&request, command).await,
+            Err(error) => return bad_options(error),
+        },
+        "leaderboard" => match leaderboard::LeaderboardCommand::from_interaction(input) {
+            Ok(command) => leaderboard::run(&request, command).await,
+            Err(error) => return bad_options(error),
+        },
+        "joined" => match joined::JoinedCommand::from_interaction(input) {
+            Ok(command) => joined::run(&request, command).await,
+            Err(error) => return bad_options(error),
+        },
+        other => return Reply::notice(format!("I don't know the command /{other}. Try /stats, /leaderboard or /joined.")),
+    };
+    result.unwrap_or_else(|error| {
+        tracing::error!(%error, command = %data.name, "command failed");
+        Reply::notice("Something went wrong reading the server's stats. Please try again in a moment.")
+    })
+}
+
+fn bad_options(error: twilight_interactions::error::ParseError) -> Reply {
+    tracing::info!(%error, "interaction with options that do not match the command");
+    Reply::notice("Those options don't fit this command. Discord may still be updating it; try again in a minute.")
+}
+
+/// What every command gets.
+pub(crate) struct Request<'a> {
+    pub context: &'a Arc<Context>,
+    pub guild_id: Id<GuildMarker>,
+    pub invoker: User,
+}
+
+impl Request<'_> {
+    /// Runs a store read off the async threads.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        query: impl FnOnce(&dyn crate::store::Reader) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let reader = Arc::clone(&self.context.reader);
+        Ok(tokio::task::spawn_blocking(move || query(reader.as_ref())).await??)
+    }
+}

@@ -1,0 +1,114 @@
+//! Building and sending answers: an embed (or a notice only the asker sees),
+//! sent at once when ready in time, otherwise deferred and then edited in.
+
+use std::future::Future;
+use std::time::Duration;
+
+use twilight_model::application::interaction::Interaction;
+use twilight_model::channel::message::{Embed, MessageFlags};
+use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
+use twilight_util::builder::interaction_response::ChannelMessageBuilder;
+
+use crate::bot::Context;
+
+/// Tally's accent colour.
+pub const ACCENT: u32 = 0x5865F2;
+/// Colour of notices.
+pub const NOTICE: u32 = 0xF0B232;
+
+/// A command's answer.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// The embeds to show.
+    pub embeds: Vec<Embed>,
+    /// Only the person who asked sees it.
+    pub ephemeral: bool,
+}
+
+impl Reply {
+    /// An answer everyone in the channel sees.
+    pub fn embed(embed: Embed) -> Self {
+        Self { embeds: vec![embed], ephemeral: false }
+    }
+
+    /// A short message only the asker sees: wrong place, unknown member, and so on.
+    pub fn notice(text: impl Into<String>) -> Self {
+        let embed = twilight_util::builder::embed::EmbedBuilder::new()
+            .color(NOTICE)
+            .description(text)
+            .build();
+        Self { embeds: vec![embed], ephemeral: true }
+    }
+}
+
+/// How long an answer may take before Tally defers and edits it in later:
+/// well inside Discord's 3 seconds, leaving room for the network.
+const ANSWER_BUDGET: Duration = Duration::from_millis(1500);
+
+/// Sends `work`'s answer to the interaction.
+pub async fn respond(
+    context: &Context,
+    interaction: &Interaction,
+    work: impl Future<Output = Reply>,
+) -> Result<(), twilight_http::Error> {
+    let client = context.http.interaction(context.application_id);
+    tokio::pin!(work);
+    match tokio::time::timeout(ANSWER_BUDGET, &mut work).await {
+        Ok(reply) => {
+            let mut message = ChannelMessageBuilder::new().embeds(reply.embeds);
+            if reply.ephemeral {
+                message = message.flags(MessageFlags::EPHEMERAL);
+            }
+            let response = message.build();
+            client.create_response(interaction.id, &interaction.token, &response).await?;
+        }
+        Err(_) => {
+            let response = InteractionResponse { kind: InteractionResponseType::DeferredChannelMessageWithSource, data: None };
+            client.create_response(interaction.id, &interaction.token, &response).await?;
+            let reply = work.await;
+            client.update_response(&interaction.token).embeds(Some(&reply.embeds)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// A text progress bar: `▰▰▰▱▱▱▱▱▱▱`.
+pub fn progress_bar(done: u64, total: u64, width: usize) -> String {
+    let filled = if total == 0 { 0 } else { ((done.min(total) * width as u64) / total) as usize };
+    format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled))
+}
+
+/// Thousands separated with commas: 12,345.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A Discord timestamp tag: each reader sees it in their own time zone.
+pub fn discord_date(ms: i64) -> String {
+    format!("<t:{}:D>", ms.div_euclid(1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bars_and_numbers() {
+        assert_eq!(progress_bar(0, 100, 4), "▱▱▱▱");
+        assert_eq!(progress_bar(50, 100, 4), "▰▰▱▱");
+        assert_eq!(progress_bar(100, 100, 4), "▰▰▰▰");
+        assert_eq!(progress_bar(5, 0, 2), "▱▱");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(discord_date(1_700_000_000_999), "<t:1700000000:D>");
+    }
+}

@@ -1,0 +1,159 @@
+//! Settings from the environment, `.env` and command-line flags, checked up
+//! front so a mistake is one clear line naming the variable, not a trace.
+
+use std::fmt;
+
+/// Where Discord is when nothing else is said.
+pub const DEFAULT_API_BASE: &str = "https://discord.com";
+/// Where the database is when nothing else is said.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://tally.db";
+
+/// A bot token. Its `Debug` and `Display` never show the secret.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl Token {
+    /// Wraps a token, trimming whitespace and a leading `Bot ` someone pasted.
+    pub fn new(raw: &str) -> Self {
+        let raw = raw.trim();
+        Self(raw.strip_prefix("Bot ").unwrap_or(raw).to_owned())
+    }
+
+    /// The secret itself, for the Discord clients only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(<redacted>)")
+    }
+}
+
+/// A configuration mistake, named by the variable it concerns.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {problem}")]
+pub struct ConfigError {
+    /// The environment variable (or flag) at fault.
+    pub variable: &'static str,
+    /// What is wrong with it, and how to fix it.
+    pub problem: String,
+}
+
+/// Where the REST API lives, split the way the Discord clients want it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiBase {
+    /// `http` or `https`.
+    pub scheme: String,
+    /// `host` or `host:port`.
+    pub authority: String,
+}
+
+impl ApiBase {
+    /// Parses `DISCORD_API_BASE`: a scheme and host (and port), nothing more.
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let bad = |why: &str| ConfigError {
+            variable: "DISCORD_API_BASE",
+            problem: format!("{why} (got {raw:?}; expected something like https://discord.com or http://127.0.0.1:9000)"),
+        };
+        let raw = raw.trim().trim_end_matches('/');
+        let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("missing http:// or https://"))?;
+        if scheme != "http" && scheme != "https" {
+            return Err(bad("the scheme must be http or https"));
+        }
+        if rest.is_empty() || rest.contains('/') || rest.contains('?') || rest.contains('@') {
+            return Err(bad("give only the scheme, host and port, no path"));
+        }
+        Ok(Self { scheme: scheme.to_owned(), authority: rest.to_owned() })
+    }
+
+    /// True for Discord itself, where the clients need no redirection.
+    pub fn is_discord(&self) -> bool {
+        self.scheme == "https" && self.authority == "discord.com"
+    }
+}
+
+impl fmt::Display for ApiBase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}://{}", self.scheme, self.authority)
+    }
+}
+
+/// Everything `tally run` needs.
+#[derive(Debug, Clone)]
+pub struct BotConfig {
+    /// The bot's token.
+    pub token: Token,
+    /// Where the database is (`sqlite://PATH`).
+    pub database_url: String,
+    /// Where Discord's REST API is.
+    pub api_base: ApiBase,
+}
+
+impl BotConfig {
+    /// Checks raw settings; the first mistake found is returned.
+    pub fn from_parts(token: Option<&str>, database_url: &str, api_base: &str) -> Result<Self, ConfigError> {
+        let token = match token.map(str::trim) {
+            None | Some("") => {
+                return Err(ConfigError {
+                    variable: "DISCORD_TOKEN",
+                    problem: "not set: put your bot's token in the environment or in .env \
+                              (Developer Portal > your application > Bot > Reset Token), \
+                              or try `tally demo`, which needs none"
+                        .into(),
+                })
+            }
+            Some(t) if t.chars().any(char::is_whitespace) && !t.starts_with("Bot ") => {
+                return Err(ConfigError { variable: "DISCORD_TOKEN", problem: "contains spaces; paste the token alone".into() })
+            }
+            Some(t) => Token::new(t),
+        };
+        crate::store::sqlite::path_from_url(database_url).map_err(|e| ConfigError {
+            variable: "DATABASE_URL",
+            problem: e.to_string(),
+        })?;
+        Ok(Self { token, database_url: database_url.to_owned(), api_base: ApiBase::parse(api_base)? })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_is_never_printed() {
+        let config = BotConfig::from_parts(Some("secret.token.value"), DEFAULT_DATABASE_URL, DEFAULT_API_BASE).unwrap();
+        let shown = format!("{config:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert_eq!(config.token.expose(), "secret.token.value");
+    }
+
+    #[test]
+    fn bot_prefix_is_stripped() {
+        assert_eq!(Token::new(" Bot abc ").expose(), "abc");
+    }
+
+    #[test]
+    fn missing_token_names_the_variable() {
+        let err = BotConfig::from_parts(None, DEFAULT_DATABASE_URL, DEFAULT_API_BASE).unwrap_err();
+        assert_eq!(err.variable, "DISCORD_TOKEN");
+        assert!(err.to_string().starts_with("DISCORD_TOKEN: not set"));
+    }
+
+    #[test]
+    fn api_base_forms() {
+        assert!(ApiBase::parse("https://discord.com").unwrap().is_discord());
+        let sim = ApiBase::parse("http://127.0.0.1:9000/").unwrap();
+        assert_eq!((sim.scheme.as_str(), sim.authority.as_str()), ("http", "127.0.0.1:9000"));
+        assert_eq!(ApiBase::parse("127.0.0.1:9000").unwrap_err().variable, "DISCORD_API_BASE");
+        assert!(ApiBase::parse("http://host/api/v10").is_err());
+        assert!(ApiBase::parse("ftp://host").is_err());
+    }
+
+    #[test]
+    fn bad_database_url_names_the_variable() {
+        let err = BotConfig::from_parts(Some("t"), "mongodb://x", DEFAULT_API_BASE).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+    }
+}

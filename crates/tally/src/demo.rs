@@ -1,0 +1,242 @@
+//! `tally demo` and `tally sim`: a simulated server full of chatting members,
+//! so a newcomer sees Tally work in one command, without a token.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Args;
+use discord_sim::{Invocation, SimConfig, Simulator};
+
+use crate::bot::Bot;
+use crate::cli::shutdown_signal;
+use crate::config::BotConfig;
+use crate::domain::Level;
+
+/// Options of `tally demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Members in the simulated server.
+    #[arg(long, default_value_t = 300)]
+    members: usize,
+    /// The demo's database (kept between runs; delete it to start afresh).
+    #[arg(long = "database-url", env = "TALLY_DEMO_DATABASE_URL", default_value = "sqlite://tally-demo.db")]
+    database_url: String,
+    /// Stop after this many seconds (default: run until Ctrl-C).
+    #[arg(long)]
+    seconds: Option<u64>,
+}
+
+/// Options of `tally sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Port on 127.0.0.1 for the simulator's REST API and gateway.
+    #[arg(long, default_value_t = 9000)]
+    port: u16,
+    /// Members in the simulated server.
+    #[arg(long, default_value_t = 300)]
+    members: usize,
+    /// The token the simulator accepts.
+    #[arg(long, default_value = "sim-token")]
+    token: String,
+}
+
+/// A small deterministic generator (SplitMix64): the demo needs variety, not secrecy.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    /// An index skewed to the front, as a few members do most of the talking.
+    fn skewed(&mut self, n: usize) -> usize {
+        let a = self.below(n);
+        let b = self.below(a + 1);
+        self.below(b + 1)
+    }
+}
+
+const FIRST: &[&str] = &[
+    "ada", "bea", "cy", "dee", "eli", "fay", "gus", "hal", "ivy", "jo", "kai", "lu", "max", "nia", "oz", "pia",
+    "quinn", "rae", "sol", "tess", "uma", "vic", "wren", "xan", "yui", "zed",
+];
+const EMOJIS: &[&str] = &["👍", "❤️", "😂", "🎉", "👀", "🔥"];
+
+/// The simulated server and who is in it.
+pub struct DemoWorld {
+    /// The server.
+    pub guild_id: u64,
+    /// Everyone who can talk (present or not).
+    pub people: Vec<u64>,
+}
+
+/// Fills the simulator with a server of `members` people, most of whom joined long ago.
+pub fn build_world(sim: &Simulator, members: usize) -> anyhow::Result<DemoWorld> {
+    let guild_id = sim.add_guild("Tally Demo Server");
+    let mut dice = Dice(7);
+    let now = sim.now_ms();
+    let mut people = Vec::with_capacity(members);
+    for i in 0..members {
+        let name = format!("{}{}", FIRST[i % FIRST.len()], i / FIRST.len());
+        let display = format!("{}{}", capitalise(FIRST[i % FIRST.len()]), if i < FIRST.len() { String::new() } else { format!(" {}", i / FIRST.len()) });
+        let user = sim.add_user(&name, Some(&display), false);
+        let days_ago = 1 + dice.below(1500) as u64;
+        sim.add_member(guild_id, user, now - days_ago * 86_400_000)?;
+        people.push(user);
+    }
+    let helper = sim.add_user("helperbot", Some("Helper Bot"), true);
+    sim.add_member(guild_id, helper, now - 200 * 86_400_000)?;
+    Ok(DemoWorld { guild_id, people })
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+}
+
+/// Makes the server lively: messages, reactions, joins and leaves, with the
+/// virtual clock running 20 times faster than real time so cooldowns pass.
+pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let mut dice = Dice(42);
+    let mut recent: Vec<u64> = Vec::new();
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = tick.tick() => {}
+        }
+        sim.advance(Duration::from_millis(400));
+        let present = sim.members_of(world.guild_id);
+        let person = world.people[dice.skewed(world.people.len())];
+        let roll = dice.below(100);
+        let result = if !present.contains(&person) {
+            if roll < 10 { sim.join(world.guild_id, person).map(|_| ()) } else { Ok(()) }
+        } else if roll < 70 {
+            sim.send_message(world.guild_id, person).map(|id| {
+                recent.push(id);
+                if recent.len() > 50 {
+                    recent.remove(0);
+                }
+            })
+        } else if roll < 92 && !recent.is_empty() {
+            let message = recent[dice.below(recent.len())];
+            sim.react(message, person, EMOJIS[dice.below(EMOJIS.len())]).map(|_| ())
+        } else if roll < 96 && !recent.is_empty() {
+            let message = recent[dice.below(recent.len())];
+            sim.unreact(message, person, EMOJIS[dice.below(EMOJIS.len())]).map(|_| ())
+        } else if roll < 97 {
+            sim.leave(world.guild_id, person).map(|_| ())
+        } else {
+            Ok(())
+        };
+        if let Err(error) = result {
+            tracing::debug!(%error, "demo step skipped");
+        }
+    }
+}
+
+/// `tally demo`.
+pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let sim = Arc::new(Simulator::start(SimConfig::default()).await?);
+    let world = build_world(&sim, args.members)?;
+    let guild_id = world.guild_id;
+    let asker = world.people[0];
+    println!("Tally demo: a simulated Discord server with {} members at {}", args.members, sim.api_base());
+    println!("Database: {} (Ctrl-C to stop)", args.database_url);
+    let config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
+    let mut bot = Bot::start(config).await?;
+    sim.wait_for_bot(1, Duration::from_secs(30)).await?;
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let driver = tokio::spawn(drive(Arc::clone(&sim), world, stop_rx));
+
+    let deadline = args.seconds.map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut seconds = 0u64;
+    let mut last_answer = String::from("(asking in a moment)");
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => break,
+            result = bot.wait() => { result?; break; }
+            _ = tick.tick() => {}
+        }
+        seconds += 1;
+        if seconds % 5 == 3 {
+            let answer = sim.invoke(Invocation::new(guild_id, asker, "stats")).await;
+            last_answer = match answer {
+                Ok(reply) => reply.text().lines().take(3).collect::<Vec<_>>().join(" | "),
+                Err(error) => format!("no answer: {error}"),
+            };
+        }
+        print_summary(&bot, guild_id, &last_answer)?;
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            break;
+        }
+    }
+    let _ = stop.send(true);
+    let _ = driver.await;
+    bot.shutdown().await?;
+    println!("Stopped cleanly. Try: tally export --guild {guild_id} --database-url {}", args.database_url);
+    Ok(())
+}
+
+fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str) -> anyhow::Result<()> {
+    let context = bot.context();
+    let stats = context.ledger.stats();
+    let board = context.reader.leaderboard(guild_id, 0, 5)?;
+    let mut out = String::new();
+    let tty = std::io::stdout().is_terminal();
+    if tty {
+        out.push_str("\x1b[2J\x1b[H");
+    }
+    out.push_str(&format!(
+        "Tally demo — events committed: {}  commits: {}  replays skipped: {}  malformed: {}\n",
+        stats.events.load(std::sync::atomic::Ordering::Relaxed),
+        stats.commits.load(std::sync::atomic::Ordering::Relaxed),
+        stats.replays_skipped.load(std::sync::atomic::Ordering::Relaxed),
+        context.malformed.load(std::sync::atomic::Ordering::Relaxed),
+    ));
+    out.push_str(&format!("Top members of {} ranked:\n", board.total));
+    for (i, m) in board.members.iter().enumerate() {
+        out.push_str(&format!(
+            "  #{} {:<16} level {:>2}  {:>6} XP  {:>4} messages  {:>3} reactions received\n",
+            i + 1,
+            m.display_name,
+            Level::from_xp(m.xp).level,
+            m.xp,
+            m.messages,
+            m.reactions_received
+        ));
+    }
+    out.push_str(&format!("Last /stats answer: {last_answer}\n"));
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// `tally sim`: the simulator alone, for a separately started `tally run`.
+pub async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
+    let config = SimConfig { port: args.port, token: args.token.clone(), ..SimConfig::default() };
+    let sim = Arc::new(Simulator::start(config).await?);
+    let world = build_world(&sim, args.members)?;
+    println!("Discord simulator listening. In another terminal:");
+    println!("  DISCORD_TOKEN={} DISCORD_API_BASE={} tally run", args.token, sim.api_base());
+    println!("Server id: {} (Ctrl-C to stop)", world.guild_id);
+    let (stop, stop_rx) = tokio::sync::watch::channel(false);
+    let driver = tokio::spawn(drive(Arc::clone(&sim), world, stop_rx));
+    shutdown_signal().await;
+    let _ = stop.send(true);
+    let _ = driver.await;
+    Ok(())
+}

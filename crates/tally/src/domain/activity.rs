@@ -1,0 +1,93 @@
+//! What happened in a server, in Tally's own terms. The gateway translator
+//! turns Discord events into these; the ledger turns these into counts.
+
+/// A Discord id (server, member, channel, message). Plain `u64` so the pure
+/// core does not depend on any Discord library.
+pub type Id = u64;
+
+/// Who a member is, as far as a payload tells: kept current for leaderboards.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberProfile {
+    /// The server.
+    pub guild_id: Id,
+    /// The member's user id.
+    pub user_id: Id,
+    /// The account's unique username.
+    pub username: String,
+    /// What the server shows: server nickname, else global display name, else username.
+    pub display_name: String,
+    /// Bots never earn anything.
+    pub bot: bool,
+    /// When the member joined the server (ms since the Unix epoch), when the payload says.
+    pub joined_at_ms: Option<i64>,
+}
+
+/// Identifies one member's reaction with one emoji on one message.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReactionKey {
+    /// The message reacted to.
+    pub message_id: Id,
+    /// Who reacted.
+    pub user_id: Id,
+    /// `id:<custom emoji id>` or the unicode emoji itself.
+    pub emoji: String,
+}
+
+/// One thing that happened, ready to be counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// Tally can see this server (GUILD_CREATE).
+    GuildSeen {
+        /// The server.
+        guild_id: Id,
+        /// Its name.
+        name: String,
+    },
+    /// A payload showed this member is in the server (member lists, messages, updates).
+    MemberSeen(MemberProfile),
+    /// The member joined the server (GUILD_MEMBER_ADD). A rejoin is a new join.
+    MemberJoined(MemberProfile),
+    /// The member left, was kicked or was banned (GUILD_MEMBER_REMOVE).
+    MemberLeft {
+        /// The server.
+        guild_id: Id,
+        /// Who left.
+        user_id: Id,
+        /// When Tally learned of it (Discord's payload carries no time).
+        at_ms: i64,
+    },
+    /// A message was posted in a server.
+    Message {
+        /// The author's profile (the payload carries author and member).
+        author: MemberProfile,
+        /// The message id, whose timestamp dates the message.
+        message_id: Id,
+    },
+    /// A reaction was added.
+    ReactionAdded {
+        /// The server.
+        guild_id: Id,
+        /// The reaction.
+        key: ReactionKey,
+        /// Whether the reactor is a bot, when the payload says.
+        reactor_is_bot: bool,
+        /// Author of the message reacted to (`message_author_id`), when Discord sends it.
+        author_id: Option<Id>,
+    },
+    /// A reaction was removed.
+    ReactionRemoved {
+        /// The server.
+        guild_id: Id,
+        /// The reaction.
+        key: ReactionKey,
+    },
+    /// All reactions on a message were removed, or all of one emoji when `emoji` is set.
+    ReactionsCleared {
+        /// The server.
+        guild_id: Id,
+        /// The message.
+        message_id: Id,
+        /// Only this emoji's reactions, or all.
+        emoji: Option<String>,
+    },
+}

@@ -1,0 +1,13 @@
+//! Pure logic: what activity is, how XP and levels are computed, how time is
+//! read from ids and put into words. Nothing here does I/O, so all of it is
+//! unit-tested on its own and gives the same answer on replay.
+
+pub mod activity;
+pub mod humanize;
+pub mod level;
+pub mod snowflake;
+pub mod xp;
+
+pub use activity::{Activity, MemberProfile, ReactionKey};
+pub use level::Level;
+pub use xp::XpSettings;

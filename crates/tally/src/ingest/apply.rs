@@ -1,0 +1,191 @@
+//! The counting rules, applied to a batch of activity inside one store
+//! transaction. Shared by every backend: the backend supplies [`StoreOps`],
+//! this module decides what each activity changes. Each member's row is
+//! read at most once and written at most once per batch.
+
+use std::collections::HashMap;
+
+use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
+use crate::store::{Member, MembershipChange, StoreError, StoreOps};
+
+/// Members touched by a batch, loaded once and written back once.
+struct Touched<'o> {
+    ops: &'o mut dyn StoreOps,
+    members: HashMap<(Id, Id), (Member, bool)>,
+    settings: HashMap<Id, XpSettings>,
+}
+
+impl<'o> Touched<'o> {
+    fn member(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Member, StoreError> {
+        let entry = match self.members.entry((guild_id, user_id)) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let stored = self.ops.load_member(guild_id, user_id)?;
+                e.insert((stored.unwrap_or_else(|| Member::new(guild_id, user_id)), false))
+            }
+        };
+        Ok(&mut entry.0)
+    }
+
+    /// Like [`Self::member`], and marks the row to be written back.
+    fn member_mut(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Member, StoreError> {
+        self.member(guild_id, user_id)?;
+        let entry = self.members.get_mut(&(guild_id, user_id)).expect("just loaded");
+        entry.1 = true;
+        Ok(&mut entry.0)
+    }
+
+    fn settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError> {
+        if let Some(s) = self.settings.get(&guild_id) {
+            return Ok(*s);
+        }
+        let s = self.ops.xp_settings(guild_id)?;
+        self.settings.insert(guild_id, s);
+        Ok(s)
+    }
+
+    fn flush(self) -> Result<(), StoreError> {
+        for (member, dirty) in self.members.values() {
+            if *dirty {
+                self.ops.save_member(member)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Applies `activities` in order through `ops`. Call inside a transaction:
+/// on error the caller rolls back and nothing is counted.
+pub fn apply<'a>(
+    ops: &mut dyn StoreOps,
+    activities: impl IntoIterator<Item = &'a Activity>,
+) -> Result<(), StoreError> {
+    let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
+    let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new() };
+    for activity in activities {
+        match activity {
+            Activity::GuildSeen { guild_id, name } => touched.ops.upsert_guild(*guild_id, name)?,
+            Activity::MemberSeen(profile) => {
+                let member = touched.member_mut(profile.guild_id, profile.user_id)?;
+                if let Some(joined) = observe(member, profile) {
+                    joins.push((profile.guild_id, profile.user_id, MembershipChange::Join, joined));
+                }
+            }
+            Activity::MemberJoined(profile) => {
+                let member = touched.member_mut(profile.guild_id, profile.user_id)?;
+                update_profile(member, profile);
+                let joined = profile.joined_at_ms.or(member.joined_at_ms).unwrap_or_default();
+                member.joined_at_ms = Some(joined);
+                member.left_at_ms = None;
+                joins.push((profile.guild_id, profile.user_id, MembershipChange::Join, joined));
+            }
+            Activity::MemberLeft { guild_id, user_id, at_ms } => {
+                let member = touched.member_mut(*guild_id, *user_id)?;
+                if member.left_at_ms.is_none() {
+                    member.left_at_ms = Some(*at_ms);
+                    joins.push((*guild_id, *user_id, MembershipChange::Leave, *at_ms));
+                }
+            }
+            Activity::Message { author, message_id } => {
+                let settings = touched.settings(author.guild_id)?;
+                let member = touched.member_mut(author.guild_id, author.user_id)?;
+                if let Some(joined) = observe(member, author) {
+                    joins.push((author.guild_id, author.user_id, MembershipChange::Join, joined));
+                }
+                if !member.bot {
+                    member.messages += 1;
+                    let at = snowflake::timestamp_ms(*message_id);
+                    if settings.earns_xp(member.last_xp_at_ms, at) {
+                        member.xp += u64::from(settings.message_xp(*message_id));
+                        member.last_xp_at_ms = Some(at);
+                    }
+                }
+            }
+            Activity::ReactionAdded { guild_id, key, reactor_is_bot, author_id } => {
+                add_reaction(&mut touched, *guild_id, key, *reactor_is_bot, *author_id)?;
+            }
+            Activity::ReactionRemoved { guild_id, key } => {
+                if let Some(author) = touched.ops.delete_reaction(key)? {
+                    undo_reaction(&mut touched, *guild_id, key.user_id, author)?;
+                }
+            }
+            Activity::ReactionsCleared { guild_id, message_id, emoji } => {
+                for (reactor, author) in touched.ops.delete_message_reactions(*message_id, emoji.as_deref())? {
+                    undo_reaction(&mut touched, *guild_id, reactor, author)?;
+                }
+            }
+        }
+    }
+    for (guild_id, user_id, change, at) in joins {
+        touched.ops.log_membership(guild_id, user_id, change, at)?;
+    }
+    touched.flush()
+}
+
+/// Author id stored for a reaction whose message author Discord did not send.
+const UNKNOWN_AUTHOR: Id = 0;
+
+fn add_reaction(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    key: &ReactionKey,
+    reactor_is_bot: bool,
+    author_id: Option<Id>,
+) -> Result<(), StoreError> {
+    if reactor_is_bot || author_id == Some(key.user_id) || touched.member(guild_id, key.user_id)?.bot {
+        return Ok(());
+    }
+    if let Some(author) = author_id {
+        if touched.member(guild_id, author)?.bot {
+            return Ok(());
+        }
+    }
+    let author = author_id.unwrap_or(UNKNOWN_AUTHOR);
+    if !touched.ops.insert_reaction(guild_id, key, author)? {
+        return Ok(()); // Already counted (Discord repeats an add only after a remove).
+    }
+    touched.member_mut(guild_id, key.user_id)?.reactions_given += 1;
+    if author != UNKNOWN_AUTHOR {
+        touched.member_mut(guild_id, author)?.reactions_received += 1;
+    }
+    Ok(())
+}
+
+fn undo_reaction(touched: &mut Touched<'_>, guild_id: Id, reactor: Id, author: Id) -> Result<(), StoreError> {
+    let given = &mut touched.member_mut(guild_id, reactor)?.reactions_given;
+    *given = given.saturating_sub(1);
+    if author != UNKNOWN_AUTHOR {
+        let received = &mut touched.member_mut(guild_id, author)?.reactions_received;
+        *received = received.saturating_sub(1);
+    }
+    Ok(())
+}
+
+fn update_profile(member: &mut Member, profile: &MemberProfile) {
+    if member.username != profile.username {
+        member.username.clone_from(&profile.username);
+    }
+    if member.display_name != profile.display_name {
+        member.display_name.clone_from(&profile.display_name);
+    }
+    member.bot = profile.bot;
+}
+
+/// Records what a payload shows about a present member. Returns the join time
+/// to log when it reveals a join Tally had not recorded (a member who was
+/// there before the bot, or who came back while it was away).
+fn observe(member: &mut Member, profile: &MemberProfile) -> Option<i64> {
+    update_profile(member, profile);
+    let joined = profile.joined_at_ms?;
+    let newer = member.joined_at_ms.is_none_or(|known| joined > known);
+    if newer {
+        member.joined_at_ms = Some(joined);
+        member.left_at_ms = None;
+        Some(joined)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests;

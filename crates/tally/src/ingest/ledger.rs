@@ -1,0 +1,222 @@
+//! The ledger owns every write. Shards hand it translated events; it commits
+//! them in groups (one transaction for everything that queued up while the
+//! previous commit ran), together with each shard's session position, and
+//! publishes how far each shard is committed.
+//!
+//! Its queue is bounded: when the database falls behind, `submit` waits, the
+//! shard stops reading, and Discord's own buffering holds the rest. A failed
+//! commit is retried with backoff; nothing counts until it is committed.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+
+use super::apply::apply;
+use crate::domain::Activity;
+use crate::store::{sqlite::SqliteWriter, ShardPosition, StoreError};
+
+/// The gateway session an event arrived in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionInfo {
+    /// Shard number.
+    pub shard_id: u32,
+    /// Shards in total.
+    pub shard_count: u32,
+    /// Session id from READY.
+    pub session_id: String,
+    /// Where to resume this session.
+    pub resume_url: String,
+}
+
+/// One dispatched gateway event, translated, on its way to the database.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// The session it arrived in.
+    pub session: Arc<SessionInfo>,
+    /// Its gateway sequence number.
+    pub sequence: u64,
+    /// What it records (often nothing; the sequence still advances).
+    pub activities: Vec<Activity>,
+}
+
+/// Counters the demo and logs show.
+#[derive(Debug, Default)]
+pub struct LedgerStats {
+    /// Events committed.
+    pub events: AtomicU64,
+    /// Events skipped because their sequence was already committed (replays).
+    pub replays_skipped: AtomicU64,
+    /// Transactions committed.
+    pub commits: AtomicU64,
+    /// Commits that failed and were retried.
+    pub retries: AtomicU64,
+}
+
+/// Per shard: the session and sequence committed last.
+pub type Committed = HashMap<u32, (String, u64)>;
+
+/// Most events in one transaction.
+const MAX_BATCH: usize = 4096;
+/// Events that may wait in the queue before shards stop reading.
+const QUEUE_CAPACITY: usize = 8192;
+
+/// The running ledger thread.
+pub struct Ledger {
+    handle: LedgerHandle,
+    thread: JoinHandle<()>,
+}
+
+/// What shards and commands hold to talk to the ledger.
+#[derive(Clone)]
+pub struct LedgerHandle {
+    sender: mpsc::Sender<Envelope>,
+    committed: watch::Receiver<Committed>,
+    stats: Arc<LedgerStats>,
+}
+
+impl Ledger {
+    /// Starts the ledger on its own thread. `start_from` is what the database
+    /// already holds, so replayed events are not counted twice.
+    pub fn start(writer: SqliteWriter, start_from: Vec<ShardPosition>) -> Self {
+        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+        let committed: Committed =
+            start_from.into_iter().map(|p| (p.shard_id, (p.session_id, p.sequence))).collect();
+        let (committed_tx, committed_rx) = watch::channel(committed);
+        let stats = Arc::new(LedgerStats::default());
+        let thread_stats = Arc::clone(&stats);
+        let thread = std::thread::Builder::new()
+            .name("tally-ledger".into())
+            .spawn(move || run(writer, receiver, committed_tx, &thread_stats))
+            .expect("spawn ledger thread");
+        Self { handle: LedgerHandle { sender, committed: committed_rx, stats }, thread }
+    }
+
+    /// A handle for shards and commands.
+    pub fn handle(&self) -> LedgerHandle {
+        self.handle.clone()
+    }
+
+    /// Commits what is queued and stops. Every handle must be dropped first,
+    /// or this waits for them.
+    pub async fn finish(self) {
+        drop(self.handle);
+        let thread = self.thread;
+        let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    }
+}
+
+impl LedgerHandle {
+    /// Queues an event, waiting while the queue is full. Fails only when the
+    /// ledger has stopped.
+    pub async fn submit(&self, envelope: Envelope) -> Result<(), LedgerStopped> {
+        self.sender.send(envelope).await.map_err(|_| LedgerStopped)
+    }
+
+    /// Waits until `sequence` of `session_id` on `shard_id` is committed, at
+    /// most `timeout`. True when it is.
+    pub async fn wait_committed(&self, shard_id: u32, session_id: &str, sequence: u64, timeout: Duration) -> bool {
+        let mut rx = self.committed.clone();
+        let done = move |c: &Committed| {
+            c.get(&shard_id).is_some_and(|(session, seq)| session == session_id && *seq >= sequence)
+        };
+        let outcome = tokio::time::timeout(timeout, rx.wait_for(done)).await;
+        matches!(outcome, Ok(Ok(_)))
+    }
+
+    /// What is committed per shard now.
+    pub fn committed(&self) -> Committed {
+        self.committed.borrow().clone()
+    }
+
+    /// Live counters.
+    pub fn stats(&self) -> &LedgerStats {
+        &self.stats
+    }
+}
+
+/// The ledger has stopped and takes no more events.
+#[derive(Debug, thiserror::Error)]
+#[error("the ledger has stopped")]
+pub struct LedgerStopped;
+
+fn run(
+    mut writer: SqliteWriter,
+    mut receiver: mpsc::Receiver<Envelope>,
+    committed: watch::Sender<Committed>,
+    stats: &LedgerStats,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = receiver.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let fresh = drop_replays(&mut batch, &committed.borrow(), stats);
+        if fresh > 0 {
+            commit_with_retry(&mut writer, &batch, stats);
+            committed.send_modify(|c| {
+                for e in &batch {
+                    c.insert(e.session.shard_id, (e.session.session_id.clone(), e.sequence));
+                }
+            });
+            stats.events.fetch_add(batch.len() as u64, Ordering::Relaxed);
+            stats.commits.fetch_add(1, Ordering::Relaxed);
+        }
+        batch.clear();
+    }
+    tracing::debug!("ledger stopped");
+}
+
+/// Removes events already committed (a resumed session replays from the
+/// stored sequence). Returns how many remain.
+fn drop_replays(batch: &mut Vec<Envelope>, committed: &Committed, stats: &LedgerStats) -> usize {
+    let before = batch.len();
+    batch.retain(|e| match committed.get(&e.session.shard_id) {
+        Some((session, seq)) => *session != e.session.session_id || e.sequence > *seq,
+        None => true,
+    });
+    stats.replays_skipped.fetch_add((before - batch.len()) as u64, Ordering::Relaxed);
+    batch.len()
+}
+
+fn commit_with_retry(writer: &mut SqliteWriter, batch: &[Envelope], stats: &LedgerStats) {
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        match commit(writer, batch) {
+            Ok(()) => return,
+            Err(error) => {
+                stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%error, events = batch.len(), retry_in = ?backoff, "commit failed; retrying, nothing is lost");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<(), StoreError> {
+    writer.transaction(|ops| {
+        apply(ops, batch.iter().flat_map(|e| &e.activities))?;
+        let mut last: HashMap<u32, &Envelope> = HashMap::new();
+        for e in batch {
+            last.insert(e.session.shard_id, e);
+        }
+        for e in last.values() {
+            ops.save_position(&ShardPosition {
+                shard_id: e.session.shard_id,
+                shard_count: e.session.shard_count,
+                session_id: e.session.session_id.clone(),
+                sequence: e.sequence,
+                resume_url: e.session.resume_url.clone(),
+            })?;
+        }
+        Ok(())
+    })
+}

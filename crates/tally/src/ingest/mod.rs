@@ -1,0 +1,8 @@
+//! From gateway events to committed counts: translation (pure), the counting
+//! rules applied inside a transaction, and the ledger that batches commits.
+
+pub mod apply;
+pub mod ledger;
+pub mod translate;
+
+pub use ledger::{Envelope, Ledger, LedgerHandle, LedgerStats, SessionInfo};

@@ -1,0 +1,137 @@
+//! Gateway events in, [`Activity`] out. Pure: no network, no database, no
+//! clock (the caller passes the time of receipt), so it is tested on its own.
+
+use twilight_model::channel::message::EmojiReactionType;
+use twilight_model::gateway::event::Event;
+use twilight_model::gateway::payload::incoming::GuildCreate;
+use twilight_model::guild::{Member, PartialMember};
+use twilight_model::user::User;
+use twilight_model::util::Timestamp;
+
+use crate::domain::{Activity, MemberProfile, ReactionKey};
+
+/// Translates one gateway event into the activity it records. Events Tally
+/// does not count give an empty list. `received_at_ms` dates events whose
+/// payload carries no time of its own (leaves).
+pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
+    match event {
+        Event::GuildCreate(create) => match create.as_ref() {
+            GuildCreate::Available(guild) => {
+                let mut out = Vec::with_capacity(guild.members.len() + 1);
+                out.push(Activity::GuildSeen { guild_id: guild.id.get(), name: guild.name.clone() });
+                out.extend(guild.members.iter().map(|m| Activity::MemberSeen(from_member(guild.id.get(), m))));
+                out
+            }
+            GuildCreate::Unavailable(_) => Vec::new(),
+        },
+        Event::GuildUpdate(update) => {
+            vec![Activity::GuildSeen { guild_id: update.id.get(), name: update.name.clone() }]
+        }
+        Event::MemberChunk(chunk) => chunk
+            .members
+            .iter()
+            .map(|m| Activity::MemberSeen(from_member(chunk.guild_id.get(), m)))
+            .collect(),
+        Event::MemberAdd(add) => vec![Activity::MemberJoined(from_member(add.guild_id.get(), &add.member))],
+        Event::MemberUpdate(update) => vec![Activity::MemberSeen(profile(
+            update.guild_id.get(),
+            &update.user,
+            update.nick.as_deref(),
+            update.joined_at,
+        ))],
+        Event::MemberRemove(remove) => vec![Activity::MemberLeft {
+            guild_id: remove.guild_id.get(),
+            user_id: remove.user.id.get(),
+            at_ms: received_at_ms,
+        }],
+        Event::MessageCreate(message) => {
+            // Webhook posts are not members; DMs are not in a server.
+            let (Some(guild_id), None) = (message.guild_id, message.webhook_id) else {
+                return Vec::new();
+            };
+            let member = message.member.as_ref();
+            vec![Activity::Message {
+                author: from_partial_member(guild_id.get(), &message.author, member),
+                message_id: message.id.get(),
+            }]
+        }
+        Event::ReactionAdd(reaction) => {
+            let Some(guild_id) = reaction.guild_id else { return Vec::new() };
+            vec![Activity::ReactionAdded {
+                guild_id: guild_id.get(),
+                key: ReactionKey {
+                    message_id: reaction.message_id.get(),
+                    user_id: reaction.user_id.get(),
+                    emoji: emoji_key(&reaction.emoji),
+                },
+                reactor_is_bot: reaction.member.as_ref().is_some_and(|m| m.user.bot),
+                author_id: reaction.message_author_id.map(|id| id.get()),
+            }]
+        }
+        Event::ReactionRemove(reaction) => {
+            let Some(guild_id) = reaction.guild_id else { return Vec::new() };
+            vec![Activity::ReactionRemoved {
+                guild_id: guild_id.get(),
+                key: ReactionKey {
+                    message_id: reaction.message_id.get(),
+                    user_id: reaction.user_id.get(),
+                    emoji: emoji_key(&reaction.emoji),
+                },
+            }]
+        }
+        Event::ReactionRemoveAll(clear) => match clear.guild_id {
+            Some(guild_id) => vec![Activity::ReactionsCleared {
+                guild_id: guild_id.get(),
+                message_id: clear.message_id.get(),
+                emoji: None,
+            }],
+            None => Vec::new(),
+        },
+        Event::ReactionRemoveEmoji(clear) => vec![Activity::ReactionsCleared {
+            guild_id: clear.guild_id.get(),
+            message_id: clear.message_id.get(),
+            emoji: Some(emoji_key(&clear.emoji)),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// The key a reaction's emoji is remembered by: custom emojis by id (their
+/// name can change), unicode emojis by themselves.
+pub fn emoji_key(emoji: &EmojiReactionType) -> String {
+    match emoji {
+        EmojiReactionType::Custom { id, .. } => format!("id:{id}"),
+        EmojiReactionType::Unicode { name } => name.clone(),
+    }
+}
+
+fn from_member(guild_id: u64, member: &Member) -> MemberProfile {
+    profile(guild_id, &member.user, member.nick.as_deref(), member.joined_at)
+}
+
+fn from_partial_member(guild_id: u64, author: &User, member: Option<&PartialMember>) -> MemberProfile {
+    profile(
+        guild_id,
+        author,
+        member.and_then(|m| m.nick.as_deref()),
+        member.and_then(|m| m.joined_at),
+    )
+}
+
+fn profile(guild_id: u64, user: &User, nick: Option<&str>, joined_at: Option<Timestamp>) -> MemberProfile {
+    let display_name = nick
+        .or(user.global_name.as_deref())
+        .unwrap_or(&user.name)
+        .to_owned();
+    MemberProfile {
+        guild_id,
+        user_id: user.id.get(),
+        username: user.name.clone(),
+        display_name,
+        bot: user.bot,
+        joined_at_ms: joined_at.map(|t| t.as_micros() / 1000),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,17 @@
+//! Tally: a Discord bot that counts member activity exactly once and turns it
+//! into XP, levels and leaderboards.
+//!
+//! Data flows gateway → [`shard`] → [`ingest::translate`] (pure) →
+//! [`ingest::Ledger`] (group commit) → [`store`]; interactions flow to
+//! [`commands`], which read the store and answer over REST.
+
+pub mod bot;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod export;
+pub mod ingest;
+pub mod shard;
+pub mod store;

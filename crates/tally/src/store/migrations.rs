@@ -1,0 +1,55 @@
+//! Versioned schema migrations. Each entry upgrades the schema by one version;
+//! `PRAGMA user_version` records how far a database has come.
+
+/// SQLite migrations, in order. Never edit a released entry: add a new one.
+pub const SQLITE: &[&str] = &[
+    // 1: the first schema.
+    "
+    CREATE TABLE guilds (
+        guild_id      INTEGER PRIMARY KEY,
+        name          TEXT NOT NULL DEFAULT '',
+        min_xp        INTEGER NOT NULL DEFAULT 15,
+        max_xp        INTEGER NOT NULL DEFAULT 25,
+        cooldown_secs INTEGER NOT NULL DEFAULT 60
+    );
+    CREATE TABLE members (
+        guild_id           INTEGER NOT NULL,
+        user_id            INTEGER NOT NULL,
+        username           TEXT NOT NULL DEFAULT '',
+        display_name       TEXT NOT NULL DEFAULT '',
+        bot                INTEGER NOT NULL DEFAULT 0,
+        messages           INTEGER NOT NULL DEFAULT 0,
+        reactions_given    INTEGER NOT NULL DEFAULT 0,
+        reactions_received INTEGER NOT NULL DEFAULT 0,
+        xp                 INTEGER NOT NULL DEFAULT 0,
+        last_xp_at         INTEGER,
+        joined_at          INTEGER,
+        left_at            INTEGER,
+        PRIMARY KEY (guild_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX members_by_xp ON members (guild_id, xp DESC, user_id)
+        WHERE left_at IS NULL AND bot = 0 AND xp > 0;
+    CREATE TABLE membership_log (
+        guild_id INTEGER NOT NULL,
+        user_id  INTEGER NOT NULL,
+        change   TEXT NOT NULL CHECK (change IN ('join', 'leave')),
+        at       INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, user_id, at, change)
+    ) WITHOUT ROWID;
+    CREATE TABLE counted_reactions (
+        message_id INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        emoji      TEXT NOT NULL,
+        guild_id   INTEGER NOT NULL,
+        author_id  INTEGER NOT NULL,
+        PRIMARY KEY (message_id, user_id, emoji)
+    ) WITHOUT ROWID;
+    CREATE TABLE shard_positions (
+        shard_id    INTEGER PRIMARY KEY,
+        shard_count INTEGER NOT NULL,
+        session_id  TEXT NOT NULL,
+        sequence    INTEGER NOT NULL,
+        resume_url  TEXT NOT NULL
+    );
+    ",
+];

@@ -1,0 +1,146 @@
+//! Where counts live. Every SQL statement in Tally is in this module, so a
+//! schema change touches one place. The ledger writes through [`StoreOps`]
+//! inside one transaction per batch; commands and export read through
+//! [`Reader`].
+
+mod migrations;
+pub mod sqlite;
+
+use crate::domain::{activity::Id, XpSettings};
+
+/// Everything that can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite refused or failed.
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database URL names nothing Tally can open.
+    #[error("unsupported DATABASE_URL {0:?}: expected sqlite://PATH")]
+    UnsupportedUrl(String),
+    /// The database was written by a newer Tally.
+    #[error("database schema version {found} is newer than this Tally understands ({supported})")]
+    TooNew {
+        /// Version found in the database.
+        found: i64,
+        /// Newest version this build knows.
+        supported: i64,
+    },
+}
+
+/// One member of one server, as stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Member {
+    /// The server.
+    pub guild_id: Id,
+    /// The member.
+    pub user_id: Id,
+    /// Unique username.
+    pub username: String,
+    /// Name shown in the server.
+    pub display_name: String,
+    /// Bots are stored (to know that reactions to them do not count) but never earn.
+    pub bot: bool,
+    /// Messages posted.
+    pub messages: u64,
+    /// Reactions this member added to others' messages, still standing.
+    pub reactions_given: u64,
+    /// Reactions others added to this member's messages, still standing.
+    pub reactions_received: u64,
+    /// Total XP.
+    pub xp: u64,
+    /// Snowflake time (ms) of the last message that earned XP: the cooldown anchor.
+    pub last_xp_at_ms: Option<i64>,
+    /// When the member (last) joined, ms since the Unix epoch.
+    pub joined_at_ms: Option<i64>,
+    /// When the member left, if they are gone.
+    pub left_at_ms: Option<i64>,
+}
+
+impl Member {
+    /// A member Tally has not stored before.
+    pub fn new(guild_id: Id, user_id: Id) -> Self {
+        Self { guild_id, user_id, ..Self::default() }
+    }
+}
+
+/// A join or a leave, for the membership log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MembershipChange {
+    /// Joined (or rejoined) the server.
+    Join,
+    /// Left, was kicked or was banned.
+    Leave,
+}
+
+impl MembershipChange {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Join => "join",
+            Self::Leave => "leave",
+        }
+    }
+}
+
+/// Where one shard's gateway session stood at the end of a committed batch:
+/// enough to RESUME after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardPosition {
+    /// Shard number.
+    pub shard_id: u32,
+    /// Shards in total when this was written.
+    pub shard_count: u32,
+    /// Gateway session id from READY.
+    pub session_id: String,
+    /// Sequence of the last event included in the batch.
+    pub sequence: u64,
+    /// `resume_gateway_url` from READY.
+    pub resume_url: String,
+}
+
+/// The writes and reads the ledger needs inside one transaction. Implemented
+/// by each backend over its open transaction; the counting logic itself lives
+/// in `ingest::apply` and is shared by all backends.
+pub trait StoreOps {
+    /// A server's XP rules (defaults when never set).
+    fn xp_settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError>;
+    /// Records a server and its name.
+    fn upsert_guild(&mut self, guild_id: Id, name: &str) -> Result<(), StoreError>;
+    /// Loads one member, if stored.
+    fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+    /// Writes one member's whole row.
+    fn save_member(&mut self, member: &Member) -> Result<(), StoreError>;
+    /// Appends to the join/leave log; a repeat of the same entry is ignored.
+    fn log_membership(&mut self, guild_id: Id, user_id: Id, change: MembershipChange, at_ms: i64) -> Result<(), StoreError>;
+    /// Remembers a counted reaction and whose message it went to. False when already remembered.
+    fn insert_reaction(&mut self, guild_id: Id, key: &crate::domain::ReactionKey, author_id: Id) -> Result<bool, StoreError>;
+    /// Forgets a counted reaction, returning whose message it went to; None when it was never counted.
+    fn delete_reaction(&mut self, key: &crate::domain::ReactionKey) -> Result<Option<Id>, StoreError>;
+    /// Forgets all counted reactions on a message (of one emoji, when given),
+    /// returning `(reactor, author)` for each.
+    fn delete_message_reactions(&mut self, message_id: Id, emoji: Option<&str>) -> Result<Vec<(Id, Id)>, StoreError>;
+    /// Stores where a shard's session stands.
+    fn save_position(&mut self, position: &ShardPosition) -> Result<(), StoreError>;
+}
+
+/// A page of the leaderboard, with the total so pages can be numbered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaderboardPage {
+    /// Members on this page, best first.
+    pub members: Vec<Member>,
+    /// Ranked members in the whole server.
+    pub total: u64,
+}
+
+/// Read-only queries for commands and export. Never blocks the writer.
+pub trait Reader: Send + Sync {
+    /// One member, if stored.
+    fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+    /// 1-based rank by XP among present, non-bot members with XP; None when unranked.
+    fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError>;
+    /// Present non-bot members with XP, by XP then id, `limit` from `offset`.
+    fn leaderboard(&self, guild_id: Id, offset: u64, limit: u64) -> Result<LeaderboardPage, StoreError>;
+    /// Every member ever stored for a server, for export.
+    fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError>;
+    /// Stored shard positions, for resuming.
+    fn positions(&self) -> Result<Vec<ShardPosition>, StoreError>;
+}

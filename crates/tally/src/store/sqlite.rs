@@ -1,0 +1,304 @@
+//! The embedded SQLite backend (WAL mode): one writer connection owned by the
+//! ledger, and reader connections that never block it.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+
+use super::{
+    migrations, LeaderboardPage, Member, MembershipChange, Reader, ShardPosition, StoreError,
+    StoreOps,
+};
+use crate::domain::{activity::Id, ReactionKey, XpSettings};
+
+/// Turns `sqlite://tally.db`, `sqlite:tally.db` or `sqlite:///abs/tally.db` into a path.
+pub fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+    let rest = rest.split('?').next().unwrap_or_default();
+    if rest.is_empty() {
+        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+    }
+    Ok(PathBuf::from(rest))
+}
+
+fn configure(conn: &Connection) -> Result<(), StoreError> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Opens (creating if needed) the database for writing and brings its schema up to date.
+pub fn open_writer(path: &Path) -> Result<SqliteWriter, StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    // NORMAL is safe for exactly-once: counts and the resume position commit in
+    // one transaction, so a power cut loses both together and Discord replays.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    migrate(&mut conn)?;
+    Ok(SqliteWriter { conn })
+}
+
+/// Opens a read-only view of a database that a writer has created.
+pub fn open_reader(path: &Path) -> Result<SqliteReader, StoreError> {
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    configure(&conn)?;
+    conn.pragma_update(None, "query_only", "ON")?;
+    Ok(SqliteReader { conn: Mutex::new(conn) })
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let supported = migrations::SQLITE.len() as i64;
+    if version > supported {
+        return Err(StoreError::TooNew { found: version, supported });
+    }
+    for (index, sql) in migrations::SQLITE.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = index + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+/// The single writing connection, owned by the ledger.
+pub struct SqliteWriter {
+    conn: Connection,
+}
+
+impl SqliteWriter {
+    /// Runs `work` inside one transaction and commits it; on any error nothing is written.
+    pub fn transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut dyn StoreOps) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let tx = self.conn.transaction()?;
+        let value = work(&mut SqliteOps { tx: &tx })?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+struct SqliteOps<'a> {
+    tx: &'a Transaction<'a>,
+}
+
+const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
+     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at";
+
+fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        guild_id: row.get::<_, i64>(0)? as u64,
+        user_id: row.get::<_, i64>(1)? as u64,
+        username: row.get(2)?,
+        display_name: row.get(3)?,
+        bot: row.get(4)?,
+        messages: row.get::<_, i64>(5)? as u64,
+        reactions_given: row.get::<_, i64>(6)? as u64,
+        reactions_received: row.get::<_, i64>(7)? as u64,
+        xp: row.get::<_, i64>(8)? as u64,
+        last_xp_at_ms: row.get(9)?,
+        joined_at_ms: row.get(10)?,
+        left_at_ms: row.get(11)?,
+    })
+}
+
+impl StoreOps for SqliteOps<'_> {
+    fn xp_settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError> {
+        let found = self
+            .tx
+            .prepare_cached("SELECT min_xp, max_xp, cooldown_secs FROM guilds WHERE guild_id = ?1")?
+            .query_row([guild_id as i64], |r| {
+                Ok(XpSettings { min_xp: r.get(0)?, max_xp: r.get(1)?, cooldown_secs: r.get(2)? })
+            })
+            .optional()?;
+        Ok(found.unwrap_or_default())
+    }
+
+    fn upsert_guild(&mut self, guild_id: Id, name: &str) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO guilds (guild_id, name) VALUES (?1, ?2)
+                 ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name",
+            )?
+            .execute(params![guild_id as i64, name])?;
+        Ok(())
+    }
+
+    fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"
+            ))?
+            .query_row([guild_id as i64, user_id as i64], member_from_row)
+            .optional()?)
+    }
+
+    fn save_member(&mut self, m: &Member) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(&format!(
+                "INSERT OR REPLACE INTO members ({MEMBER_COLUMNS})
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))?
+            .execute(params![
+                m.guild_id as i64,
+                m.user_id as i64,
+                m.username,
+                m.display_name,
+                m.bot,
+                m.messages as i64,
+                m.reactions_given as i64,
+                m.reactions_received as i64,
+                m.xp as i64,
+                m.last_xp_at_ms,
+                m.joined_at_ms,
+                m.left_at_ms,
+            ])?;
+        Ok(())
+    }
+
+    fn log_membership(&mut self, guild_id: Id, user_id: Id, change: MembershipChange, at_ms: i64) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO membership_log (guild_id, user_id, change, at) VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![guild_id as i64, user_id as i64, change.as_str(), at_ms])?;
+        Ok(())
+    }
+
+    fn insert_reaction(&mut self, guild_id: Id, key: &ReactionKey, author_id: Id) -> Result<bool, StoreError> {
+        let inserted = self
+            .tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![key.message_id as i64, key.user_id as i64, key.emoji, guild_id as i64, author_id as i64])?;
+        Ok(inserted == 1)
+    }
+
+    fn delete_reaction(&mut self, key: &ReactionKey) -> Result<Option<Id>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached(
+                "DELETE FROM counted_reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3
+                 RETURNING author_id",
+            )?
+            .query_row(params![key.message_id as i64, key.user_id as i64, key.emoji], |r| r.get::<_, i64>(0))
+            .optional()?
+            .map(|id| id as u64))
+    }
+
+    fn delete_message_reactions(&mut self, message_id: Id, emoji: Option<&str>) -> Result<Vec<(Id, Id)>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "DELETE FROM counted_reactions WHERE message_id = ?1 AND (?2 IS NULL OR emoji = ?2)
+             RETURNING user_id, author_id",
+        )?;
+        let rows = stmt.query_map(params![message_id as i64, emoji], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn save_position(&mut self, p: &ShardPosition) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT OR REPLACE INTO shard_positions (shard_id, shard_count, session_id, sequence, resume_url)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![p.shard_id, p.shard_count, p.session_id, p.sequence as i64, p.resume_url])?;
+        Ok(())
+    }
+}
+
+/// A read-only connection for commands and export.
+pub struct SqliteReader {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteReader {
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(f(&conn)?)
+    }
+}
+
+const RANKED: &str = "guild_id = ?1 AND left_at IS NULL AND bot = 0 AND xp > 0";
+
+impl Reader for SqliteReader {
+    fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"))?
+                .query_row([guild_id as i64, user_id as i64], member_from_row)
+                .optional()
+        })
+    }
+
+    fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
+        let Some(member) = self.member(guild_id, user_id)? else { return Ok(None) };
+        if member.bot || member.left_at_ms.is_some() || member.xp == 0 {
+            return Ok(None);
+        }
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT COUNT(*) FROM members WHERE {RANKED} AND (xp > ?2 OR (xp = ?2 AND user_id < ?3))"
+            ))?
+            .query_row(params![guild_id as i64, member.xp as i64, user_id as i64], |r| r.get::<_, i64>(0))
+            .map(|ahead| Some(ahead as u64 + 1))
+        })
+    }
+
+    fn leaderboard(&self, guild_id: Id, offset: u64, limit: u64) -> Result<LeaderboardPage, StoreError> {
+        self.with(|c| {
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT COUNT(*) FROM members WHERE {RANKED}"))?
+                .query_row([guild_id as i64], |r| r.get(0))?;
+            let members = c
+                .prepare_cached(&format!(
+                    "SELECT {MEMBER_COLUMNS} FROM members WHERE {RANKED}
+                     ORDER BY xp DESC, user_id LIMIT ?2 OFFSET ?3"
+                ))?
+                .query_map(params![guild_id as i64, limit as i64, offset as i64], member_from_row)?
+                .collect::<Result<_, _>>()?;
+            Ok(LeaderboardPage { members, total: total as u64 })
+        })
+    }
+
+    fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 ORDER BY user_id"
+            ))?
+            .query_map([guild_id as i64], member_from_row)?
+            .collect()
+        })
+    }
+
+    fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT shard_id, shard_count, session_id, sequence, resume_url FROM shard_positions ORDER BY shard_id",
+            )?
+            .query_map([], |r| {
+                Ok(ShardPosition {
+                    shard_id: r.get(0)?,
+                    shard_count: r.get(1)?,
+                    session_id: r.get(2)?,
+                    sequence: r.get::<_, i64>(3)? as u64,
+                    resume_url: r.get(4)?,
+                })
+            })?
+            .collect()
+        })
+    }
+}
