@@ -57,6 +57,8 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
                 break;
             }
         }
+        // Flushes any close reply the WebSocket layer queued, then closes.
+        let _ = sink.close().await;
     });
 
     let connection_id = {
@@ -82,11 +84,11 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
                 Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),
                 Message::Close(frame) => {
                     // Closing with 1000 or 1001 ends the session; other codes keep it resumable.
-                    if let (Some(f), Some(id)) = (frame, &session_id) {
-                        if f.code == 1000 || f.code == 1001 {
-                            shared.lock().sessions.remove(id);
-                        }
+                    let code = frame.as_ref().map_or(1005, |f| f.code);
+                    if let (true, Some(id)) = (code == 1000 || code == 1001, &session_id) {
+                        shared.lock().sessions.remove(id);
                     }
+                    close(if code == 1005 { 1000 } else { code }, "");
                     break;
                 }
                 _ => continue,
@@ -306,6 +308,7 @@ fn request_members(shared: &Shared, session_id: &str, d: &Value) {
         }
         state.dispatch_to(session_id, 0, "GUILD_MEMBERS_CHUNK", data);
     }
+    *state.member_requests.entry(guild_id).or_default() += 1;
     drop(state);
     shared.changed.notify_waiters();
 }

@@ -237,11 +237,30 @@ impl Simulator {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             if ready() {
                 return Ok(());
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
                 return Err(SimError::Timeout("the bot to connect"));
+            }
+        }
+    }
+
+    /// Waits until the bot has requested a server's member list `times`
+    /// times in all (each answered with GUILD_MEMBERS_CHUNK events).
+    pub async fn wait_for_member_request(&self, guild_id: u64, times: u64, timeout: Duration) -> Result<(), SimError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.with(|s| s.member_requests.get(&guild_id).copied().unwrap_or(0) >= times) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(SimError::Timeout("the bot to request the member list"));
             }
         }
     }

@@ -66,6 +66,8 @@ pub(crate) struct State {
     pub next_connection: u64,
     pub identifies: u64,
     pub resumes: u64,
+    /// Servers whose member list the bot has requested (and been sent).
+    pub member_requests: HashMap<u64, u64>,
 }
 
 /// State plus what never changes.
@@ -108,6 +110,7 @@ impl Shared {
                 next_connection: 0,
                 identifies: 0,
                 resumes: 0,
+                member_requests: HashMap::new(),
             }),
             changed: Notify::new(),
         }

@@ -47,8 +47,14 @@ pub struct Bot {
     stop: watch::Sender<bool>,
 }
 
+/// Selects rustls' crypto (ring) once per process; TLS to Discord needs it.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// Builds the REST client, pointed at `DISCORD_API_BASE` when it is not Discord.
 pub fn http_client(config: &BotConfig) -> Client {
+    install_crypto_provider();
     let mut builder = Client::builder().token(config.token.expose().to_owned());
     if !config.api_base.is_discord() {
         builder = builder.proxy(config.api_base.authority.clone(), config.api_base.scheme == "http");

@@ -55,10 +55,13 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
         let message = tokio::select! {
             _ = stop.changed() => {
                 shard.close(RESUMABLE_CLOSE);
-                // Let the close frame go out before dropping the connection.
-                while let Some(item) = shard.next().await {
-                    if matches!(item, Ok(Message::Close(_))) { break; }
-                }
+                // Let the close frame go out (bounded: a dead peer must not stall shutdown).
+                let drain = async {
+                    while let Some(item) = shard.next().await {
+                        if matches!(item, Ok(Message::Close(_)) | Err(_)) { break; }
+                    }
+                };
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(3), drain).await;
                 return Ok(());
             }
             message = shard.next() => message,

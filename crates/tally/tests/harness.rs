@@ -1,0 +1,91 @@
+//! Shared set-up for end-to-end tests: a simulator, a server with members,
+//! and the real bot connected to it over real sockets, on a fresh SQLite file.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use discord_sim::{InteractionReply, Invocation, SimConfig, Simulator};
+use tally::bot::Bot;
+use tally::config::BotConfig;
+use tally::export::Record;
+
+/// Generous bound for waits that normally take milliseconds.
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub struct Harness {
+    pub sim: Simulator,
+    pub guild: u64,
+    pub members: Vec<u64>,
+    pub bot: Option<Bot>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Harness {
+    /// A server with `members` humans who joined `i + 1` days before the
+    /// simulator's clock, and the bot running against it.
+    pub async fn start(members: usize) -> Self {
+        let sim = Simulator::start(SimConfig::default()).await.expect("simulator starts");
+        let guild = sim.add_guild("Test Server");
+        let now = sim.now_ms();
+        let members: Vec<u64> = (0..members)
+            .map(|i| {
+                let user = sim.add_user(&format!("member{i}"), Some(&format!("Member {i}")), false);
+                sim.add_member(guild, user, now - (i as u64 + 1) * 86_400_000).unwrap();
+                user
+            })
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let mut harness = Self { sim, guild, members, bot: None, dir };
+        harness.start_bot().await;
+        harness.sim.wait_for_member_request(guild, 1, WAIT).await.expect("bot requests the member list");
+        harness
+    }
+
+    pub fn database_url(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("tally.db").display())
+    }
+
+    pub async fn start_bot(&mut self) {
+        let config = BotConfig::from_parts(Some(self.sim.token()), &self.database_url(), &self.sim.api_base()).unwrap();
+        self.bot = Some(Bot::start(config).await.expect("bot starts"));
+        self.sim.wait_for_bot(1, WAIT).await.expect("bot connects");
+    }
+
+    pub async fn stop_bot(&mut self) {
+        if let Some(bot) = self.bot.take() {
+            bot.shutdown().await.expect("clean shutdown");
+        }
+    }
+
+    /// Invokes a command and returns the bot's answer.
+    pub async fn invoke(&self, invocation: Invocation) -> InteractionReply {
+        self.sim.invoke(invocation).await.expect("the bot answers")
+    }
+
+    /// `/stats` for `user`, asked by `user`.
+    pub async fn stats(&self, user: u64) -> InteractionReply {
+        self.invoke(Invocation::new(self.guild, user, "stats")).await
+    }
+
+    /// Waits until everything sent so far is committed: an interaction is
+    /// answered only after every event before it is in the database.
+    pub async fn settle(&self) {
+        self.invoke(Invocation::new(self.guild, self.sim.owner_id(), "leaderboard")).await;
+    }
+
+    /// Runs the real `tally export` binary and parses its JSON.
+    pub fn export(&self) -> Vec<Record> {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["export", "--guild", &self.guild.to_string(), "--format", "json"])
+            .env("DATABASE_URL", self.database_url())
+            .output()
+            .expect("tally export runs");
+        assert!(output.status.success(), "export failed: {}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice(&output.stdout).expect("export is JSON")
+    }
+
+    pub fn record(&self, user: u64) -> Record {
+        self.export().into_iter().find(|r| r.user_id == user.to_string()).expect("member exported")
+    }
+}
