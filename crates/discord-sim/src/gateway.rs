@@ -76,7 +76,9 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
     if query.v.is_some_and(|v| v != 10) || query.encoding.as_deref().is_some_and(|e| e != "json") {
         close(4012, "Invalid API version");
     } else {
-        send(json!({ "op": 10, "d": { "heartbeat_interval": shared.config.heartbeat_interval_ms }, "s": null, "t": null }));
+        send(
+            json!({ "op": 10, "d": { "heartbeat_interval": shared.config.heartbeat_interval_ms }, "s": null, "t": null }),
+        );
         let mut session_id: Option<String> = None;
         while let Some(Ok(frame)) = stream.next().await {
             let text = match frame {
@@ -159,7 +161,12 @@ fn token_ok(shared: &Shared, given: &Value) -> bool {
 
 type CloseReason = (u16, &'static str);
 
-fn identify(shared: &Shared, d: &Value, connection_id: u64, tx: &mpsc::UnboundedSender<Outgoing>) -> Result<String, CloseReason> {
+fn identify(
+    shared: &Shared,
+    d: &Value,
+    connection_id: u64,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+) -> Result<String, CloseReason> {
     if !token_ok(shared, &d["token"]) {
         return Err((4004, "Authentication failed."));
     }
@@ -249,7 +256,12 @@ fn guild_create_payload(shared: &Shared, state: &crate::state::State, guild_id: 
     payloads::guild_create(guild, members, voice)
 }
 
-fn resume(shared: &Shared, d: &Value, connection_id: u64, tx: &mpsc::UnboundedSender<Outgoing>) -> Result<Option<String>, CloseReason> {
+fn resume(
+    shared: &Shared,
+    d: &Value,
+    connection_id: u64,
+    tx: &mpsc::UnboundedSender<Outgoing>,
+) -> Result<Option<String>, CloseReason> {
     if !token_ok(shared, &d["token"]) {
         return Err((4004, "Authentication failed."));
     }
@@ -292,9 +304,11 @@ fn request_members(shared: &Shared, session_id: &str, d: &Value) {
         return;
     }
     let Some(guild) = state.world.guilds.get(&guild_id) else { return };
-    let members: Vec<Value> = guild.members.values().map(|m| payloads::member(m, &state.world.users[&m.user_id])).collect();
+    let members: Vec<Value> =
+        guild.members.values().map(|m| payloads::member(m, &state.world.users[&m.user_id])).collect();
     let count = members.len().div_ceil(CHUNK_SIZE).max(1);
-    let chunks: Vec<Vec<Value>> = if members.is_empty() { vec![Vec::new()] } else { members.chunks(CHUNK_SIZE).map(<[Value]>::to_vec).collect() };
+    let chunks: Vec<Vec<Value>> =
+        if members.is_empty() { vec![Vec::new()] } else { members.chunks(CHUNK_SIZE).map(<[Value]>::to_vec).collect() };
     for (index, chunk) in chunks.into_iter().enumerate() {
         let mut data = json!({
             "guild_id": guild_id.to_string(),

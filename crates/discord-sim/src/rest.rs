@@ -114,7 +114,8 @@ fn route(
         }))
         .into_response(),
         ("GET", ["applications", "@me"]) => {
-            Json(payloads::application(shared.application_id, &shared.config.bot_name, &shared.bot, &shared.owner)).into_response()
+            Json(payloads::application(shared.application_id, &shared.config.bot_name, &shared.bot, &shared.owner))
+                .into_response()
         }
         ("GET", ["users", "@me"]) => {
             let mut user = payloads::user(&shared.bot);
@@ -132,10 +133,14 @@ fn route(
             Err(_) => not_found(),
         },
         ("POST", ["interactions", id, token, "callback"]) => callback(shared, id, token, query, body, files),
-        ("PATCH", ["webhooks", id, token, "messages", "@original"]) if *id == app => edit_original(shared, token, body, files),
+        ("PATCH", ["webhooks", id, token, "messages", "@original"]) if *id == app => {
+            edit_original(shared, token, body, files)
+        }
         ("POST", ["webhooks", id, token]) if *id == app => followup(shared, token, body, files),
         ("POST", ["channels", channel, "messages"]) => match channel.parse::<u64>() {
-            Ok(c) if shared.lock().world.guild_of_channel(c).is_some() => Json(bot_message(shared, c, &body, &files)).into_response(),
+            Ok(c) if shared.lock().world.guild_of_channel(c).is_some() => {
+                Json(bot_message(shared, c, &body, &files)).into_response()
+            }
             _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
         _ => not_found(),
@@ -186,7 +191,14 @@ fn set_commands(shared: &Shared, guild: Option<u64>, body: Value) -> Response {
     Json(registered).into_response()
 }
 
-fn callback(shared: &Shared, id: &str, token: &str, query: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+fn callback(
+    shared: &Shared,
+    id: &str,
+    token: &str,
+    query: &str,
+    body: Value,
+    files: Vec<(String, String, Vec<u8>)>,
+) -> Response {
     let mut state = shared.lock();
     let Some(pending) = state.interactions.get_mut(token) else {
         return error(StatusCode::NOT_FOUND, 10062, "Unknown interaction");
@@ -234,7 +246,8 @@ fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, Strin
     if !shared.lock().interactions.contains_key(token) {
         return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
     }
-    let channel = shared.lock().world.guilds.values().next().and_then(|g| g.channels.first().copied()).unwrap_or_default();
+    let channel =
+        shared.lock().world.guilds.values().next().and_then(|g| g.channels.first().copied()).unwrap_or_default();
     Json(bot_message(shared, channel, &body, &files)).into_response()
 }
 
@@ -248,6 +261,11 @@ fn bot_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(String,
     for key in ["content", "embeds", "components", "flags"] {
         if let Some(v) = body.get(key).filter(|v| !v.is_null()) {
             message[key] = v.clone();
+        }
+    }
+    for embed in message["embeds"].as_array_mut().into_iter().flatten() {
+        if embed.get("type").is_none() {
+            embed["type"] = json!("rich");
         }
     }
     message["attachments"] = files

@@ -37,7 +37,14 @@ impl Simulator {
         f(&mut self.shared.lock())
     }
 
-    fn dispatch(&self, state: &mut State, guild_id: u64, intent: u64, event: &str, data: Value) -> Result<u64, SimError> {
+    fn dispatch(
+        &self,
+        state: &mut State,
+        guild_id: u64,
+        intent: u64,
+        event: &str,
+        data: Value,
+    ) -> Result<u64, SimError> {
         state.dispatch(self.shared.config.shards, guild_id, intent, event, data).ok_or(SimError::NoSession)
     }
 
@@ -72,9 +79,22 @@ impl Simulator {
             let id = s.clock.id_at(created);
             let channel = s.clock.id_at(created + 1);
             let mut members = std::collections::BTreeMap::new();
-            members.insert(bot, Member { user_id: bot, nick: None, joined_at_ms: now.saturating_sub(30 * 86_400_000), in_voice: false });
+            members.insert(
+                bot,
+                Member { user_id: bot, nick: None, joined_at_ms: now.saturating_sub(30 * 86_400_000), in_voice: false },
+            );
             members.insert(owner, Member { user_id: owner, nick: None, joined_at_ms: created, in_voice: false });
-            s.world.guilds.insert(id, Guild { id, name: name.to_owned(), owner_id: owner, channels: vec![channel], members, bot_joined_at_ms: now });
+            s.world.guilds.insert(
+                id,
+                Guild {
+                    id,
+                    name: name.to_owned(),
+                    owner_id: owner,
+                    channels: vec![channel],
+                    members,
+                    bot_joined_at_ms: now,
+                },
+            );
             id
         })
     }
@@ -86,14 +106,19 @@ impl Simulator {
 
     /// The server's first text channel.
     pub fn channel_of(&self, guild_id: u64) -> Result<u64, SimError> {
-        self.with(|s| s.world.guilds.get(&guild_id).and_then(|g| g.channels.first().copied()).ok_or(SimError::Unknown("server")))
+        self.with(|s| {
+            s.world.guilds.get(&guild_id).and_then(|g| g.channels.first().copied()).ok_or(SimError::Unknown("server"))
+        })
     }
 
     /// Creates an account.
     pub fn add_user(&self, username: &str, global_name: Option<&str>, bot: bool) -> u64 {
         self.with(|s| {
             let id = s.clock.next_id();
-            s.world.users.insert(id, User { id, username: username.to_owned(), global_name: global_name.map(str::to_owned), bot });
+            s.world.users.insert(
+                id,
+                User { id, username: username.to_owned(), global_name: global_name.map(str::to_owned), bot },
+            );
             id
         })
     }
@@ -114,7 +139,12 @@ impl Simulator {
     /// Sets a member's server nickname (quietly).
     pub fn set_nick(&self, guild_id: u64, user_id: u64, nick: Option<&str>) -> Result<(), SimError> {
         self.with(|s| {
-            let member = s.world.guilds.get_mut(&guild_id).and_then(|g| g.members.get_mut(&user_id)).ok_or(SimError::Unknown("member"))?;
+            let member = s
+                .world
+                .guilds
+                .get_mut(&guild_id)
+                .and_then(|g| g.members.get_mut(&user_id))
+                .ok_or(SimError::Unknown("member"))?;
             member.nick = nick.map(str::to_owned);
             Ok(())
         })
@@ -168,7 +198,12 @@ impl Simulator {
         })
     }
 
-    fn reaction_data(s: &State, message_id: u64, user_id: Option<u64>, emoji: Option<&str>) -> Result<(MessageInfo, Value), SimError> {
+    fn reaction_data(
+        s: &State,
+        message_id: u64,
+        user_id: Option<u64>,
+        emoji: Option<&str>,
+    ) -> Result<(MessageInfo, Value), SimError> {
         let info = *s.world.messages.get(&message_id).ok_or(SimError::Unknown("message"))?;
         let mut data = json!({
             "channel_id": info.channel_id.to_string(),
@@ -230,7 +265,8 @@ impl Simulator {
     pub async fn wait_for_bot(&self, shards: u32, timeout: Duration) -> Result<(), SimError> {
         let ready = || {
             self.with(|s| {
-                let connected = s.active.values().filter(|id| s.sessions.get(*id).is_some_and(|x| x.connection.is_some())).count();
+                let connected =
+                    s.active.values().filter(|id| s.sessions.get(*id).is_some_and(|x| x.connection.is_some())).count();
                 connected as u32 >= shards && !s.global_commands.is_empty()
             })
         };
@@ -276,7 +312,11 @@ impl Simulator {
         }
     }
 
-    fn start_interaction(&self, s: &mut State, inv: &Invocation) -> Result<oneshot::Receiver<InteractionReply>, SimError> {
+    fn start_interaction(
+        &self,
+        s: &mut State,
+        inv: &Invocation,
+    ) -> Result<oneshot::Receiver<InteractionReply>, SimError> {
         let command = s
             .guild_commands
             .get(&inv.guild_id)
@@ -287,7 +327,8 @@ impl Simulator {
             .cloned()
             .ok_or_else(|| SimError::CommandNotRegistered(inv.name.clone()))?;
         let guild = s.world.guilds.get(&inv.guild_id).ok_or(SimError::Unknown("server"))?;
-        let channel_id = inv.channel_id.or_else(|| guild.channels.first().copied()).ok_or(SimError::Unknown("channel"))?;
+        let channel_id =
+            inv.channel_id.or_else(|| guild.channels.first().copied()).ok_or(SimError::Unknown("channel"))?;
         let member = guild.members.get(&inv.user_id).cloned().ok_or(SimError::Unknown("member"))?;
         let user = s.world.users.get(&inv.user_id).cloned().ok_or(SimError::Unknown("user"))?;
 
@@ -301,7 +342,10 @@ impl Simulator {
                 .and_then(|o| o["type"].as_u64())
                 .unwrap_or(3);
             if kind == 6 {
-                let target = value.as_u64().or_else(|| value.as_str().and_then(|v| v.parse().ok())).ok_or(SimError::Unknown("user option"))?;
+                let target = value
+                    .as_u64()
+                    .or_else(|| value.as_str().and_then(|v| v.parse().ok()))
+                    .ok_or(SimError::Unknown("user option"))?;
                 let target_user = s.world.users.get(&target).ok_or(SimError::Unknown("user"))?;
                 resolved_users.insert(target.to_string(), payloads::user(target_user));
                 if let Some(m) = guild.members.get(&target) {

@@ -87,8 +87,18 @@ impl Shared {
         let mut clock = Clock::new(config.start_ms);
         let created = config.start_ms.saturating_sub(400 * 86_400_000);
         let application_id = clock.id_at(created);
-        let bot = User { id: application_id, username: config.bot_name.to_lowercase(), global_name: Some(config.bot_name.clone()), bot: true };
-        let owner = User { id: clock.id_at(created), username: "owner".into(), global_name: Some("Server Owner".into()), bot: false };
+        let bot = User {
+            id: application_id,
+            username: config.bot_name.to_lowercase(),
+            global_name: Some(config.bot_name.clone()),
+            bot: true,
+        };
+        let owner = User {
+            id: clock.id_at(created),
+            username: "owner".into(),
+            global_name: Some("Server Owner".into()),
+            bot: false,
+        };
         let mut world = World::default();
         world.users.insert(bot.id, bot.clone());
         world.users.insert(owner.id, owner.clone());

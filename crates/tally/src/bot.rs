@@ -80,12 +80,8 @@ impl Bot {
         let positions = reader.positions()?;
 
         let http = http_client(&config);
-        let application = http
-            .current_user_application()
-            .await
-            .map_err(|e| explain_http_error(e, &config))?
-            .model()
-            .await?;
+        let application =
+            http.current_user_application().await.map_err(|e| explain_http_error(e, &config))?.model().await?;
         let gateway = http.gateway().authed().await.map_err(|e| explain_http_error(e, &config))?.model().await?;
         tracing::info!(application = %application.name, shards = gateway.shards, url = %gateway.url, "connected to Discord");
 
@@ -106,10 +102,12 @@ impl Bot {
         let mut shards = JoinSet::new();
         for number in 0..gateway.shards {
             let id = ShardId::new(number, gateway.shards);
-            let mut builder = ConfigBuilder::new(config.token.expose().to_owned(), INTENTS).proxy_url(gateway.url.clone());
+            let mut builder =
+                ConfigBuilder::new(config.token.expose().to_owned(), INTENTS).proxy_url(gateway.url.clone());
             if let Some(p) = positions.iter().find(|p| p.shard_id == number && p.shard_count == gateway.shards) {
                 tracing::info!(shard = number, sequence = p.sequence, "resuming the stored gateway session");
-                builder = builder.session(Session::new(p.sequence, p.session_id.clone())).resume_url(p.resume_url.clone());
+                builder =
+                    builder.session(Session::new(p.sequence, p.session_id.clone())).resume_url(p.resume_url.clone());
             }
             let shard = Shard::with_config(id, builder.build());
             shards.spawn(shard::run(shard, Arc::clone(&context), stop_rx.clone()));
@@ -157,13 +155,21 @@ pub fn count_malformed(context: &Context) {
 
 fn explain_http_error(error: twilight_http::Error, config: &BotConfig) -> anyhow::Error {
     use twilight_http::error::ErrorType;
+    let unauthorized = match error.kind() {
+        ErrorType::Unauthorized => true,
+        ErrorType::Response { status, .. } => status.get() == 401,
+        _ => false,
+    };
     match error.kind() {
-        ErrorType::Unauthorized => anyhow::anyhow!(
+        _ if unauthorized => anyhow::anyhow!(
             "DISCORD_TOKEN was rejected by {} (401 Unauthorized): copy the token again from the Developer Portal",
             config.api_base
         ),
         ErrorType::RequestError | ErrorType::RequestTimedOut => {
-            anyhow::anyhow!("cannot reach Discord at {} ({error}); check DISCORD_API_BASE and the network", config.api_base)
+            anyhow::anyhow!(
+                "cannot reach Discord at {} ({error}); check DISCORD_API_BASE and the network",
+                config.api_base
+            )
         }
         _ => anyhow::Error::new(error).context(format!("Discord at {} answered with an error", config.api_base)),
     }

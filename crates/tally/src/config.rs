@@ -55,7 +55,9 @@ impl ApiBase {
     pub fn parse(raw: &str) -> Result<Self, ConfigError> {
         let bad = |why: &str| ConfigError {
             variable: "DISCORD_API_BASE",
-            problem: format!("{why} (got {raw:?}; expected something like https://discord.com or http://127.0.0.1:9000)"),
+            problem: format!(
+                "{why} (got {raw:?}; expected something like https://discord.com or http://127.0.0.1:9000)"
+            ),
         };
         let raw = raw.trim().trim_end_matches('/');
         let (scheme, rest) = raw.split_once("://").ok_or_else(|| bad("missing http:// or https://"))?;
@@ -105,14 +107,15 @@ impl BotConfig {
                 })
             }
             Some(t) if t.chars().any(char::is_whitespace) && !t.starts_with("Bot ") => {
-                return Err(ConfigError { variable: "DISCORD_TOKEN", problem: "contains spaces; paste the token alone".into() })
+                return Err(ConfigError {
+                    variable: "DISCORD_TOKEN",
+                    problem: "contains spaces; paste the token alone".into(),
+                })
             }
             Some(t) => Token::new(t),
         };
-        crate::store::sqlite::path_from_url(database_url).map_err(|e| ConfigError {
-            variable: "DATABASE_URL",
-            problem: e.to_string(),
-        })?;
+        crate::store::sqlite::path_from_url(database_url)
+            .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
         Ok(Self { token, database_url: database_url.to_owned(), api_base: ApiBase::parse(api_base)? })
     }
 }

@@ -87,7 +87,11 @@ pub fn build_world(sim: &Simulator, members: usize) -> anyhow::Result<DemoWorld>
     let mut people = Vec::with_capacity(members);
     for i in 0..members {
         let name = format!("{}{}", FIRST[i % FIRST.len()], i / FIRST.len());
-        let display = format!("{}{}", capitalise(FIRST[i % FIRST.len()]), if i < FIRST.len() { String::new() } else { format!(" {}", i / FIRST.len()) });
+        let display = format!(
+            "{}{}",
+            capitalise(FIRST[i % FIRST.len()]),
+            if i < FIRST.len() { String::new() } else { format!(" {}", i / FIRST.len()) }
+        );
         let user = sim.add_user(&name, Some(&display), false);
         let days_ago = 1 + dice.below(1500) as u64;
         sim.add_member(guild_id, user, now - days_ago * 86_400_000)?;
@@ -119,7 +123,11 @@ pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync:
         let person = world.people[dice.skewed(world.people.len())];
         let roll = dice.below(100);
         let result = if !present.contains(&person) {
-            if roll < 10 { sim.join(world.guild_id, person).map(|_| ()) } else { Ok(()) }
+            if roll < 10 {
+                sim.join(world.guild_id, person).map(|_| ())
+            } else {
+                Ok(())
+            }
         } else if roll < 70 {
             sim.send_message(world.guild_id, person).map(|id| {
                 recent.push(id);

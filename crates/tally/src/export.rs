@@ -77,7 +77,10 @@ pub fn write(members: &[Member], format: Format, out: &mut impl Write) -> anyhow
             writeln!(out)?;
         }
         Format::Csv => {
-            writeln!(out, "guild_id,user_id,name,messages,reactions_given,reactions_received,xp,level,joined_at,left_at")?;
+            writeln!(
+                out,
+                "guild_id,user_id,name,messages,reactions_given,reactions_received,xp,level,joined_at,left_at"
+            )?;
             for r in records {
                 writeln!(
                     out,

@@ -68,7 +68,8 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
         };
         match message {
             None => {
-                let advice = last_close.and_then(fatal_close_advice).unwrap_or("the gateway closed the connection for good");
+                let advice =
+                    last_close.and_then(fatal_close_advice).unwrap_or("the gateway closed the connection for good");
                 anyhow::bail!("shard {}: {advice}", shard_id.number());
             }
             Some(Ok(Message::Close(frame))) => {

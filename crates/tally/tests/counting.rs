@@ -130,7 +130,11 @@ async fn leaderboard_pages_are_ordered_by_xp() {
     let line = |rank: usize| {
         let (member, total) = expected[rank - 1];
         let index = h.members.iter().position(|m| *m == member).unwrap();
-        format!("**#{rank}** Member {index} — level {} · {} XP", tally::domain::Level::from_xp(total).level, format_thousands(total))
+        format!(
+            "**#{rank}** Member {index} — level {} · {} XP",
+            tally::domain::Level::from_xp(total).level,
+            format_thousands(total)
+        )
     };
     let text1 = page1.embed()["description"].as_str().unwrap().to_owned();
     assert_eq!(text1.lines().count(), 10);
@@ -149,10 +153,23 @@ fn format_thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_and_unknown_events_are_skipped_and_counting_goes_on() {
+    let h = Harness::start(1).await;
+    let ann = h.members[0];
+    h.sim.send_raw_dispatch(h.guild, "MESSAGE_CREATE", serde_json::json!({ "id": "not-a-number" })).unwrap();
+    h.sim.send_raw_dispatch(h.guild, "SOMETHING_NEW", serde_json::json!({ "x": 1 })).unwrap();
+    h.sim.send_raw_dispatch(h.guild, "MESSAGE_REACTION_ADD", serde_json::json!(null)).unwrap();
+    h.sim.send_message(h.guild, ann).unwrap();
+    assert_eq!(h.stats(ann).await.field("Messages").as_deref(), Some("1"));
+    let malformed = h.bot.as_ref().unwrap().context().malformed.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(malformed, 2, "the two broken known events are counted as malformed");
 }

@@ -31,20 +31,18 @@ pub(crate) async fn run(request: &Request<'_>, command: JoinedCommand) -> anyhow
     let name = if member.display_name.is_empty() { member.username.clone() } else { member.display_name.clone() };
     let now = OffsetDateTime::now_utc();
     let description = match (member.joined_at_ms, member.left_at_ms) {
-        (Some(joined), None) => format!(
-            "**{name}** joined on {} — {} ago.",
-            discord_date(joined),
-            humanize::since(datetime(joined), now)
-        ),
+        (Some(joined), None) => {
+            format!("**{name}** joined on {} — {} ago.", discord_date(joined), humanize::since(datetime(joined), now))
+        }
         (joined, Some(left)) => {
             let stayed = joined.map_or_else(String::new, |j| {
-                format!(" They had joined on {} and stayed {}.", discord_date(j), humanize::since(datetime(j), datetime(left)))
+                format!(
+                    " They had joined on {} and stayed {}.",
+                    discord_date(j),
+                    humanize::since(datetime(j), datetime(left))
+                )
             });
-            format!(
-                "**{name}** left on {} — {} ago.{stayed}",
-                discord_date(left),
-                humanize::since(datetime(left), now)
-            )
+            format!("**{name}** left on {} — {} ago.{stayed}", discord_date(left), humanize::since(datetime(left), now))
         }
         (None, None) => format!("I don't know yet when **{name}** joined."),
     };

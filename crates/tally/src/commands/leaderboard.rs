@@ -51,10 +51,7 @@ pub(crate) async fn run(request: &Request<'_>, command: LeaderboardCommand) -> a
         .color(ACCENT)
         .title("Leaderboard")
         .description(lines)
-        .footer(EmbedFooterBuilder::new(format!(
-            "Page {page} of {pages} · {} ranked members",
-            thousands(board.total)
-        )))
+        .footer(EmbedFooterBuilder::new(format!("Page {page} of {pages} · {} ranked members", thousands(board.total))))
         .build();
     Ok(Reply::embed(embed))
 }

@@ -90,7 +90,9 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
             Ok(command) => joined::run(&request, command).await,
             Err(error) => return bad_options(error),
         },
-        other => return Reply::notice(format!("I don't know the command /{other}. Try /stats, /leaderboard or /joined.")),
+        other => {
+            return Reply::notice(format!("I don't know the command /{other}. Try /stats, /leaderboard or /joined."))
+        }
     };
     result.unwrap_or_else(|error| {
         tracing::error!(%error, command = %data.name, "command failed");

@@ -33,10 +33,7 @@ impl Reply {
 
     /// A short message only the asker sees: wrong place, unknown member, and so on.
     pub fn notice(text: impl Into<String>) -> Self {
-        let embed = twilight_util::builder::embed::EmbedBuilder::new()
-            .color(NOTICE)
-            .description(text)
-            .build();
+        let embed = twilight_util::builder::embed::EmbedBuilder::new().color(NOTICE).description(text).build();
         Self { embeds: vec![embed], ephemeral: true }
     }
 }
@@ -63,7 +60,8 @@ pub async fn respond(
             client.create_response(interaction.id, &interaction.token, &response).await?;
         }
         Err(_) => {
-            let response = InteractionResponse { kind: InteractionResponseType::DeferredChannelMessageWithSource, data: None };
+            let response =
+                InteractionResponse { kind: InteractionResponseType::DeferredChannelMessageWithSource, data: None };
             client.create_response(interaction.id, &interaction.token, &response).await?;
             let reply = work.await;
             client.update_response(&interaction.token).embeds(Some(&reply.embeds)).await?;
@@ -74,7 +72,7 @@ pub async fn respond(
 
 /// A text progress bar: `▰▰▰▱▱▱▱▱▱▱`.
 pub fn progress_bar(done: u64, total: u64, width: usize) -> String {
-    let filled = if total == 0 { 0 } else { ((done.min(total) * width as u64) / total) as usize };
+    let filled = (done.min(total) * width as u64).checked_div(total).unwrap_or(0) as usize;
     format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled))
 }
 
@@ -83,7 +81,7 @@ pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

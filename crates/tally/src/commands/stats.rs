@@ -22,9 +22,7 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         return Ok(Reply::notice(format!("{} is a bot, and bots don't earn XP.", user.name)));
     }
     let (guild, user_id) = (request.guild_id.get(), user.id.get());
-    let (member, rank) = request
-        .read(move |r| Ok((r.member(guild, user_id)?, r.rank(guild, user_id)?)))
-        .await?;
+    let (member, rank) = request.read(move |r| Ok((r.member(guild, user_id)?, r.rank(guild, user_id)?))).await?;
     let Some(member) = member else {
         return Ok(Reply::notice(format!("I haven't seen any activity from {} in this server yet.", user.name)));
     };
@@ -35,7 +33,7 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         (Some(rank), None) => format!("#{}", thousands(rank)),
         (None, None) => "unranked (no XP yet)".to_owned(),
     };
-    let percent = if level.needed == 0 { 0 } else { level.progress * 100 / level.needed };
+    let percent = (level.progress * 100).checked_div(level.needed).unwrap_or(0);
     let joined = member.joined_at_ms.map_or_else(|| "unknown".to_owned(), discord_date);
     let embed = EmbedBuilder::new()
         .color(ACCENT)

@@ -32,11 +32,7 @@ impl Level {
             rest -= xp_to_next(level);
             level += 1;
         }
-        Self {
-            level,
-            progress: rest,
-            needed: xp_to_next(level),
-        }
+        Self { level, progress: rest, needed: xp_to_next(level) }
     }
 }
 

@@ -15,11 +15,7 @@ pub struct XpSettings {
 
 impl Default for XpSettings {
     fn default() -> Self {
-        Self {
-            min_xp: 15,
-            max_xp: 25,
-            cooldown_secs: 60,
-        }
+        Self { min_xp: 15, max_xp: 25, cooldown_secs: 60 }
     }
 }
 
@@ -28,11 +24,8 @@ impl XpSettings {
     /// `min_xp..=max_xp` derived from a hash of the id, so the same message
     /// always earns the same amount.
     pub fn message_xp(&self, message_id: u64) -> u32 {
-        let (low, high) = if self.min_xp <= self.max_xp {
-            (self.min_xp, self.max_xp)
-        } else {
-            (self.max_xp, self.min_xp)
-        };
+        let (low, high) =
+            if self.min_xp <= self.max_xp { (self.min_xp, self.max_xp) } else { (self.max_xp, self.min_xp) };
         let span = u64::from(high - low) + 1;
         low + (mix(message_id) % span) as u32
     }

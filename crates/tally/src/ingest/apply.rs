@@ -56,10 +56,7 @@ impl<'o> Touched<'o> {
 
 /// Applies `activities` in order through `ops`. Call inside a transaction:
 /// on error the caller rolls back and nothing is counted.
-pub fn apply<'a>(
-    ops: &mut dyn StoreOps,
-    activities: impl IntoIterator<Item = &'a Activity>,
-) -> Result<(), StoreError> {
+pub fn apply<'a>(ops: &mut dyn StoreOps, activities: impl IntoIterator<Item = &'a Activity>) -> Result<(), StoreError> {
     let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
     let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new() };
     for activity in activities {

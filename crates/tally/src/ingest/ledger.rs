@@ -83,8 +83,7 @@ impl Ledger {
     /// already holds, so replayed events are not counted twice.
     pub fn start(writer: SqliteWriter, start_from: Vec<ShardPosition>) -> Self {
         let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
-        let committed: Committed =
-            start_from.into_iter().map(|p| (p.shard_id, (p.session_id, p.sequence))).collect();
+        let committed: Committed = start_from.into_iter().map(|p| (p.shard_id, (p.session_id, p.sequence))).collect();
         let (committed_tx, committed_rx) = watch::channel(committed);
         let stats = Arc::new(LedgerStats::default());
         let thread_stats = Arc::clone(&stats);

@@ -27,11 +27,9 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
         Event::GuildUpdate(update) => {
             vec![Activity::GuildSeen { guild_id: update.id.get(), name: update.name.clone() }]
         }
-        Event::MemberChunk(chunk) => chunk
-            .members
-            .iter()
-            .map(|m| Activity::MemberSeen(from_member(chunk.guild_id.get(), m)))
-            .collect(),
+        Event::MemberChunk(chunk) => {
+            chunk.members.iter().map(|m| Activity::MemberSeen(from_member(chunk.guild_id.get(), m))).collect()
+        }
         Event::MemberAdd(add) => vec![Activity::MemberJoined(from_member(add.guild_id.get(), &add.member))],
         Event::MemberUpdate(update) => vec![Activity::MemberSeen(profile(
             update.guild_id.get(),
@@ -110,19 +108,11 @@ fn from_member(guild_id: u64, member: &Member) -> MemberProfile {
 }
 
 fn from_partial_member(guild_id: u64, author: &User, member: Option<&PartialMember>) -> MemberProfile {
-    profile(
-        guild_id,
-        author,
-        member.and_then(|m| m.nick.as_deref()),
-        member.and_then(|m| m.joined_at),
-    )
+    profile(guild_id, author, member.and_then(|m| m.nick.as_deref()), member.and_then(|m| m.joined_at))
 }
 
 fn profile(guild_id: u64, user: &User, nick: Option<&str>, joined_at: Option<Timestamp>) -> MemberProfile {
-    let display_name = nick
-        .or(user.global_name.as_deref())
-        .unwrap_or(&user.name)
-        .to_owned();
+    let display_name = nick.or(user.global_name.as_deref()).unwrap_or(&user.name).to_owned();
     MemberProfile {
         guild_id,
         user_id: user.id.get(),

@@ -110,9 +110,20 @@ pub trait StoreOps {
     /// Writes one member's whole row.
     fn save_member(&mut self, member: &Member) -> Result<(), StoreError>;
     /// Appends to the join/leave log; a repeat of the same entry is ignored.
-    fn log_membership(&mut self, guild_id: Id, user_id: Id, change: MembershipChange, at_ms: i64) -> Result<(), StoreError>;
+    fn log_membership(
+        &mut self,
+        guild_id: Id,
+        user_id: Id,
+        change: MembershipChange,
+        at_ms: i64,
+    ) -> Result<(), StoreError>;
     /// Remembers a counted reaction and whose message it went to. False when already remembered.
-    fn insert_reaction(&mut self, guild_id: Id, key: &crate::domain::ReactionKey, author_id: Id) -> Result<bool, StoreError>;
+    fn insert_reaction(
+        &mut self,
+        guild_id: Id,
+        key: &crate::domain::ReactionKey,
+        author_id: Id,
+    ) -> Result<bool, StoreError>;
     /// Forgets a counted reaction, returning whose message it went to; None when it was never counted.
     fn delete_reaction(&mut self, key: &crate::domain::ReactionKey) -> Result<Option<Id>, StoreError>;
     /// Forgets all counted reactions on a message (of one emoji, when given),

@@ -6,10 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{
-    migrations, LeaderboardPage, Member, MembershipChange, Reader, ShardPosition, StoreError,
-    StoreOps,
-};
+use super::{migrations, LeaderboardPage, Member, MembershipChange, Reader, ShardPosition, StoreError, StoreOps};
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
 
 /// Turns `sqlite://tally.db`, `sqlite:tally.db` or `sqlite:///abs/tally.db` into a path.
@@ -137,9 +134,7 @@ impl StoreOps for SqliteOps<'_> {
     fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         Ok(self
             .tx
-            .prepare_cached(&format!(
-                "SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"
-            ))?
+            .prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"))?
             .query_row([guild_id as i64, user_id as i64], member_from_row)
             .optional()?)
     }
@@ -167,7 +162,13 @@ impl StoreOps for SqliteOps<'_> {
         Ok(())
     }
 
-    fn log_membership(&mut self, guild_id: Id, user_id: Id, change: MembershipChange, at_ms: i64) -> Result<(), StoreError> {
+    fn log_membership(
+        &mut self,
+        guild_id: Id,
+        user_id: Id,
+        change: MembershipChange,
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO membership_log (guild_id, user_id, change, at) VALUES (?1, ?2, ?3, ?4)",
@@ -183,7 +184,13 @@ impl StoreOps for SqliteOps<'_> {
                 "INSERT OR IGNORE INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?
-            .execute(params![key.message_id as i64, key.user_id as i64, key.emoji, guild_id as i64, author_id as i64])?;
+            .execute(params![
+                key.message_id as i64,
+                key.user_id as i64,
+                key.emoji,
+                guild_id as i64,
+                author_id as i64
+            ])?;
         Ok(inserted == 1)
     }
 
@@ -276,11 +283,9 @@ impl Reader for SqliteReader {
 
     fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError> {
         self.with(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 ORDER BY user_id"
-            ))?
-            .query_map([guild_id as i64], member_from_row)?
-            .collect()
+            c.prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 ORDER BY user_id"))?
+                .query_map([guild_id as i64], member_from_row)?
+                .collect()
         })
     }
 

@@ -1,1 +1,104 @@
+use super::apply;
+use crate::domain::{Activity, MemberProfile, ReactionKey, XpSettings};
+use crate::store::{sqlite, Member, Reader};
 
+struct Db {
+    _dir: tempfile::TempDir,
+    writer: sqlite::SqliteWriter,
+    reader: sqlite::SqliteReader,
+}
+
+fn db() -> Db {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let writer = sqlite::open_writer(&path).unwrap();
+    let reader = sqlite::open_reader(&path).unwrap();
+    Db { _dir: dir, writer, reader }
+}
+
+impl Db {
+    fn apply(&mut self, activities: &[Activity]) {
+        self.writer.transaction(|ops| apply(ops, activities)).unwrap();
+    }
+    fn member(&self, user: u64) -> Member {
+        self.reader.member(1, user).unwrap().expect("stored")
+    }
+}
+
+fn profile(user: u64, bot: bool) -> MemberProfile {
+    MemberProfile {
+        guild_id: 1,
+        user_id: user,
+        username: format!("u{user}"),
+        display_name: format!("U{user}"),
+        bot,
+        joined_at_ms: Some(1_000),
+    }
+}
+
+/// A message id created `secs` seconds after the Discord epoch.
+fn message_at(secs: u64, n: u64) -> u64 {
+    ((secs * 1000) << 22) | n
+}
+
+fn message(user: u64, id: u64) -> Activity {
+    Activity::Message { author: profile(user, false), message_id: id }
+}
+
+fn reaction(message_id: u64, user: u64, author: u64) -> Activity {
+    Activity::ReactionAdded {
+        guild_id: 1,
+        key: ReactionKey { message_id, user_id: user, emoji: "x".into() },
+        reactor_is_bot: false,
+        author_id: Some(author),
+    }
+}
+
+#[test]
+fn cooldown_holds_within_one_batch_and_across_batches() {
+    let mut db = db();
+    let s = XpSettings::default();
+    let (a, b, c) = (message_at(100, 1), message_at(159, 2), message_at(160, 3));
+    db.apply(&[message(5, a), message(5, b)]);
+    db.apply(&[message(5, c)]);
+    let m = db.member(5);
+    assert_eq!(m.messages, 3);
+    assert_eq!(m.xp, u64::from(s.message_xp(a) + s.message_xp(c)));
+}
+
+#[test]
+fn a_reaction_added_and_removed_in_one_batch_nets_zero() {
+    let mut db = db();
+    let key = ReactionKey { message_id: 9, user_id: 5, emoji: "x".into() };
+    db.apply(&[
+        reaction(9, 5, 6),
+        Activity::ReactionRemoved { guild_id: 1, key: key.clone() },
+        reaction(9, 5, 6),
+        reaction(9, 5, 6), // a duplicate add is not counted twice
+    ]);
+    assert_eq!((db.member(5).reactions_given, db.member(6).reactions_received), (1, 1));
+    db.apply(&[Activity::ReactionRemoved { guild_id: 1, key }]);
+    assert_eq!((db.member(5).reactions_given, db.member(6).reactions_received), (0, 0));
+}
+
+#[test]
+fn reactions_to_known_bots_do_not_count() {
+    let mut db = db();
+    db.apply(&[Activity::MemberSeen(profile(7, true)), reaction(9, 5, 7)]);
+    assert_eq!(db.reader.member(1, 5).unwrap().map(|m| m.reactions_given).unwrap_or(0), 0);
+}
+
+#[test]
+fn a_rejoin_seen_in_a_member_list_reopens_membership() {
+    let mut db = db();
+    db.apply(&[
+        Activity::MemberSeen(profile(5, false)),
+        Activity::MemberLeft { guild_id: 1, user_id: 5, at_ms: 2_000 },
+    ]);
+    assert_eq!(db.member(5).left_at_ms, Some(2_000));
+    let mut back = profile(5, false);
+    back.joined_at_ms = Some(3_000);
+    db.apply(&[Activity::MemberSeen(back)]);
+    let m = db.member(5);
+    assert_eq!((m.joined_at_ms, m.left_at_ms), (Some(3_000), None));
+}

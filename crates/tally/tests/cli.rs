@@ -1,0 +1,72 @@
+//! The binary as a user meets it: configuration mistakes give one clear line
+//! naming the variable and exit code 2.
+
+use std::process::Command;
+
+fn tally() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
+    command.env_remove("DISCORD_TOKEN").env_remove("DATABASE_URL").env_remove("DISCORD_API_BASE");
+    command.current_dir(std::env::temp_dir());
+    command
+}
+
+#[test]
+fn missing_token_exits_2_naming_the_variable() {
+    let output = tally().arg("run").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("error: DISCORD_TOKEN: not set"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn bad_api_base_exits_2() {
+    let output = tally().args(["run", "--token", "abc"]).env("DISCORD_API_BASE", "localhost:9000").output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("DISCORD_API_BASE"));
+}
+
+#[test]
+fn export_without_a_database_exits_2() {
+    let output = tally()
+        .args(["export", "--guild", "1"])
+        .env("DATABASE_URL", "sqlite:///nonexistent/dir/tally.db")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no database at"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_token_is_reported_without_printing_it() {
+    let sim = discord_sim::Simulator::start(discord_sim::SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("run")
+        .env("DISCORD_TOKEN", "wrong-secret-token")
+        .env("DISCORD_API_BASE", sim.api_base())
+        .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
+        .env("RUST_LOG", "trace")
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DISCORD_TOKEN was rejected"), "{stderr}");
+    assert!(!stderr.contains("wrong-secret-token"), "the token must never be logged");
+}
+
+#[test]
+fn demo_runs_and_stops_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tally()
+        .args(["demo", "--seconds", "3", "--members", "20"])
+        .env("TALLY_DEMO_DATABASE_URL", format!("sqlite://{}", dir.path().join("demo.db").display()))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("events committed"), "{stdout}");
+    assert!(stdout.contains("Stopped cleanly"), "{stdout}");
+    assert!(dir.path().join("demo.db").exists());
+}
