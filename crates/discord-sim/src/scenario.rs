@@ -75,7 +75,8 @@ impl Simulator {
         let (bot, owner) = (self.shared.bot.id, self.shared.owner.id);
         self.with(|s| {
             let now = s.clock.now_ms();
-            let created = now.saturating_sub(1000 * 86_400_000);
+            // Each server created at its own millisecond, so servers spread over shards.
+            let created = now.saturating_sub(1000 * 86_400_000) + s.world.guilds.len() as u64 * 7_919;
             let id = s.clock.id_at(created);
             let channel = s.clock.id_at(created + 1);
             let mut members = std::collections::BTreeMap::new();
