@@ -79,6 +79,15 @@ pub struct DemoWorld {
     pub people: Vec<u64>,
 }
 
+/// How far in the past the demo's clock starts.
+pub const HEAD_START: Duration = Duration::from_secs(3 * 3600);
+
+/// A simulator whose clock starts [`HEAD_START`] ago.
+fn demo_sim_config() -> SimConfig {
+    let defaults = SimConfig::default();
+    SimConfig { start_ms: defaults.start_ms - HEAD_START.as_millis() as u64, ..defaults }
+}
+
 /// Fills the simulator with a server of `members` people, most of whom joined long ago.
 pub fn build_world(sim: &Simulator, members: usize) -> anyhow::Result<DemoWorld> {
     let guild_id = sim.add_guild("Tally Demo Server");
@@ -107,8 +116,10 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// Makes the server lively: messages, reactions, joins and leaves, with the
-/// virtual clock running 20 times faster than real time so cooldowns pass.
+/// Makes the server lively: messages, reactions, joins and leaves. The
+/// simulator's clock starts [`HEAD_START`] in the past and runs 20 times
+/// faster than real time until it catches up, so XP cooldowns pass quickly at
+/// first and no date is ever in the future.
 pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut dice = Dice(42);
     let mut recent: Vec<u64> = Vec::new();
@@ -118,7 +129,10 @@ pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync:
             _ = stop.changed() => return,
             _ = tick.tick() => {}
         }
-        sim.advance(Duration::from_millis(400));
+        // Fast-forward 20x until the virtual clock reaches real time, never beyond it.
+        let wall =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64);
+        sim.catch_up_to((sim.now_ms() + 400).min(wall));
         let present = sim.members_of(world.guild_id);
         let person = world.people[dice.skewed(world.people.len())];
         let roll = dice.below(100);
@@ -154,7 +168,7 @@ pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync:
 
 /// `tally demo`.
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let sim = Arc::new(Simulator::start(SimConfig::default()).await?);
+    let sim = Arc::new(Simulator::start(demo_sim_config()).await?);
     let world = build_world(&sim, args.members)?;
     let guild_id = world.guild_id;
     let asker = world.people[0];
@@ -235,7 +249,7 @@ fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str) -> anyhow::Result<
 
 /// `tally sim`: the simulator alone, for a separately started `tally run`.
 pub async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
-    let config = SimConfig { port: args.port, token: args.token.clone(), ..SimConfig::default() };
+    let config = SimConfig { port: args.port, token: args.token.clone(), ..demo_sim_config() };
     let sim = Arc::new(Simulator::start(config).await?);
     let world = build_world(&sim, args.members)?;
     println!("Discord simulator listening. In another terminal:");
