@@ -77,7 +77,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                 tracing::info!(shard = shard_id.number(), ?frame, "gateway connection closed; reconnecting");
             }
             Some(Ok(Message::Text(json))) => {
-                let Some(event) = parse(&json, &context) else { continue };
+                let Some(event) = parse(json, &context) else { continue };
                 let GatewayEvent::Dispatch(sequence, event) = event else { continue };
                 let event = Event::from(event);
                 let session = current_session(&shard, &mut session);
@@ -94,13 +94,21 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
     }
 }
 
-fn parse(json: &str, context: &Context) -> Option<GatewayEvent> {
-    match twilight_gateway::parse(json.to_owned(), WANTED) {
+fn parse(json: String, context: &Context) -> Option<GatewayEvent> {
+    match twilight_gateway::parse(json, WANTED) {
         Ok(event) => event,
         Err(error) => {
             count_malformed(context);
-            let event_type = event_type_of(json);
-            tracing::warn!(%error, event_type, "skipped a gateway payload that could not be parsed");
+            // twilight's message embeds the whole payload (interaction tokens
+            // included, and any size): log the cause, the type and the size only.
+            let (event_type, bytes) = match error.kind() {
+                twilight_gateway::error::ReceiveMessageErrorType::Deserializing { event } => {
+                    (event_type_of(event).to_owned(), event.len())
+                }
+                _ => ("?".to_owned(), 0),
+            };
+            let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
+            tracing::warn!(event_type, bytes, cause, "skipped a gateway payload that could not be parsed");
             None
         }
     }
