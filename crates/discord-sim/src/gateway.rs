@@ -40,7 +40,11 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
     let (mut sink, mut stream) = socket.split();
     let (tx, mut rx) = mpsc::unbounded_channel::<Outgoing>();
     let compress = query.compress.as_deref() == Some("zlib-stream");
+    // Resolves when the writer stops (a close sent, a cut, a dead peer), so the
+    // reader stops too and the socket really closes.
+    let (writer_done, mut writer_stopped) = tokio::sync::oneshot::channel::<()>();
     let writer = tokio::spawn(async move {
+        let _done = writer_done;
         let mut zlib = compress.then(|| Compress::new(Compression::fast(), true));
         while let Some(out) = rx.recv().await {
             let message = match out {
@@ -48,6 +52,7 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
                     Some(z) => Message::Binary(deflate(z, text.as_bytes()).into()),
                     None => Message::Text(text.as_ref().into()),
                 },
+                Outgoing::Drop => return,
                 Outgoing::Close(code, reason) => {
                     let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     break;
@@ -80,7 +85,12 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
             json!({ "op": 10, "d": { "heartbeat_interval": shared.config.heartbeat_interval_ms }, "s": null, "t": null }),
         );
         let mut session_id: Option<String> = None;
-        while let Some(Ok(frame)) = stream.next().await {
+        loop {
+            let frame = tokio::select! {
+                frame = stream.next() => frame,
+                _ = &mut writer_stopped => break,
+            };
+            let Some(Ok(frame)) = frame else { break };
             let text = match frame {
                 Message::Text(t) => t.to_string(),
                 Message::Binary(b) => String::from_utf8_lossy(&b).into_owned(),

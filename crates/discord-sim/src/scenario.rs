@@ -393,6 +393,47 @@ impl Simulator {
         Ok(receiver)
     }
 
+    /// Fault: cuts every live gateway connection without a close frame.
+    /// Sessions stay resumable; events sent meanwhile are buffered.
+    pub fn drop_connections(&self) {
+        self.with(|s| {
+            for session in s.sessions.values_mut() {
+                if let Some(c) = session.connection.take() {
+                    let _ = c.tx.send(crate::state::Outgoing::Drop);
+                }
+            }
+        });
+    }
+
+    /// Fault: asks every connected session to reconnect (op 7 RECONNECT).
+    pub fn send_reconnect(&self) {
+        self.send_to_connected(json!({ "op": 7, "d": null, "s": null, "t": null }));
+    }
+
+    /// Fault: op 9 INVALID_SESSION to every connected session. When not
+    /// `resumable` the sessions are forgotten, so the bot must identify
+    /// afresh; events until then reach no one, as on Discord.
+    pub fn invalidate_sessions(&self, resumable: bool) {
+        self.send_to_connected(json!({ "op": 9, "d": resumable, "s": null, "t": null }));
+        if !resumable {
+            self.with(|s| {
+                s.sessions.clear();
+                s.active.clear();
+            });
+        }
+    }
+
+    fn send_to_connected(&self, payload: Value) {
+        let frame: std::sync::Arc<str> = payload.to_string().into();
+        self.with(|s| {
+            for session in s.sessions.values() {
+                if let Some(c) = &session.connection {
+                    let _ = c.tx.send(crate::state::Outgoing::Text(std::sync::Arc::clone(&frame)));
+                }
+            }
+        });
+    }
+
     /// Every REST request the bot has made so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.with(|s| s.requests.clone())

@@ -20,6 +20,8 @@ pub(crate) enum Outgoing {
     Text(Arc<str>),
     /// Close with a code and reason.
     Close(u16, String),
+    /// Cut the connection without a close frame, as a network failure would.
+    Drop,
 }
 
 /// One live WebSocket.

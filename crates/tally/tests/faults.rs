@@ -1,0 +1,45 @@
+//! Gateway faults never lose or double-count an event: dropped sockets,
+//! RECONNECT and INVALID_SESSION (resumable or not), with messages sent
+//! around each of them.
+
+mod harness;
+
+use harness::{Harness, WAIT};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_stay_exact_through_gateway_faults() {
+    let h = Harness::start(1).await;
+    let ann = h.members[0];
+    let sent = std::cell::Cell::new(0u64);
+    let post = |n: u64| {
+        for _ in 0..n {
+            h.sim.send_message(h.guild, ann).expect("a session receives the message");
+        }
+        sent.set(sent.get() + n);
+    };
+
+    post(5);
+    h.sim.drop_connections();
+    post(5); // buffered by the session while the socket is down
+    h.sim.wait_for_bot(1, WAIT).await.unwrap();
+    post(5);
+    h.sim.send_reconnect();
+    post(5);
+    h.sim.wait_for_bot(1, WAIT).await.unwrap();
+    h.sim.invalidate_sessions(true);
+    post(5);
+    h.sim.wait_for_bot(1, WAIT).await.unwrap();
+    h.settle().await;
+    assert_eq!(h.record(ann).messages, sent.get());
+    let (identifies, resumes) = h.sim.session_starts();
+    assert_eq!(identifies, 1, "every fault so far was resumable");
+    assert!(resumes >= 2, "resumed after the drop and the reconnect: {resumes}");
+
+    // A session Discord will not resume: the bot identifies afresh and counts on.
+    h.sim.invalidate_sessions(false);
+    h.sim.wait_for_bot(1, WAIT).await.unwrap();
+    post(5);
+    h.settle().await;
+    assert_eq!(h.record(ann).messages, sent.get());
+    assert_eq!(h.sim.session_starts().0, 2);
+}
