@@ -14,6 +14,7 @@ use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 
 use crate::bot::{count_malformed, Context, RESUMABLE_CLOSE};
 use crate::commands::{self, Freshness};
+use crate::ingest::chunks::ChunkCollector;
 use crate::ingest::translate::translate;
 use crate::ingest::{Envelope, SessionInfo};
 
@@ -51,6 +52,8 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
     let shard_id = shard.id();
     let mut session: Option<Arc<SessionInfo>> = None;
     let mut last_close: Option<u16> = None;
+    // Member lists requested at GUILD_CREATE, gathered chunk by chunk.
+    let mut members = ChunkCollector::default();
     loop {
         let message = tokio::select! {
             _ = stop.changed() => {
@@ -82,7 +85,24 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                 let event = Event::from(event);
                 let session = current_session(&shard, &mut session);
                 on_dispatch(&shard, &context, &session, sequence, &event);
-                let envelope = Envelope { session, sequence, activities: translate(&event, now_ms()) };
+                let now = now_ms();
+                let mut activities = translate(&event, now);
+                match &event {
+                    Event::GuildCreate(create) if matches!(create.as_ref(), GuildCreate::Available(_)) => {
+                        members.requested(create.id().get(), now);
+                    }
+                    Event::MemberChunk(chunk) => {
+                        let ids = chunk.members.iter().map(|m| m.user.id.get());
+                        activities.extend(members.chunk(
+                            chunk.guild_id.get(),
+                            chunk.chunk_index,
+                            chunk.chunk_count,
+                            ids,
+                        ));
+                    }
+                    _ => {}
+                }
+                let envelope = Envelope { session, sequence, activities };
                 if context.ledger.submit(envelope).await.is_err() {
                     anyhow::bail!("the ledger stopped; shard {} cannot continue", shard_id.number());
                 }

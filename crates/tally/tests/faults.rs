@@ -43,3 +43,27 @@ async fn counts_stay_exact_through_gateway_faults() {
     assert_eq!(h.record(ann).messages, sent.get());
     assert_eq!(h.sim.session_starts().0, 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaves_missed_while_offline_are_found_in_the_member_list() {
+    let mut h = Harness::start(3).await;
+    let (ann, bob) = (h.members[0], h.members[1]);
+    h.sim.send_message(h.guild, ann).unwrap();
+    h.sim.send_message(h.guild, bob).unwrap();
+    h.settle().await;
+    h.stop_bot().await;
+
+    h.sim.leave(h.guild, bob).unwrap();
+    h.sim.invalidate_sessions(false); // the session expired: Discord will not replay the leave
+    h.start_bot().await;
+    h.sim.wait_for_member_request(h.guild, 2, WAIT).await.unwrap();
+    h.settle().await;
+
+    let bob_record = h.record(bob);
+    assert!(!bob_record.left_at.is_empty(), "bob is recorded as gone");
+    assert_eq!(bob_record.messages, 1, "history is kept");
+    assert!(h.record(ann).left_at.is_empty(), "ann is still here");
+    let board = h.invoke(discord_sim::Invocation::new(h.guild, ann, "leaderboard")).await;
+    assert!(!board.text().contains("Member 1"), "{}", board.text());
+    assert!(board.text().contains("Member 0"), "{}", board.text());
+}

@@ -90,4 +90,15 @@ pub enum Activity {
         /// Only this emoji's reactions, or all.
         emoji: Option<String>,
     },
+    /// Every chunk of a requested member list has arrived: these are all the
+    /// members present. Stored members missing from it who joined before the
+    /// request have left while Tally was not watching.
+    MemberListComplete {
+        /// The server.
+        guild_id: Id,
+        /// Everyone present.
+        present: Vec<Id>,
+        /// When the list was requested (ms); later joins are not judged.
+        requested_at_ms: i64,
+    },
 }

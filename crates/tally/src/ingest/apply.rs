@@ -98,6 +98,20 @@ pub fn apply<'a>(ops: &mut dyn StoreOps, activities: impl IntoIterator<Item = &'
                     }
                 }
             }
+            Activity::MemberListComplete { guild_id, present, requested_at_ms } => {
+                let present: std::collections::HashSet<Id> = present.iter().copied().collect();
+                for user_id in touched.ops.present_members(*guild_id)? {
+                    if present.contains(&user_id) {
+                        continue;
+                    }
+                    let member = touched.member_mut(*guild_id, user_id)?;
+                    let joined_before = member.joined_at_ms.is_none_or(|j| j < *requested_at_ms);
+                    if member.left_at_ms.is_none() && joined_before {
+                        member.left_at_ms = Some(*requested_at_ms);
+                        joins.push((*guild_id, user_id, MembershipChange::Leave, *requested_at_ms));
+                    }
+                }
+            }
             Activity::ReactionAdded { guild_id, key, reactor_is_bot, author_id } => {
                 add_reaction(&mut touched, *guild_id, key, *reactor_is_bot, *author_id)?;
             }

@@ -2,6 +2,7 @@
 //! rules applied inside a transaction, and the ledger that batches commits.
 
 pub mod apply;
+pub mod chunks;
 pub mod ledger;
 pub mod translate;
 

@@ -107,6 +107,8 @@ pub trait StoreOps {
     fn upsert_guild(&mut self, guild_id: Id, name: &str) -> Result<(), StoreError>;
     /// Loads one member, if stored.
     fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+    /// Members stored as present in a server.
+    fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Writes one member's whole row.
     fn save_member(&mut self, member: &Member) -> Result<(), StoreError>;
     /// Appends to the join/leave log; a repeat of the same entry is ignored.

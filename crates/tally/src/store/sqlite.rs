@@ -139,6 +139,12 @@ impl StoreOps for SqliteOps<'_> {
             .optional()?)
     }
 
+    fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT user_id FROM members WHERE guild_id = ?1 AND left_at IS NULL")?;
+        let rows = stmt.query_map([guild_id as i64], |r| r.get::<_, i64>(0).map(|id| id as u64))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn save_member(&mut self, m: &Member) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(&format!(
