@@ -107,14 +107,15 @@ impl InteractionReply {
 /// An interaction waiting for the bot.
 pub(crate) struct Pending {
     pub id: u64,
+    pub channel_id: u64,
     pub created: Instant,
     pub acknowledged: Option<(Instant, bool)>,
     pub done: Option<oneshot::Sender<InteractionReply>>,
 }
 
 impl Pending {
-    pub fn new(id: u64, done: oneshot::Sender<InteractionReply>) -> Self {
-        Self { id, created: Instant::now(), acknowledged: None, done: Some(done) }
+    pub fn new(id: u64, channel_id: u64, done: oneshot::Sender<InteractionReply>) -> Self {
+        Self { id, channel_id, created: Instant::now(), acknowledged: None, done: Some(done) }
     }
 
     /// Completes the wait with the answer.

@@ -237,17 +237,15 @@ fn edit_original(shared: &Shared, token: &str, body: Value, files: Vec<(String, 
             return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
         }
         pending.finish(body.clone(), files.clone());
-        state.world.guilds.values().next().and_then(|g| g.channels.first().copied()).unwrap_or_default()
+        pending.channel_id
     };
     Json(bot_message(shared, channel, &body, &files)).into_response()
 }
 
 fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
-    if !shared.lock().interactions.contains_key(token) {
+    let Some(channel) = shared.lock().interactions.get(token).map(|p| p.channel_id) else {
         return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
-    }
-    let channel =
-        shared.lock().world.guilds.values().next().and_then(|g| g.channels.first().copied()).unwrap_or_default();
+    };
     Json(bot_message(shared, channel, &body, &files)).into_response()
 }
 

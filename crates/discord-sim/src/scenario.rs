@@ -388,7 +388,7 @@ impl Simulator {
             "attachment_size_limit": 10_485_760,
         });
         let (done, receiver) = oneshot::channel();
-        s.interactions.insert(token, Pending::new(id, done));
+        s.interactions.insert(token, Pending::new(id, channel_id, done));
         self.dispatch(s, inv.guild_id, 0, "INTERACTION_CREATE", interaction)?;
         Ok(receiver)
     }
@@ -452,12 +452,5 @@ impl Simulator {
     /// Members of a server, for scenario scripts.
     pub fn members_of(&self, guild_id: u64) -> Vec<u64> {
         self.with(|s| s.world.guilds.get(&guild_id).map(|g| g.members.keys().copied().collect()).unwrap_or_default())
-    }
-
-    /// Trims the replay buffers to the configured limit (older events can
-    /// then no longer be resumed).
-    pub fn trim_replay_buffers(&self) {
-        let limit = self.shared.config.replay_buffer;
-        self.with(|s| s.trim_buffers(limit));
     }
 }

@@ -68,6 +68,8 @@ pub(crate) struct State {
     pub next_connection: u64,
     pub identifies: u64,
     pub resumes: u64,
+    /// Events a session keeps for RESUME.
+    pub replay_limit: usize,
     /// Servers whose member list the bot has requested (and been sent).
     pub member_requests: HashMap<u64, u64>,
 }
@@ -86,6 +88,7 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub fn new(config: SimConfig, addr: SocketAddr) -> Self {
+        let replay_limit = config.replay_buffer.max(1);
         let mut clock = Clock::new(config.start_ms);
         let created = config.start_ms.saturating_sub(400 * 86_400_000);
         let application_id = clock.id_at(created);
@@ -122,6 +125,7 @@ impl Shared {
                 next_connection: 0,
                 identifies: 0,
                 resumes: 0,
+                replay_limit,
                 member_requests: HashMap::new(),
             }),
             changed: Notify::new(),
@@ -176,18 +180,12 @@ impl State {
         let seq = session.seq;
         let frame: Arc<str> = json!({ "op": 0, "s": seq, "t": event, "d": data }).to_string().into();
         session.buffer.push_back((seq, Arc::clone(&frame)));
+        if session.buffer.len() > self.replay_limit {
+            session.buffer.pop_front();
+        }
         if let Some(connection) = &session.connection {
             let _ = connection.tx.send(Outgoing::Text(frame));
         }
         Some(seq)
-    }
-
-    /// Trims session buffers to `limit` events.
-    pub fn trim_buffers(&mut self, limit: usize) {
-        for session in self.sessions.values_mut() {
-            while session.buffer.len() > limit {
-                session.buffer.pop_front();
-            }
-        }
     }
 }

@@ -113,3 +113,25 @@ async fn ready_guilds_chunks_heartbeats_and_resume_with_replay() {
     let invalid = next(&mut socket).await.unwrap();
     assert_eq!((invalid["op"].as_u64(), invalid["d"].as_bool()), (Some(9), Some(false)));
 }
+
+#[tokio::test]
+async fn a_resume_older_than_the_replay_buffer_is_refused() {
+    let sim = Simulator::start(SimConfig { replay_buffer: 2, ..SimConfig::default() }).await.unwrap();
+    let guild = sim.add_guild("Short memory");
+    let owner = sim.owner_id();
+    let url = format!("ws://{}", sim.addr());
+    let mut socket = connect(&url).await;
+    next(&mut socket).await.unwrap();
+    send(&mut socket, identify(sim.token(), BOT_INTENTS)).await;
+    let session = next(&mut socket).await.unwrap()["d"]["session_id"].as_str().unwrap().to_owned();
+    next(&mut socket).await.unwrap(); // GUILD_CREATE, sequence 2
+    socket.close(Some(CloseFrame { code: CloseCode::Library(4000), reason: "".into() })).await.unwrap();
+    for _ in 0..3 {
+        sim.send_message(guild, owner).unwrap(); // sequences 3..=5; only 4 and 5 are kept
+    }
+    let mut socket = connect(&url).await;
+    next(&mut socket).await.unwrap();
+    send(&mut socket, json!({ "op": 6, "d": { "token": sim.token(), "session_id": session, "seq": 2 } })).await;
+    let invalid = next(&mut socket).await.unwrap();
+    assert_eq!((invalid["op"].as_u64(), invalid["d"].as_bool()), (Some(9), Some(false)));
+}

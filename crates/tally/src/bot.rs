@@ -2,13 +2,13 @@
 //! registration and one task per shard.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
-use twilight_gateway::{CloseFrame, ConfigBuilder, Intents, Session, Shard, ShardId};
+use twilight_gateway::{ConfigBuilder, Intents, Session, Shard, ShardId};
 use twilight_http::Client;
 use twilight_model::id::{marker::ApplicationMarker, Id};
 
@@ -143,14 +143,6 @@ impl Bot {
         tracing::info!("all events committed; stopped");
         Ok(())
     }
-}
-
-/// The close frame that keeps the session resumable.
-pub const RESUMABLE_CLOSE: CloseFrame<'static> = CloseFrame::RESUME;
-
-/// Counts a payload that could not be parsed.
-pub fn count_malformed(context: &Context) {
-    context.malformed.fetch_add(1, Ordering::Relaxed);
 }
 
 fn explain_http_error(error: twilight_http::Error, config: &BotConfig) -> anyhow::Error {

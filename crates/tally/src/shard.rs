@@ -12,7 +12,7 @@ use twilight_model::gateway::event::{Event, GatewayEvent};
 use twilight_model::gateway::payload::incoming::GuildCreate;
 use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 
-use crate::bot::{count_malformed, Context, RESUMABLE_CLOSE};
+use crate::bot::Context;
 use crate::commands::{self, Freshness};
 use crate::ingest::chunks::ChunkCollector;
 use crate::ingest::translate::translate;
@@ -57,7 +57,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
     loop {
         let message = tokio::select! {
             _ = stop.changed() => {
-                shard.close(RESUMABLE_CLOSE);
+                shard.close(twilight_gateway::CloseFrame::RESUME); // keeps the session resumable
                 // Let the close frame go out (bounded: a dead peer must not stall shutdown).
                 let drain = async {
                     while let Some(item) = shard.next().await {
@@ -118,7 +118,7 @@ fn parse(json: String, context: &Context) -> Option<GatewayEvent> {
     match twilight_gateway::parse(json, WANTED) {
         Ok(event) => event,
         Err(error) => {
-            count_malformed(context);
+            context.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             // twilight's message embeds the whole payload (interaction tokens
             // included, and any size): log the cause, the type and the size only.
             let (event_type, bytes) = match error.kind() {
