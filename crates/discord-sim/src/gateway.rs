@@ -112,7 +112,16 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
             let op = payload["op"].as_u64().unwrap_or(u64::MAX);
             let d = &payload["d"];
             match op {
-                1 => send(json!({ "op": 11, "d": null, "s": null, "t": null })),
+                1 => {
+                    let ack = {
+                        let mut state = shared.lock();
+                        state.heartbeats += 1;
+                        state.heartbeat_acks
+                    };
+                    if ack {
+                        send(json!({ "op": 11, "d": null, "s": null, "t": null }));
+                    }
+                }
                 2 if session_id.is_some() => {
                     close(4005, "Already authenticated.");
                     break;
@@ -287,6 +296,7 @@ fn resume(
     if let Some(old) = session.connection.take() {
         let _ = old.tx.send(Outgoing::Close(4009, "Session resumed elsewhere.".into()));
     }
+    let replay_started = std::time::Instant::now();
     for (s, frame) in &session.buffer {
         if *s > seq {
             let _ = tx.send(Outgoing::Text(std::sync::Arc::clone(frame)));
@@ -296,6 +306,7 @@ fn resume(
     let shard = session.shard[0];
     state.active.insert(shard, session_id.clone());
     state.resumes += 1;
+    state.last_resume_at = Some(replay_started);
     state.dispatch_to(&session_id, 0, "RESUMED", json!({}));
     drop(state);
     shared.changed.notify_waiters();

@@ -25,12 +25,37 @@ pub struct Invocation {
     pub name: String,
     /// Options by name, with their values (ids of users as numbers).
     pub options: Vec<(String, Value)>,
+    /// Sent from a direct message with the bot rather than in the server.
+    pub in_dm: bool,
+    /// Sent even if the bot never registered the command (a stale client),
+    /// with option types taken from the JSON values as given.
+    pub unchecked: bool,
 }
 
 impl Invocation {
     /// `/name` by `user_id` in `guild_id`, without options.
     pub fn new(guild_id: u64, user_id: u64, name: &str) -> Self {
-        Self { guild_id, channel_id: None, user_id, name: name.to_owned(), options: Vec::new() }
+        Self {
+            guild_id,
+            channel_id: None,
+            user_id,
+            name: name.to_owned(),
+            options: Vec::new(),
+            in_dm: false,
+            unchecked: false,
+        }
+    }
+
+    /// `/name` typed by `user_id` in a direct message with the bot.
+    pub fn in_dm(user_id: u64, name: &str) -> Self {
+        Self { in_dm: true, ..Self::new(0, user_id, name) }
+    }
+
+    /// Skips the registration check and sends options exactly as given:
+    /// for commands the bot no longer has, or options of the wrong type.
+    pub fn unchecked(mut self) -> Self {
+        self.unchecked = true;
+        self
     }
 
     /// Adds an option.

@@ -9,6 +9,7 @@
 //! It never imports the bot it tests.
 
 pub mod clock;
+mod faults;
 mod gateway;
 pub mod intents;
 mod interactions;
@@ -21,6 +22,7 @@ pub mod world;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use faults::RestFault;
 pub use interactions::{InteractionReply, Invocation};
 pub use scenario::SimError;
 pub use state::Recorded;

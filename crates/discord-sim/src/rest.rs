@@ -71,6 +71,9 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
         body: body.clone(),
         files: files.clone(),
     });
+    if let Some(fault) = shared.lock().take_rest_fault(&path) {
+        return fault.response();
+    }
     let segments: Vec<&str> = path.split('/').collect();
     let needs_bot_auth = !matches!(segments.first(), Some(&"interactions") | Some(&"webhooks"));
     if needs_bot_auth && !authorized {

@@ -302,6 +302,28 @@ impl Simulator {
         }
     }
 
+    /// Waits until the bot has identified at least `identifies` times and
+    /// resumed at least `resumes` times in all.
+    pub async fn wait_for_session_starts(
+        &self,
+        identifies: u64,
+        resumes: u64,
+        timeout: Duration,
+    ) -> Result<(), SimError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.with(|s| s.identifies >= identifies && s.resumes >= resumes) {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(SimError::Timeout("the bot to start or resume sessions"));
+            }
+        }
+    }
+
     /// Invokes a slash command as `invocation.user_id` and waits for the
     /// bot's answer (following a deferral to the edited response).
     pub async fn invoke(&self, invocation: Invocation) -> Result<InteractionReply, SimError> {
@@ -318,30 +340,42 @@ impl Simulator {
         s: &mut State,
         inv: &Invocation,
     ) -> Result<oneshot::Receiver<InteractionReply>, SimError> {
-        let command = s
+        let registered = s
             .guild_commands
             .get(&inv.guild_id)
             .into_iter()
             .flatten()
             .chain(s.global_commands.iter())
             .find(|c| c["name"] == inv.name.as_str())
-            .cloned()
-            .ok_or_else(|| SimError::CommandNotRegistered(inv.name.clone()))?;
-        let guild = s.world.guilds.get(&inv.guild_id).ok_or(SimError::Unknown("server"))?;
-        let channel_id =
-            inv.channel_id.or_else(|| guild.channels.first().copied()).ok_or(SimError::Unknown("channel"))?;
-        let member = guild.members.get(&inv.user_id).cloned().ok_or(SimError::Unknown("member"))?;
+            .cloned();
+        let command = match registered {
+            Some(c) => c,
+            None if inv.unchecked => json!({ "id": s.clock.next_id().to_string(), "name": inv.name, "options": [] }),
+            None => return Err(SimError::CommandNotRegistered(inv.name.clone())),
+        };
         let user = s.world.users.get(&inv.user_id).cloned().ok_or(SimError::Unknown("user"))?;
+        let guild =
+            if inv.in_dm { None } else { Some(s.world.guilds.get(&inv.guild_id).ok_or(SimError::Unknown("server"))?) };
+        let channel_id = match guild {
+            Some(g) => inv.channel_id.or_else(|| g.channels.first().copied()).ok_or(SimError::Unknown("channel"))?,
+            None => inv.channel_id.unwrap_or(user.id ^ 0x5A5A),
+        };
 
         let mut options = Vec::new();
         let mut resolved_users = serde_json::Map::new();
         let mut resolved_members = serde_json::Map::new();
         for (name, value) in &inv.options {
-            let kind = command["options"]
+            let declared = command["options"]
                 .as_array()
                 .and_then(|opts| opts.iter().find(|o| o["name"] == name.as_str()))
-                .and_then(|o| o["type"].as_u64())
-                .unwrap_or(3);
+                .and_then(|o| o["type"].as_u64());
+            let kind = match (declared, inv.unchecked) {
+                (Some(kind), false) => kind,
+                _ if value.is_boolean() => 5,
+                _ if value.is_i64() || value.is_u64() => 4,
+                _ if value.is_number() => 10,
+                _ => 3,
+            };
             if kind == 6 {
                 let target = value
                     .as_u64()
@@ -349,7 +383,7 @@ impl Simulator {
                     .ok_or(SimError::Unknown("user option"))?;
                 let target_user = s.world.users.get(&target).ok_or(SimError::Unknown("user"))?;
                 resolved_users.insert(target.to_string(), payloads::user(target_user));
-                if let Some(m) = guild.members.get(&target) {
+                if let Some(m) = guild.and_then(|g| g.members.get(&target)) {
                     let mut pm = payloads::partial_member(m);
                     pm["permissions"] = json!(payloads::ALL_PERMISSIONS);
                     resolved_members.insert(target.to_string(), pm);
@@ -365,31 +399,51 @@ impl Simulator {
         if !resolved_users.is_empty() {
             data["resolved"] = json!({ "users": resolved_users, "members": resolved_members });
         }
-        let mut invoker = payloads::member(&member, &user);
-        invoker["permissions"] = json!(payloads::ALL_PERMISSIONS);
-        let interaction = json!({
+        let mut interaction = json!({
             "id": id.to_string(),
             "application_id": self.shared.application_id.to_string(),
             "type": 2,
             "data": data,
-            "guild": { "id": inv.guild_id.to_string(), "locale": "en-US", "features": [] },
-            "guild_id": inv.guild_id.to_string(),
-            "channel": payloads::channel(channel_id, inv.guild_id, 0),
             "channel_id": channel_id.to_string(),
-            "member": invoker,
             "token": token,
             "version": 1,
             "app_permissions": payloads::ALL_PERMISSIONS,
             "locale": "en-US",
-            "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": { "0": inv.guild_id.to_string() },
-            "context": 0,
             "attachment_size_limit": 10_485_760,
         });
+        match guild {
+            Some(guild) => {
+                let member = guild.members.get(&inv.user_id).cloned().ok_or(SimError::Unknown("member"))?;
+                let mut invoker = payloads::member(&member, &user);
+                invoker["permissions"] = json!(payloads::ALL_PERMISSIONS);
+                interaction["guild"] = json!({ "id": inv.guild_id.to_string(), "locale": "en-US", "features": [] });
+                interaction["guild_id"] = json!(inv.guild_id.to_string());
+                interaction["guild_locale"] = json!("en-US");
+                interaction["channel"] = payloads::channel(channel_id, inv.guild_id, 0);
+                interaction["member"] = invoker;
+                interaction["authorizing_integration_owners"] = json!({ "0": inv.guild_id.to_string() });
+                interaction["context"] = json!(0);
+            }
+            None => {
+                // A DM with the bot: a `user` instead of a `member`, context 1 (BOT_DM).
+                interaction["user"] = payloads::user(&user);
+                interaction["channel"] = json!({
+                    "id": channel_id.to_string(),
+                    "type": 1,
+                    "last_message_id": null,
+                    "flags": 0,
+                    "recipients": [payloads::user(&user)],
+                });
+                interaction["authorizing_integration_owners"] = json!({ "0": inv.user_id.to_string() });
+                interaction["context"] = json!(1);
+            }
+        }
         let (done, receiver) = oneshot::channel();
         s.interactions.insert(token, Pending::new(id, channel_id, done));
-        self.dispatch(s, inv.guild_id, 0, "INTERACTION_CREATE", interaction)?;
+        // Interactions are sent whatever the intents; DMs go to shard 0.
+        let route_by = if inv.in_dm { 0 } else { inv.guild_id };
+        self.dispatch(s, route_by, 0, "INTERACTION_CREATE", interaction)?;
         Ok(receiver)
     }
 
@@ -423,8 +477,17 @@ impl Simulator {
         }
     }
 
+    /// Fault: sends a text frame exactly as given (not JSON, say) to every
+    /// connected session, outside the sequence.
+    pub fn send_raw_frame(&self, text: &str) {
+        self.send_frame_to_connected(text.into());
+    }
+
     fn send_to_connected(&self, payload: Value) {
-        let frame: std::sync::Arc<str> = payload.to_string().into();
+        self.send_frame_to_connected(payload.to_string().into());
+    }
+
+    fn send_frame_to_connected(&self, frame: std::sync::Arc<str>) {
         self.with(|s| {
             for session in s.sessions.values() {
                 if let Some(c) = &session.connection {
@@ -432,6 +495,38 @@ impl Simulator {
                 }
             }
         });
+    }
+
+    /// Fault: answers the next REST requests whose path (after `/api/v10/`)
+    /// starts with `path_prefix` with `faults`, one request each, in order.
+    pub fn inject_rest_faults(&self, path_prefix: &str, faults: impl IntoIterator<Item = crate::RestFault>) {
+        self.with(|s| s.rest_faults.extend(faults.into_iter().map(|f| (path_prefix.to_owned(), f))));
+    }
+
+    /// Forgets every REST fault not yet answered.
+    pub fn clear_rest_faults(&self) {
+        self.with(|s| s.rest_faults.clear());
+    }
+
+    /// Fault: stops (or resumes) acknowledging heartbeats, so the connection
+    /// looks dead to the bot (a zombie) until it reconnects.
+    pub fn set_heartbeat_acks(&self, on: bool) {
+        self.with(|s| s.heartbeat_acks = on);
+    }
+
+    /// When the last RESUME was accepted, which is when its replay began.
+    pub fn last_resume_at(&self) -> Option<std::time::Instant> {
+        self.with(|s| s.last_resume_at)
+    }
+
+    /// The last sequence number sent to the session of shard `shard`.
+    pub fn last_sequence(&self, shard: u32) -> Option<u64> {
+        self.with(|s| s.active.get(&shard).and_then(|id| s.sessions.get(id)).map(|session| session.seq))
+    }
+
+    /// Heartbeats received so far.
+    pub fn heartbeats(&self) -> u64 {
+        self.with(|s| s.heartbeats)
     }
 
     /// Every REST request the bot has made so far.

@@ -5,7 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 use tokio::sync::{mpsc, Notify};
 
 use crate::clock::Clock;
@@ -72,6 +72,14 @@ pub(crate) struct State {
     pub replay_limit: usize,
     /// Servers whose member list the bot has requested (and been sent).
     pub member_requests: HashMap<u64, u64>,
+    /// Whether heartbeats are acknowledged (off: a zombie connection).
+    pub heartbeat_acks: bool,
+    /// Heartbeats received, acknowledged or not.
+    pub heartbeats: u64,
+    /// When the last RESUME was accepted (its replay starts then).
+    pub last_resume_at: Option<std::time::Instant>,
+    /// Faults to answer REST requests with: (path prefix, fault), first match first.
+    pub rest_faults: VecDeque<(String, crate::faults::RestFault)>,
 }
 
 /// State plus what never changes.
@@ -127,6 +135,10 @@ impl Shared {
                 resumes: 0,
                 replay_limit,
                 member_requests: HashMap::new(),
+                heartbeat_acks: true,
+                heartbeats: 0,
+                last_resume_at: None,
+                rest_faults: VecDeque::new(),
             }),
             changed: Notify::new(),
         }
@@ -160,6 +172,12 @@ pub(crate) fn shard_for(guild_id: u64, shards: u32) -> u32 {
 }
 
 impl State {
+    /// The injected fault for a request to `path`, if one is queued.
+    pub fn take_rest_fault(&mut self, path: &str) -> Option<crate::faults::RestFault> {
+        let index = self.rest_faults.iter().position(|(prefix, _)| path.starts_with(prefix.as_str()))?;
+        self.rest_faults.remove(index).map(|(_, fault)| fault)
+    }
+
     /// Sends a dispatch for `guild_id` to the session of its shard if that
     /// session asked for `intent` (0: always). Buffered for RESUME whether or
     /// not a connection is up. Returns the sequence number, or None when no
@@ -178,7 +196,8 @@ impl State {
         }
         session.seq += 1;
         let seq = session.seq;
-        let frame: Arc<str> = json!({ "op": 0, "s": seq, "t": event, "d": data }).to_string().into();
+        // Keys in the order Discord sends them: `t`, `s`, `op`, then `d`.
+        let frame: Arc<str> = format!(r#"{{"t":{},"s":{seq},"op":0,"d":{data}}}"#, Value::from(event)).into();
         session.buffer.push_back((seq, Arc::clone(&frame)));
         if session.buffer.len() > self.replay_limit {
             session.buffer.pop_front();

@@ -1,6 +1,7 @@
 //! Assembles the running bot: database, ledger, REST client, command
 //! registration and one task per shard.
 
+use std::future::IntoFuture;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -15,7 +16,9 @@ use twilight_model::id::{marker::ApplicationMarker, Id};
 use crate::commands;
 use crate::config::BotConfig;
 use crate::ingest::{Ledger, LedgerHandle};
+use crate::retry::{self, CallError, Retry};
 use crate::shard;
+use crate::store::rankings::{IndexedReader, Rankings};
 use crate::store::{sqlite, Reader};
 
 /// What Tally asks Discord for. Never MESSAGE_CONTENT: Tally counts, it does not read.
@@ -37,6 +40,12 @@ pub struct Context {
     pub ledger: LedgerHandle,
     /// Gateway payloads that could not be parsed.
     pub malformed: AtomicU64,
+    /// Dispatches of event types this build does not know.
+    pub unknown_events: AtomicU64,
+    /// How long each command took to answer.
+    pub timings: crate::timings::CommandTimings,
+    /// The in-memory leaderboards (ready once loaded).
+    pub rankings: Arc<Rankings>,
 }
 
 /// A running bot.
@@ -76,27 +85,39 @@ impl Bot {
         let writer = tokio::task::spawn_blocking(move || sqlite::open_writer(&writer_path))
             .await?
             .with_context(|| format!("cannot open the database {}", path.display()))?;
-        let reader: Arc<dyn Reader> = Arc::new(sqlite::open_reader(&path)?);
+        let rankings = Arc::new(Rankings::default());
+        let reader: Arc<dyn Reader> = Arc::new(IndexedReader::new(sqlite::open_reader(&path)?, Arc::clone(&rankings)));
         let positions = reader.positions()?;
 
         let http = http_client(&config);
         let application =
-            http.current_user_application().await.map_err(|e| explain_http_error(e, &config))?.model().await?;
-        let gateway = http.gateway().authed().await.map_err(|e| explain_http_error(e, &config))?.model().await?;
+            at_start(&config, "reading the application", || http.current_user_application().into_future())
+                .await?
+                .model()
+                .await?;
+        let gateway = at_start(&config, "asking for the gateway address", || http.gateway().authed().into_future())
+            .await?
+            .model()
+            .await?;
         tracing::info!(application = %application.name, shards = gateway.shards, url = %gateway.url, "connected to Discord");
 
-        http.interaction(application.id)
-            .set_global_commands(&commands::definitions())
-            .await
-            .context("registering slash commands failed")?;
+        let definitions = commands::definitions();
+        at_start(&config, "registering slash commands", || {
+            http.interaction(application.id).set_global_commands(&definitions).into_future()
+        })
+        .await?;
 
-        let ledger = Ledger::start(writer, positions.clone());
+        let snapshot_taken = rankings.build_in_background(&path);
+        let ledger = Ledger::start(writer, positions.clone(), Arc::clone(&rankings), snapshot_taken);
         let context = Arc::new(Context {
             http,
             application_id: application.id,
             reader,
             ledger: ledger.handle(),
             malformed: AtomicU64::new(0),
+            unknown_events: AtomicU64::new(0),
+            timings: Default::default(),
+            rankings,
         });
         let (stop, stop_rx) = watch::channel(false);
         let mut shards = JoinSet::new();
@@ -120,11 +141,15 @@ impl Bot {
         &self.context
     }
 
-    /// Waits until a shard stops on its own (a fatal gateway error) and returns why.
+    /// Waits until a shard stops on its own (a fatal gateway error) or the
+    /// database fails for good, and returns why.
     pub async fn wait(&mut self) -> anyhow::Result<()> {
-        match self.shards.join_next().await {
-            Some(result) => result?,
-            None => Ok(()),
+        tokio::select! {
+            result = self.shards.join_next() => match result {
+                Some(result) => result?,
+                None => Ok(()),
+            },
+            reason = self.ledger.failed() => anyhow::bail!("the database cannot store events: {reason}"),
         }
     }
 
@@ -142,6 +167,27 @@ impl Bot {
         ledger.finish().await;
         tracing::info!("all events committed; stopped");
         Ok(())
+    }
+}
+
+/// How long start-up keeps trying while Discord answers with server errors.
+const START_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A REST call made while starting: retried through Discord's server errors
+/// for a while, and explained plainly when it fails.
+async fn at_start<T, F, Fut>(config: &BotConfig, what: &str, call: F) -> anyhow::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, twilight_http::Error>>,
+{
+    let deadline = tokio::time::Instant::now() + START_RETRY_WINDOW;
+    match retry::until(deadline, Retry::ServerErrors, what, call).await {
+        Ok(value) => Ok(value),
+        Err(CallError::Discord(error)) => Err(explain_http_error(error, config).context(format!("{what} failed"))),
+        Err(CallError::Deadline) => Err(anyhow::anyhow!(
+            "{what} failed: Discord at {} did not answer within {START_RETRY_WINDOW:?}",
+            config.api_base
+        )),
     }
 }
 

@@ -116,13 +116,17 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
 /// Runs the bot until Ctrl-C or SIGTERM, then shuts down cleanly.
 pub async fn run_until_stopped(config: BotConfig) -> anyhow::Result<()> {
     let mut bot = Bot::start(config).await?;
-    tokio::select! {
-        result = bot.wait() => {
-            result?;
+    let failure = tokio::select! {
+        result = bot.wait() => result.err(),
+        () = shutdown_signal() => {
+            tracing::info!("stopping: committing what was received");
+            None
         }
-        () = shutdown_signal() => tracing::info!("stopping: committing what was received"),
-    }
-    bot.shutdown().await
+    };
+    // Even when one shard failed, the others stop cleanly and what was
+    // received is committed before the process exits.
+    bot.shutdown().await?;
+    failure.map_or(Ok(()), Err)
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -13,5 +13,7 @@ pub mod demo;
 pub mod domain;
 pub mod export;
 pub mod ingest;
+pub mod retry;
 pub mod shard;
 pub mod store;
+pub mod timings;

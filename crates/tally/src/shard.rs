@@ -7,32 +7,17 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
-use twilight_gateway::{EventTypeFlags, Message, Shard};
-use twilight_model::gateway::event::{Event, GatewayEvent};
+use twilight_gateway::{Message, Shard};
+use twilight_model::gateway::event::Event;
 use twilight_model::gateway::payload::incoming::GuildCreate;
 use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 
 use crate::bot::Context;
 use crate::commands::{self, Freshness};
 use crate::ingest::chunks::ChunkCollector;
+use crate::ingest::decode::{self, decode, Decoded, Rejected};
 use crate::ingest::translate::translate;
 use crate::ingest::{Envelope, SessionInfo};
-
-/// The events Tally deserializes; everything else is skipped unparsed.
-const WANTED: EventTypeFlags = EventTypeFlags::READY
-    .union(EventTypeFlags::RESUMED)
-    .union(EventTypeFlags::GUILD_CREATE)
-    .union(EventTypeFlags::GUILD_UPDATE)
-    .union(EventTypeFlags::MEMBER_ADD)
-    .union(EventTypeFlags::MEMBER_REMOVE)
-    .union(EventTypeFlags::MEMBER_UPDATE)
-    .union(EventTypeFlags::MEMBER_CHUNK)
-    .union(EventTypeFlags::MESSAGE_CREATE)
-    .union(EventTypeFlags::REACTION_ADD)
-    .union(EventTypeFlags::REACTION_REMOVE)
-    .union(EventTypeFlags::REACTION_REMOVE_ALL)
-    .union(EventTypeFlags::REACTION_REMOVE_EMOJI)
-    .union(EventTypeFlags::INTERACTION_CREATE);
 
 /// Gateway close codes after which reconnecting cannot help, with what to do.
 fn fatal_close_advice(code: u16) -> Option<&'static str> {
@@ -54,6 +39,10 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
     let mut last_close: Option<u16> = None;
     // Member lists requested at GUILD_CREATE, gathered chunk by chunk.
     let mut members = ChunkCollector::default();
+    // Event types Discord sent that this build does not know, logged once each.
+    let mut unknown_types = std::collections::HashSet::new();
+    // Sequence of the last event handed to the ledger in this session.
+    let mut last_submitted = 0u64;
     loop {
         let message = tokio::select! {
             _ = stop.changed() => {
@@ -80,68 +69,71 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                 tracing::info!(shard = shard_id.number(), ?frame, "gateway connection closed; reconnecting");
             }
             Some(Ok(Message::Text(json))) => {
-                let Some(event) = parse(json, &context) else { continue };
-                let GatewayEvent::Dispatch(sequence, event) = event else { continue };
-                let event = Event::from(event);
-                let session = current_session(&shard, &mut session);
-                on_dispatch(&shard, &context, &session, sequence, &event);
-                let now = now_ms();
-                let mut activities = translate(&event, now);
-                match &event {
-                    Event::GuildCreate(create) if matches!(create.as_ref(), GuildCreate::Available(_)) => {
-                        members.requested(create.id().get(), now);
+                let (sequence, activities, session) = match decode(json) {
+                    Decoded::Counted { sequence, activities } => {
+                        (sequence, activities, current_session(&shard, &mut session))
                     }
-                    Event::MemberChunk(chunk) => {
-                        let ids = chunk.members.iter().map(|m| m.user.id.get());
-                        activities.extend(members.chunk(
-                            chunk.guild_id.get(),
-                            chunk.chunk_index,
-                            chunk.chunk_count,
-                            ids,
-                        ));
+                    Decoded::Dispatch { sequence, event } => {
+                        let session = current_session(&shard, &mut session);
+                        if matches!(event, Event::Ready(_)) {
+                            last_submitted = 0; // a new session numbers from 1 again
+                        }
+                        on_dispatch(&shard, &context, &session, last_submitted, &event);
+                        (sequence, read_event(&event, &mut members), session)
                     }
-                    _ => {}
-                }
+                    Decoded::Ignored => continue,
+                    Decoded::Unknown { event_type } => {
+                        context.unknown_events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if unknown_types.insert(event_type.clone()) {
+                            tracing::warn!(
+                                event_type,
+                                "skipping an event type this version of Tally does not know (logged once per type)"
+                            );
+                        }
+                        continue;
+                    }
+                    Decoded::Rejected(Rejected { event_type, bytes, cause }) => {
+                        context.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        tracing::warn!(event_type, bytes, cause, "skipped a gateway payload that could not be read");
+                        continue;
+                    }
+                };
                 let envelope = Envelope { session, sequence, activities };
+                last_submitted = sequence;
                 if context.ledger.submit(envelope).await.is_err() {
                     anyhow::bail!("the ledger stopped; shard {} cannot continue", shard_id.number());
                 }
             }
-            Some(Err(error)) => {
-                tracing::warn!(shard = shard_id.number(), %error, "gateway error");
-            }
-        }
-    }
-}
-
-fn parse(json: String, context: &Context) -> Option<GatewayEvent> {
-    match twilight_gateway::parse(json, WANTED) {
-        Ok(event) => event,
-        Err(error) => {
-            context.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            // twilight's message embeds the whole payload (interaction tokens
-            // included, and any size): log the cause, the type and the size only.
-            let (event_type, bytes) = match error.kind() {
+            Some(Err(error)) => match error.kind() {
+                // A frame twilight could not read before handing it over:
+                // the same as a payload `decode` rejects.
                 twilight_gateway::error::ReceiveMessageErrorType::Deserializing { event } => {
-                    (event_type_of(event).to_owned(), event.len())
+                    context.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (event_type, bytes) = (decode::event_type_of(event), event.len());
+                    tracing::warn!(event_type, bytes, "skipped a gateway payload that could not be read");
                 }
-                _ => ("?".to_owned(), 0),
-            };
-            let cause = std::error::Error::source(&error).map(ToString::to_string).unwrap_or_default();
-            tracing::warn!(event_type, bytes, cause, "skipped a gateway payload that could not be parsed");
-            None
+                _ => tracing::warn!(shard = shard_id.number(), %error, "gateway error"),
+            },
         }
     }
 }
 
-/// The `t` field of a raw payload, for logs about payloads that failed to parse.
-fn event_type_of(json: &str) -> &str {
-    json.find("\"t\":\"")
-        .and_then(|start| {
-            let rest = &json[start + 5..];
-            rest.find('"').map(|end| &rest[..end])
-        })
-        .unwrap_or("?")
+/// What an event (other than a message or reaction) records, including the
+/// members a completed member list shows to have left.
+fn read_event(event: &Event, members: &mut ChunkCollector) -> Vec<crate::domain::Activity> {
+    let now = now_ms();
+    let mut activities = translate(event, now);
+    match event {
+        Event::GuildCreate(create) if matches!(create.as_ref(), GuildCreate::Available(_)) => {
+            members.requested(create.id().get(), now);
+        }
+        Event::MemberChunk(chunk) => {
+            let ids = chunk.members.iter().map(|m| m.user.id.get());
+            activities.extend(members.chunk(chunk.guild_id.get(), chunk.chunk_index, chunk.chunk_count, ids));
+        }
+        _ => {}
+    }
+    activities
 }
 
 fn current_session(shard: &Shard, cached: &mut Option<Arc<SessionInfo>>) -> Arc<SessionInfo> {
@@ -162,10 +154,30 @@ fn current_session(shard: &Shard, cached: &mut Option<Arc<SessionInfo>>) -> Arc<
     }
 }
 
-fn on_dispatch(shard: &Shard, context: &Arc<Context>, session: &Arc<SessionInfo>, sequence: u64, event: &Event) {
+/// Side effects of an event besides counting. `submitted_before` is the last
+/// sequence handed to the ledger before this event: what a command must wait
+/// for to answer with everything before it counted.
+fn on_dispatch(
+    shard: &Shard,
+    context: &Arc<Context>,
+    session: &Arc<SessionInfo>,
+    submitted_before: u64,
+    event: &Event,
+) {
     match event {
         Event::Ready(ready) => {
             tracing::info!(shard = session.shard_id, guilds = ready.guilds.len(), "gateway session ready");
+            let previous = context.ledger.committed().remove(&session.shard_id);
+            if let Some((old_session, last)) = previous.filter(|(old, _)| *old != session.session_id) {
+                tracing::warn!(
+                    shard = session.shard_id,
+                    old_session,
+                    last_committed_sequence = last,
+                    "Discord could not resume the previous gateway session: messages and reactions sent while \
+                     Tally was disconnected cannot be recovered and are not counted (joins and leaves are \
+                     caught up from the member list)"
+                );
+            }
         }
         Event::Resumed => tracing::info!(shard = session.shard_id, "gateway session resumed; missed events replayed"),
         Event::GuildCreate(create) => {
@@ -175,7 +187,11 @@ fn on_dispatch(shard: &Shard, context: &Arc<Context>, session: &Arc<SessionInfo>
             }
         }
         Event::InteractionCreate(interaction) => {
-            let freshness = Freshness { shard_id: session.shard_id, session_id: session.session_id.clone(), sequence };
+            let freshness = Freshness {
+                shard_id: session.shard_id,
+                session_id: session.session_id.clone(),
+                sequence: submitted_before,
+            };
             tokio::spawn(commands::handle(Arc::clone(context), interaction.0.clone(), freshness));
         }
         _ => {}

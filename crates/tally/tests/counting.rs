@@ -168,8 +168,16 @@ async fn malformed_and_unknown_events_are_skipped_and_counting_goes_on() {
     h.sim.send_raw_dispatch(h.guild, "MESSAGE_CREATE", serde_json::json!({ "id": "not-a-number" })).unwrap();
     h.sim.send_raw_dispatch(h.guild, "SOMETHING_NEW", serde_json::json!({ "x": 1 })).unwrap();
     h.sim.send_raw_dispatch(h.guild, "MESSAGE_REACTION_ADD", serde_json::json!(null)).unwrap();
+    h.sim.send_raw_frame("{this is not JSON");
+    // A message far larger than Discord allows: refused unparsed.
+    let mut huge = serde_json::json!({ "id": "1", "content": "x".repeat(2 << 20) });
+    huge["guild_id"] = serde_json::json!(h.guild.to_string());
+    h.sim.send_raw_dispatch(h.guild, "MESSAGE_CREATE", huge).unwrap();
     h.sim.send_message(h.guild, ann).unwrap();
     assert_eq!(h.stats(ann).await.field("Messages").as_deref(), Some("1"));
-    let malformed = h.bot.as_ref().unwrap().context().malformed.load(std::sync::atomic::Ordering::Relaxed);
-    assert_eq!(malformed, 2, "the two broken known events are counted as malformed");
+    let context = h.bot.as_ref().unwrap().context();
+    let malformed = context.malformed.load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(malformed, 4, "two broken known events, one non-JSON frame and one oversized message");
+    assert_eq!(context.unknown_events.load(std::sync::atomic::Ordering::Relaxed), 1, "SOMETHING_NEW");
+    assert_eq!(h.sim.session_starts(), (1, 0), "no reconnect was needed");
 }

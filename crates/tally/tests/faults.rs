@@ -1,6 +1,6 @@
 //! Gateway faults never lose or double-count an event: dropped sockets,
-//! RECONNECT and INVALID_SESSION (resumable or not), with messages sent
-//! around each of them.
+//! RECONNECT, INVALID_SESSION (resumable or not) and a zombie connection
+//! whose heartbeats go unanswered, with messages sent around each of them.
 
 mod harness;
 
@@ -66,4 +66,28 @@ async fn leaves_missed_while_offline_are_found_in_the_member_list() {
     let board = h.invoke(discord_sim::Invocation::new(h.guild, ann, "leaderboard")).await;
     assert!(!board.text().contains("Member 1"), "{}", board.text());
     assert!(board.text().contains("Member 0"), "{}", board.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_connection_is_replaced_by_a_resumed_one() {
+    let config = discord_sim::SimConfig { heartbeat_interval_ms: 200, ..Default::default() };
+    let h = Harness::start_with(config, 1).await;
+    let ann = h.members[0];
+    for _ in 0..3 {
+        h.sim.send_message(h.guild, ann).unwrap();
+    }
+    h.sim.set_heartbeat_acks(false);
+    for _ in 0..3 {
+        h.sim.send_message(h.guild, ann).unwrap();
+    }
+    // Heartbeats go unanswered: the bot must notice and resume on a new connection.
+    h.sim.wait_for_session_starts(1, 1, WAIT).await.unwrap();
+    h.sim.set_heartbeat_acks(true);
+    h.sim.wait_for_bot(1, WAIT).await.unwrap();
+    for _ in 0..3 {
+        h.sim.send_message(h.guild, ann).unwrap();
+    }
+    h.settle().await;
+    assert_eq!(h.record(ann).messages, 9);
+    assert_eq!(h.sim.session_starts().0, 1, "resumed, never identified afresh");
 }

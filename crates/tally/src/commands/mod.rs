@@ -36,7 +36,7 @@ pub struct Freshness {
     pub shard_id: u32,
     /// Its gateway session.
     pub session_id: String,
-    /// Its sequence number.
+    /// The last sequence before it that carries counts (0: none in this session).
     pub sequence: u64,
 }
 
@@ -46,22 +46,34 @@ const FRESHNESS_WAIT: Duration = Duration::from_secs(2);
 /// Answers one interaction. Never fails loudly: problems become a friendly
 /// ephemeral message, and REST failures are logged.
 pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: Freshness) {
+    let received = tokio::time::Instant::now();
     let work = {
         let context = Arc::clone(&context);
         let interaction = interaction.clone();
         async move {
-            let fresh = context
-                .ledger
-                .wait_committed(freshness.shard_id, &freshness.session_id, freshness.sequence, FRESHNESS_WAIT)
-                .await;
+            let fresh = freshness.sequence == 0
+                || context
+                    .ledger
+                    .wait_committed(freshness.shard_id, &freshness.session_id, freshness.sequence, FRESHNESS_WAIT)
+                    .await;
             if !fresh {
                 tracing::warn!("answering with data that may miss the latest events: the database is behind");
             }
             answer(&context, &interaction).await
         }
     };
-    if let Err(error) = reply::respond(&context, &interaction, work).await {
-        tracing::warn!(%error, "could not send a command answer to Discord");
+    let outcome = reply::respond(&context, &interaction, received, work).await;
+    let command = command_name(&interaction);
+    context.timings.record(command, received.elapsed());
+    if let Err(error) = outcome {
+        tracing::warn!(%error, command, "could not send a command answer to Discord; the member sees an error");
+    }
+}
+
+fn command_name(interaction: &Interaction) -> &str {
+    match &interaction.data {
+        Some(InteractionData::ApplicationCommand(data)) => &data.name,
+        _ => "?",
     }
 }
 

@@ -1,8 +1,10 @@
 //! Building and sending answers: an embed (or a notice only the asker sees),
 //! sent at once when ready in time, otherwise deferred and then edited in.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use twilight_model::application::interaction::Interaction;
 use twilight_model::channel::message::{Embed, MessageFlags};
@@ -10,6 +12,7 @@ use twilight_model::http::interaction::{InteractionResponse, InteractionResponse
 use twilight_util::builder::interaction_response::ChannelMessageBuilder;
 
 use crate::bot::Context;
+use crate::retry::{self, CallError, Retry};
 
 /// Tally's accent colour.
 pub const ACCENT: u32 = 0x5865F2;
@@ -41,34 +44,71 @@ impl Reply {
 /// How long an answer may take before Tally defers and edits it in later:
 /// well inside Discord's 3 seconds, leaving room for the network.
 const ANSWER_BUDGET: Duration = Duration::from_millis(1500);
+/// How long after receipt the first response (answer or deferral) may still
+/// be retried: Discord forgets the interaction 3 seconds after sending it.
+const ACK_DEADLINE: Duration = Duration::from_millis(2700);
+/// How long a deferred answer's edit may be retried (the interaction token
+/// lives 15 minutes).
+const EDIT_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Sends `work`'s answer to the interaction.
+/// Sends `work`'s answer to the interaction received at `received`.
+/// Server errors and network failures are retried while Discord would still
+/// take the answer; rate limits are waited out by twilight.
 pub async fn respond(
     context: &Context,
     interaction: &Interaction,
+    received: Instant,
     work: impl Future<Output = Reply>,
-) -> Result<(), twilight_http::Error> {
+) -> Result<(), CallError> {
     let client = context.http.interaction(context.application_id);
+    let ack_deadline = received + ACK_DEADLINE;
     tokio::pin!(work);
-    match tokio::time::timeout(ANSWER_BUDGET, &mut work).await {
+    match tokio::time::timeout_at(received + ANSWER_BUDGET, &mut work).await {
         Ok(reply) => {
             let mut message = ChannelMessageBuilder::new().embeds(reply.embeds);
             if reply.ephemeral {
                 message = message.flags(MessageFlags::EPHEMERAL);
             }
             let response = message.build();
-            client.create_response(interaction.id, &interaction.token, &response).await?;
+            acknowledge(ack_deadline, "answering a command", || {
+                client.create_response(interaction.id, &interaction.token, &response).into_future()
+            })
+            .await?;
         }
         Err(_) => {
             let response =
                 InteractionResponse { kind: InteractionResponseType::DeferredChannelMessageWithSource, data: None };
-            client.create_response(interaction.id, &interaction.token, &response).await?;
+            acknowledge(ack_deadline, "deferring a command", || {
+                client.create_response(interaction.id, &interaction.token, &response).into_future()
+            })
+            .await?;
             let reply = work.await;
-            client.update_response(&interaction.token).embeds(Some(&reply.embeds)).await?;
+            retry::until(received + EDIT_DEADLINE, Retry::ServerAndNetworkErrors, "editing in an answer", || {
+                client.update_response(&interaction.token).embeds(Some(&reply.embeds)).into_future()
+            })
+            .await?;
         }
     }
     Ok(())
 }
+
+/// Sends an interaction's first response with retries. An attempt that
+/// reached Discord although its answer was lost makes the next one fail with
+/// "already acknowledged" (40060): that is success.
+async fn acknowledge<T, F, Fut>(deadline: Instant, what: &str, call: F) -> Result<(), CallError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, twilight_http::Error>>,
+{
+    match retry::until(deadline, Retry::ServerAndNetworkErrors, what, call).await {
+        Ok(_) => Ok(()),
+        Err(CallError::Discord(error)) if retry::discord_code(&error) == Some(ALREADY_ACKNOWLEDGED) => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Discord's error code for a second response to one interaction.
+const ALREADY_ACKNOWLEDGED: u64 = 40060;
 
 /// A text progress bar: `▰▰▰▱▱▱▱▱▱▱`.
 pub fn progress_bar(done: u64, total: u64, width: usize) -> String {

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod humanize;
 pub mod level;
 pub mod snowflake;
+pub mod standings;
 pub mod xp;
 
 pub use activity::{Activity, MemberProfile, ReactionKey};

@@ -6,12 +6,48 @@
 use std::collections::HashMap;
 
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
-use crate::store::{Member, MembershipChange, StoreError, StoreOps};
+use crate::store::{Member, MembershipChange, RowWrite, StoreError, StoreOps};
+
+/// A member whose place on the leaderboard a batch changed: their XP while
+/// ranked before and after (None: not ranked, as a bot, a member who left or
+/// one without XP). The ledger applies these to the in-memory standings once
+/// the batch is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankChange {
+    /// The server.
+    pub guild_id: Id,
+    /// The member.
+    pub user_id: Id,
+    /// Ranked XP before the batch.
+    pub before: Option<u64>,
+    /// Ranked XP after it.
+    pub after: Option<u64>,
+}
+
+/// The XP a member is ranked with, if they are ranked at all.
+pub fn ranked_xp(member: &Member) -> Option<u64> {
+    ranked(member.xp, member.left_at_ms, member.bot)
+}
+
+fn ranked(xp: u64, left_at_ms: Option<i64>, bot: bool) -> Option<u64> {
+    (!bot && left_at_ms.is_none() && xp > 0).then_some(xp)
+}
+
+/// One member in a batch: the row, whether it changed, and the row as loaded.
+type Entry = (Member, bool, Option<Loaded>);
+
+/// What a member's stored row held before the batch.
+#[derive(Debug, Clone, Copy)]
+struct Loaded {
+    xp: u64,
+    left_at_ms: Option<i64>,
+    bot: bool,
+}
 
 /// Members touched by a batch, loaded once and written back once.
 struct Touched<'o> {
     ops: &'o mut dyn StoreOps,
-    members: HashMap<(Id, Id), (Member, bool)>,
+    members: HashMap<(Id, Id), Entry>,
     settings: HashMap<Id, XpSettings>,
 }
 
@@ -21,7 +57,9 @@ impl<'o> Touched<'o> {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
                 let stored = self.ops.load_member(guild_id, user_id)?;
-                e.insert((stored.unwrap_or_else(|| Member::new(guild_id, user_id)), false))
+                let loaded = stored.as_ref().map(|m| Loaded { xp: m.xp, left_at_ms: m.left_at_ms, bot: m.bot });
+                let member = stored.unwrap_or_else(|| Member::new(guild_id, user_id));
+                e.insert((member, false, loaded))
             }
         };
         Ok(&mut entry.0)
@@ -44,19 +82,36 @@ impl<'o> Touched<'o> {
         Ok(s)
     }
 
-    fn flush(self) -> Result<(), StoreError> {
-        for (member, dirty) in self.members.values() {
+    fn flush(self) -> Result<Vec<RankChange>, StoreError> {
+        let mut changes = Vec::new();
+        for (member, dirty, loaded) in self.members.values() {
             if *dirty {
-                self.ops.save_member(member)?;
+                let write = match loaded {
+                    None => RowWrite::Insert,
+                    Some(l) if (l.xp, l.left_at_ms, l.bot) == (member.xp, member.left_at_ms, member.bot) => {
+                        RowWrite::Counters
+                    }
+                    Some(_) => RowWrite::Everything,
+                };
+                self.ops.save_member(member, write)?;
+                let before = loaded.and_then(|l| ranked(l.xp, l.left_at_ms, l.bot));
+                let after = ranked_xp(member);
+                if after != before {
+                    changes.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
+                }
             }
         }
-        Ok(())
+        Ok(changes)
     }
 }
 
 /// Applies `activities` in order through `ops`. Call inside a transaction:
-/// on error the caller rolls back and nothing is counted.
-pub fn apply<'a>(ops: &mut dyn StoreOps, activities: impl IntoIterator<Item = &'a Activity>) -> Result<(), StoreError> {
+/// on error the caller rolls back and nothing is counted. Returns the
+/// leaderboard moves to apply once the transaction is committed.
+pub fn apply<'a>(
+    ops: &mut dyn StoreOps,
+    activities: impl IntoIterator<Item = &'a Activity>,
+) -> Result<Vec<RankChange>, StoreError> {
     let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
     let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new() };
     for activity in activities {

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::apply::apply;
+use super::apply::{apply, RankChange};
 use crate::domain::Activity;
+use crate::store::rankings::Rankings;
 use crate::store::{sqlite::SqliteWriter, ShardPosition, StoreError};
 
 /// The gateway session an event arrived in.
@@ -60,14 +61,25 @@ pub struct LedgerStats {
 pub type Committed = HashMap<u32, (String, u64)>;
 
 /// Most events in one transaction.
-const MAX_BATCH: usize = 4096;
-/// Events that may wait in the queue before shards stop reading.
-const QUEUE_CAPACITY: usize = 8192;
+const MAX_BATCH: usize = 16_384;
+
+/// Events per transaction: [`MAX_BATCH`], unless `TALLY_LEDGER_MAX_BATCH`
+/// says otherwise. Only the benchmarks set it (1: a transaction per event,
+/// the baseline Tally is measured against).
+fn max_batch() -> usize {
+    std::env::var("TALLY_LEDGER_MAX_BATCH").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(MAX_BATCH)
+}
+/// Events that may wait in the queue before shards stop reading: two
+/// batches, so one fills while the other commits.
+fn queue_capacity() -> usize {
+    2 * max_batch().max(MAX_BATCH)
+}
 
 /// The running ledger thread.
 pub struct Ledger {
     handle: LedgerHandle,
     thread: JoinHandle<()>,
+    failure: watch::Receiver<Option<String>>,
 }
 
 /// What shards and commands hold to talk to the ledger.
@@ -81,17 +93,40 @@ pub struct LedgerHandle {
 impl Ledger {
     /// Starts the ledger on its own thread. `start_from` is what the database
     /// already holds, so replayed events are not counted twice.
-    pub fn start(writer: SqliteWriter, start_from: Vec<ShardPosition>) -> Self {
-        let (sender, receiver) = mpsc::channel(QUEUE_CAPACITY);
+    /// `rankings` is kept in step with every commit; the first commit waits
+    /// for `snapshot_taken` (see [`Rankings::build_in_background`]).
+    pub fn start(
+        writer: SqliteWriter,
+        start_from: Vec<ShardPosition>,
+        rankings: Arc<Rankings>,
+        snapshot_taken: std::sync::mpsc::Receiver<()>,
+    ) -> Self {
+        let (sender, receiver) = mpsc::channel(queue_capacity());
         let committed: Committed = start_from.into_iter().map(|p| (p.shard_id, (p.session_id, p.sequence))).collect();
         let (committed_tx, committed_rx) = watch::channel(committed);
         let stats = Arc::new(LedgerStats::default());
         let thread_stats = Arc::clone(&stats);
+        let (failure_tx, failure) = watch::channel(None);
         let thread = std::thread::Builder::new()
             .name("tally-ledger".into())
-            .spawn(move || run(writer, receiver, committed_tx, &thread_stats))
+            .spawn(move || {
+                if let Err(error) = run(writer, receiver, committed_tx, &thread_stats, &rankings, snapshot_taken) {
+                    failure_tx.send_replace(Some(error.to_string()));
+                }
+            })
             .expect("spawn ledger thread");
-        Self { handle: LedgerHandle { sender, committed: committed_rx, stats }, thread }
+        Self { handle: LedgerHandle { sender, committed: committed_rx, stats }, thread, failure }
+    }
+
+    /// Resolves if the ledger stops on a failure that retrying cannot fix,
+    /// with its cause. Pending forever otherwise.
+    pub async fn failed(&self) -> String {
+        let mut failure = self.failure.clone();
+        let reason = failure.wait_for(Option::is_some).await.map(|r| r.clone().unwrap_or_default());
+        match reason {
+            Ok(reason) => reason,
+            Err(_) => std::future::pending().await,
+        }
     }
 
     /// A handle for shards and commands.
@@ -147,11 +182,17 @@ fn run(
     mut receiver: mpsc::Receiver<Envelope>,
     committed: watch::Sender<Committed>,
     stats: &LedgerStats,
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+    rankings: &Rankings,
+    snapshot_taken: std::sync::mpsc::Receiver<()>,
+) -> Result<(), StoreError> {
+    // The first commit waits until the standings' read has its snapshot, so
+    // each commit's moves are either in that read or applied after it.
+    let _ = snapshot_taken.recv();
+    let max_batch = max_batch();
+    let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
-        while batch.len() < MAX_BATCH {
+        while batch.len() < max_batch {
             match receiver.try_recv() {
                 Ok(next) => batch.push(next),
                 Err(_) => break,
@@ -159,7 +200,19 @@ fn run(
         }
         let fresh = drop_replays(&mut batch, &committed.borrow(), stats);
         if fresh > 0 {
-            commit_with_retry(&mut writer, &batch, stats);
+            let changes = match commit_with_retry(&mut writer, &batch, stats) {
+                Ok(changes) => changes,
+                Err(error) => {
+                    tracing::error!(
+                        %error,
+                        "the database cannot store events, and retrying will not help: stopping. Nothing \
+                         uncommitted was acknowledged; once the database is fixed, start Tally again and the \
+                         gateway replays what was missed"
+                    );
+                    return Err(error);
+                }
+            };
+            rankings.apply(&changes);
             committed.send_modify(|c| {
                 for e in &batch {
                     c.insert(e.session.shard_id, (e.session.session_id.clone(), e.sequence));
@@ -171,6 +224,7 @@ fn run(
         batch.clear();
     }
     tracing::debug!("ledger stopped");
+    Ok(())
 }
 
 /// Removes events already committed (a resumed session replays from the
@@ -185,24 +239,31 @@ fn drop_replays(batch: &mut Vec<Envelope>, committed: &Committed, stats: &Ledger
     batch.len()
 }
 
-fn commit_with_retry(writer: &mut SqliteWriter, batch: &[Envelope], stats: &LedgerStats) {
+/// Commits `batch`, retrying transient failures (a lock, a full disk) for as
+/// long as they last. Returns the first permanent failure.
+fn commit_with_retry(
+    writer: &mut SqliteWriter,
+    batch: &[Envelope],
+    stats: &LedgerStats,
+) -> Result<Vec<RankChange>, StoreError> {
     let mut backoff = Duration::from_millis(50);
     loop {
         match commit(writer, batch) {
-            Ok(()) => return,
-            Err(error) => {
+            Ok(changes) => return Ok(changes),
+            Err(error) if error.is_transient() => {
                 stats.retries.fetch_add(1, Ordering::Relaxed);
                 tracing::error!(%error, events = batch.len(), retry_in = ?backoff, "commit failed; retrying, nothing is lost");
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
+            Err(error) => return Err(error),
         }
     }
 }
 
-fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<(), StoreError> {
+fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<Vec<RankChange>, StoreError> {
     writer.transaction(|ops| {
-        apply(ops, batch.iter().flat_map(|e| &e.activities))?;
+        let changes = apply(ops, batch.iter().flat_map(|e| &e.activities))?;
         let mut last: HashMap<u32, &Envelope> = HashMap::new();
         for e in batch {
             last.insert(e.session.shard_id, e);
@@ -216,6 +277,6 @@ fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<(), StoreErro
                 resume_url: e.session.resume_url.clone(),
             })?;
         }
-        Ok(())
+        Ok(changes)
     })
 }

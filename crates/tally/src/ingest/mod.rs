@@ -3,6 +3,8 @@
 
 pub mod apply;
 pub mod chunks;
+pub mod decode;
+pub mod fast;
 pub mod ledger;
 pub mod translate;
 

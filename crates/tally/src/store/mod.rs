@@ -4,6 +4,7 @@
 //! [`Reader`].
 
 mod migrations;
+pub mod rankings;
 pub mod sqlite;
 
 use crate::domain::{activity::Id, XpSettings};
@@ -25,6 +26,23 @@ pub enum StoreError {
         /// Newest version this build knows.
         supported: i64,
     },
+}
+
+impl StoreError {
+    /// Whether waiting and trying again may succeed: the database is busy or
+    /// locked by another process, the disk is full, the file cannot be opened
+    /// or written for now. Corruption, a wrong file or a broken constraint
+    /// will fail the same way however often they are retried.
+    pub fn is_transient(&self) -> bool {
+        use rusqlite::ErrorCode::*;
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | ReadOnly | OutOfMemory
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// One member of one server, as stored.
@@ -61,6 +79,17 @@ impl Member {
     pub fn new(guild_id: Id, user_id: Id) -> Self {
         Self { guild_id, user_id, ..Self::default() }
     }
+}
+
+/// How a member's row changed in a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowWrite {
+    /// The row is new.
+    Insert,
+    /// Counters, names or dates changed; XP, presence and bot flag did not.
+    Counters,
+    /// XP, presence or the bot flag changed too.
+    Everything,
 }
 
 /// A join or a leave, for the membership log.
@@ -109,8 +138,9 @@ pub trait StoreOps {
     fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
     /// Members stored as present in a server.
     fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
-    /// Writes one member's whole row.
-    fn save_member(&mut self, member: &Member) -> Result<(), StoreError>;
+    /// Writes one member's row. `write` says how much changed, so a row whose
+    /// ranking columns stayed the same is updated without touching the index.
+    fn save_member(&mut self, member: &Member, write: RowWrite) -> Result<(), StoreError>;
     /// Appends to the join/leave log; a repeat of the same entry is ignored.
     fn log_membership(
         &mut self,

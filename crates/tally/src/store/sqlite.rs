@@ -6,7 +6,9 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
-use super::{migrations, LeaderboardPage, Member, MembershipChange, Reader, ShardPosition, StoreError, StoreOps};
+use super::{
+    migrations, LeaderboardPage, Member, MembershipChange, Reader, RowWrite, ShardPosition, StoreError, StoreOps,
+};
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
 
 /// Turns `sqlite://tally.db`, `sqlite:tally.db` or `sqlite:///abs/tally.db` into a path.
@@ -28,6 +30,9 @@ fn configure(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The writer's page cache, in KiB.
+const WRITER_CACHE_KIB: i64 = 64 * 1024;
+
 /// Opens (creating if needed) the database for writing and brings its schema up to date.
 pub fn open_writer(path: &Path) -> Result<SqliteWriter, StoreError> {
     let mut conn = Connection::open(path)?;
@@ -36,6 +41,9 @@ pub fn open_writer(path: &Path) -> Result<SqliteWriter, StoreError> {
     // NORMAL is safe for exactly-once: counts and the resume position commit in
     // one transaction, so a power cut loses both together and Discord replays.
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    // Member rows a batch touches are read and rewritten: keep up to 64 MiB
+    // of pages in SQLite's own cache rather than asking the kernel each time.
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     migrate(&mut conn)?;
     Ok(SqliteWriter { conn })
 }
@@ -145,26 +153,70 @@ impl StoreOps for SqliteOps<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn save_member(&mut self, m: &Member) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(&format!(
-                "INSERT OR REPLACE INTO members ({MEMBER_COLUMNS})
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-            ))?
-            .execute(params![
-                m.guild_id as i64,
-                m.user_id as i64,
-                m.username,
-                m.display_name,
-                m.bot,
-                m.messages as i64,
-                m.reactions_given as i64,
-                m.reactions_received as i64,
-                m.xp as i64,
-                m.last_xp_at_ms,
-                m.joined_at_ms,
-                m.left_at_ms,
-            ])?;
+    fn save_member(&mut self, m: &Member, write: RowWrite) -> Result<(), StoreError> {
+        let key = (m.guild_id as i64, m.user_id as i64);
+        match write {
+            RowWrite::Insert => self
+                .tx
+                .prepare_cached(&format!(
+                    "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ))?
+                .execute(params![
+                    key.0,
+                    key.1,
+                    m.username,
+                    m.display_name,
+                    m.bot,
+                    m.messages as i64,
+                    m.reactions_given as i64,
+                    m.reactions_received as i64,
+                    m.xp as i64,
+                    m.last_xp_at_ms,
+                    m.joined_at_ms,
+                    m.left_at_ms,
+                ])?,
+            // Leaves the indexed columns (xp, left_at, bot) out of SET, so
+            // SQLite does not touch the ranking index.
+            RowWrite::Counters => self
+                .tx
+                .prepare_cached(
+                    "UPDATE members SET username = ?3, display_name = ?4, messages = ?5, reactions_given = ?6,
+                     reactions_received = ?7, last_xp_at = ?8, joined_at = ?9
+                     WHERE guild_id = ?1 AND user_id = ?2",
+                )?
+                .execute(params![
+                    key.0,
+                    key.1,
+                    m.username,
+                    m.display_name,
+                    m.messages as i64,
+                    m.reactions_given as i64,
+                    m.reactions_received as i64,
+                    m.last_xp_at_ms,
+                    m.joined_at_ms,
+                ])?,
+            RowWrite::Everything => self
+                .tx
+                .prepare_cached(
+                    "UPDATE members SET username = ?3, display_name = ?4, bot = ?5, messages = ?6,
+                     reactions_given = ?7, reactions_received = ?8, xp = ?9, last_xp_at = ?10, joined_at = ?11,
+                     left_at = ?12 WHERE guild_id = ?1 AND user_id = ?2",
+                )?
+                .execute(params![
+                    key.0,
+                    key.1,
+                    m.username,
+                    m.display_name,
+                    m.bot,
+                    m.messages as i64,
+                    m.reactions_given as i64,
+                    m.reactions_received as i64,
+                    m.xp as i64,
+                    m.last_xp_at_ms,
+                    m.joined_at_ms,
+                    m.left_at_ms,
+                ])?,
+        };
         Ok(())
     }
 
@@ -240,6 +292,36 @@ pub struct SqliteReader {
 }
 
 impl SqliteReader {
+    /// Calls `each(guild_id, user_id, xp)` for every ranked member (present,
+    /// not a bot, with XP), all read from one snapshot of the database.
+    /// `snapshot_taken` is called as soon as that snapshot is fixed: commits
+    /// after that moment are not in what `each` sees.
+    pub fn for_each_ranked(
+        &self,
+        snapshot_taken: impl FnOnce(),
+        mut each: impl FnMut(Id, Id, u64),
+    ) -> Result<(), StoreError> {
+        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        conn.execute_batch("BEGIN")?;
+        let result = (|| {
+            let mut statement =
+                conn.prepare("SELECT guild_id, user_id, xp FROM members WHERE left_at IS NULL AND bot = 0 AND xp > 0")?;
+            let mut rows = statement.query([])?;
+            let mut signal = Some(snapshot_taken);
+            loop {
+                let row = rows.next()?; // the first step fixes the snapshot
+                if let Some(signal) = signal.take() {
+                    signal();
+                }
+                let Some(row) = row else { break };
+                each(row.get::<_, i64>(0)? as Id, row.get::<_, i64>(1)? as Id, row.get::<_, i64>(2)? as u64);
+            }
+            Ok(())
+        })();
+        conn.execute_batch("COMMIT")?;
+        result
+    }
+
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
         let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         Ok(f(&conn)?)

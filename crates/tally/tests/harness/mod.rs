@@ -25,7 +25,12 @@ impl Harness {
     /// A server with `members` humans who joined `i + 1` days before the
     /// simulator's clock, and the bot running against it.
     pub async fn start(members: usize) -> Self {
-        let sim = Simulator::start(SimConfig::default()).await.expect("simulator starts");
+        Self::start_with(SimConfig::default(), members).await
+    }
+
+    /// As [`Harness::start`], with the simulator set up as given.
+    pub async fn start_with(config: SimConfig, members: usize) -> Self {
+        let sim = Simulator::start(config).await.expect("simulator starts");
         let guild = sim.add_guild("Test Server");
         let now = sim.now_ms();
         let members: Vec<u64> = (0..members)
@@ -71,21 +76,70 @@ impl Harness {
     /// Waits until everything sent so far is committed: an interaction is
     /// answered only after every event before it is in the database.
     pub async fn settle(&self) {
-        self.invoke(Invocation::new(self.guild, self.sim.owner_id(), "leaderboard")).await;
+        settle(&self.sim, self.guild).await;
     }
 
     /// Runs the real `tally export` binary and parses its JSON.
     pub fn export(&self) -> Vec<Record> {
-        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
-            .args(["export", "--guild", &self.guild.to_string(), "--format", "json"])
-            .env("DATABASE_URL", self.database_url())
-            .output()
-            .expect("tally export runs");
-        assert!(output.status.success(), "export failed: {}", String::from_utf8_lossy(&output.stderr));
-        serde_json::from_slice(&output.stdout).expect("export is JSON")
+        export(&self.database_url(), self.guild)
     }
 
     pub fn record(&self, user: u64) -> Record {
         self.export().into_iter().find(|r| r.user_id == user.to_string()).expect("member exported")
     }
+}
+
+/// Waits until everything the simulator sent so far is committed. An answer
+/// sent without deferring was ready within 1.5 s, before the bot's 2 s wait
+/// for the ledger ran out, so it came after every earlier event committed. A
+/// deferred one may not have: ask again.
+pub async fn settle(sim: &Simulator, guild: u64) {
+    for _ in 0..30 {
+        let reply = sim.invoke(Invocation::new(guild, sim.owner_id(), "leaderboard")).await.expect("the bot answers");
+        if !reply.deferred {
+            return;
+        }
+    }
+    panic!("the bot never caught up");
+}
+
+/// Starts the real `tally run` binary against `sim`, logging to `stderr`.
+pub fn spawn_bot(sim: &Simulator, database_url: &str, stderr: std::process::Stdio) -> tokio::process::Child {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("run")
+        .env("DISCORD_TOKEN", sim.token())
+        .env("DISCORD_API_BASE", sim.api_base())
+        .env("DATABASE_URL", database_url)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .kill_on_drop(true)
+        .spawn()
+        .expect("tally starts")
+}
+
+/// Sends SIGTERM to a bot process.
+pub fn terminate(bot: &tokio::process::Child) {
+    signal(bot, "-TERM");
+}
+
+/// Sends SIGKILL to a bot process: it dies at once, mid-write or not.
+pub fn kill_9(bot: &tokio::process::Child) {
+    signal(bot, "-KILL");
+}
+
+fn signal(bot: &tokio::process::Child, which: &str) {
+    let pid = bot.id().expect("running").to_string();
+    assert!(std::process::Command::new("kill").args([which, &pid]).status().unwrap().success());
+}
+
+/// Runs the real `tally export` binary on a database and parses its JSON.
+pub fn export(database_url: &str, guild: u64) -> Vec<Record> {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["export", "--guild", &guild.to_string(), "--format", "json"])
+        .env("DATABASE_URL", database_url)
+        .output()
+        .expect("tally export runs");
+    assert!(output.status.success(), "export failed: {}", String::from_utf8_lossy(&output.stderr));
+    serde_json::from_slice(&output.stdout).expect("export is JSON")
 }

@@ -1,0 +1,428 @@
+//! End-to-end benchmarks: the real `tally` binary (release build) against the
+//! simulator over real sockets, on SQLite in a temporary directory.
+//!
+//! ```sh
+//! cargo bench -p tally --bench e2e                          # every figure in BENCHMARKS.md
+//! TALLY_BENCH_SCALE=0.1 cargo bench -p tally --bench e2e    # a quick run at a tenth of the size
+//! ```
+//!
+//! Ingest: with the bot stopped, the simulator queues N full MESSAGE_CREATE
+//! dispatches (author and member objects, as Discord sends them) in the bot's
+//! gateway session. The bot starts, resumes, and the simulator replays them
+//! over the WebSocket (zlib-stream, as with Discord). The figure is events per
+//! second from the first replayed event to the database holding the last
+//! one's sequence. The bot's own CPU time over that span gives events per
+//! CPU-second, the figure for one core.
+//!
+//! Commands run with the bot in this process, to read its own timings: from
+//! interaction received to answer accepted by the simulator's REST API.
+
+use std::collections::VecDeque;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use discord_sim::{Invocation, SimConfig, Simulator};
+use tally::bot::Bot;
+use tally::config::BotConfig;
+use tally::timings::quantile;
+
+const WAIT: Duration = Duration::from_secs(1800);
+
+fn main() {
+    let scale: f64 = std::env::var("TALLY_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(run(scale));
+}
+
+/// SplitMix64: small, fast, and the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn unit(&mut self) -> f64 {
+        (self.next() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+/// Zipf's law over `n` ranks with exponent `s`: rank k drawn with weight 1/k^s.
+struct Zipf {
+    cdf: Vec<f64>,
+}
+
+impl Zipf {
+    fn new(n: usize, s: f64) -> Self {
+        let mut cdf = Vec::with_capacity(n);
+        let mut total = 0.0;
+        for k in 1..=n {
+            total += 1.0 / (k as f64).powf(s);
+            cdf.push(total);
+        }
+        cdf.iter_mut().for_each(|c| *c /= total);
+        Self { cdf }
+    }
+
+    fn sample(&self, rng: &mut Rng) -> usize {
+        let u = rng.unit();
+        self.cdf.partition_point(|&c| c < u).min(self.cdf.len() - 1)
+    }
+}
+
+/// One server of the simulated world.
+struct Server {
+    id: u64,
+    members: Vec<u64>,
+}
+
+async fn run(scale: f64) {
+    let members = ((1_000_000.0 * scale) as usize).max(1000);
+    let events = ((1_000_000.0 * scale) as usize).max(1000);
+    println!("# Tally end-to-end benchmarks ({members} members, {events} events a run)\n");
+
+    let mut rows = Vec::new();
+    // One server with a million members.
+    let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
+    let big = world(&sim, 1, members);
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
+    let took = first_start(&sim, &url, &big).await;
+    println!("set-up: {members} members listed and stored in {took:.1?}\n");
+
+    let zipf = Zipf::new(members, 1.1);
+    let mut rng = Rng(1);
+    let server = &big[0];
+    let zipf_run =
+        ingest(&sim, &url, events, None, || message(&sim, server.id, server.members[zipf.sample(&mut rng)])).await;
+    rows.push(("one server, 1M members, Zipf s=1.1", zipf_run.clone()));
+
+    let baseline_events = (events / 10).max(1000);
+    let baseline = ingest(&sim, &url, baseline_events, Some("1"), || {
+        message(&sim, server.id, server.members[zipf.sample(&mut rng)])
+    })
+    .await;
+    rows.push(("baseline: same, one transaction per event", baseline.clone()));
+
+    let mut mixed = Mixed::new(server);
+    let mixed_run = ingest(&sim, &url, events, None, || mixed.step(&sim, &zipf, &mut rng)).await;
+    rows.push(("mixed: messages, reactions, joins, leaves", mixed_run));
+
+    let worst =
+        ingest(&sim, &url, events, None, || message(&sim, server.id, server.members[rng.below(server.members.len())]))
+            .await;
+    rows.push(("worst case: every event a random member", worst));
+
+    let (ready_after, rss) = (zipf_run.ready_after, zipf_run.peak_rss_mb);
+    let commands = commands(&sim, &url, server, &zipf).await;
+    drop(sim);
+
+    // A thousand servers of a thousand members.
+    let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
+    let servers = world(&sim, 1000, (members / 1000).max(10));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
+    first_start(&sim, &url, &[]).await;
+    // Member lists of a thousand servers come slowly (the gateway allows 120
+    // requests a minute), so one message from each member introduces them
+    // all first, untimed: the timed stream then meets known members, as in
+    // the one-server shape.
+    let everyone: Vec<(u64, u64)> = servers.iter().flat_map(|s| s.members.iter().map(|m| (s.id, *m))).collect();
+    let mut next = everyone.iter();
+    ingest(&sim, &url, everyone.len(), None, || next.next().is_some_and(|&(g, m)| message(&sim, g, m))).await;
+    let zipf = Zipf::new(servers[0].members.len(), 1.1);
+    let many = ingest(&sim, &url, events, None, || {
+        let server = &servers[rng.below(servers.len())];
+        message(&sim, server.id, server.members[zipf.sample(&mut rng)])
+    })
+    .await;
+    rows.push(("1,000 servers × 1,000 members, Zipf within each", many));
+
+    println!("## Ingest\n");
+    println!("| stream | events | wall time | events/s | bot CPU | events per CPU-second | vs baseline |");
+    println!("|---|---|---|---|---|---|---|");
+    for (name, r) in &rows {
+        println!(
+            "| {name} | {} | {:.2?} | {:.0} | {:.2?} | {:.0} | {:.1}× |",
+            r.events,
+            r.wall,
+            r.per_second(),
+            r.cpu,
+            r.per_cpu_second(),
+            r.per_second() / baseline.per_second()
+        );
+    }
+    println!("\n## Commands at {members} members (inside the bot: interaction received → answer accepted)\n");
+    println!("| command | answers | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for (name, mut samples) in commands {
+        let (p50, p99) = (quantile(&mut samples, 0.5), quantile(&mut samples, 0.99));
+        println!("| {name} | {} | {p50:.2?} | {p99:.2?} |", samples.len());
+    }
+    println!("\n## Memory and start-up at {members} members\n");
+    println!("- peak RSS of the bot process: {rss:.0} MB");
+    println!("- start to gateway session resumed: {ready_after:.2?}");
+}
+
+/// One message, a millisecond of virtual time after the last: a million
+/// messages span about 17 minutes, so active members earn XP again and
+/// again (the cooldown is a minute) and the leaderboard keeps moving.
+fn message(sim: &Simulator, guild: u64, member: u64) -> bool {
+    sim.advance(Duration::from_millis(1));
+    sim.send_message(guild, member).is_ok()
+}
+
+/// Adds `servers` servers of `members` members each.
+fn world(sim: &Simulator, servers: usize, members: usize) -> Vec<Server> {
+    let now = sim.now_ms();
+    let mut n = 0u64;
+    (0..servers)
+        .map(|s| {
+            let id = sim.add_guild(&format!("Server {s}"));
+            let members = (0..members)
+                .map(|_| {
+                    n += 1;
+                    let user = sim.add_user(&format!("member{n}"), Some(&format!("Member {n}")), false);
+                    sim.add_member(id, user, now - 86_400_000 * (1 + n % 700)).unwrap();
+                    user
+                })
+                .collect();
+            Server { id, members }
+        })
+        .collect()
+}
+
+fn spawn_bot(sim: &Simulator, url: &str, batch: Option<&str>) -> tokio::process::Child {
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"));
+    command
+        .arg("run")
+        .env("DISCORD_TOKEN", sim.token())
+        .env("DISCORD_API_BASE", sim.api_base())
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .kill_on_drop(true);
+    if let Some(batch) = batch {
+        command.env("TALLY_LEDGER_MAX_BATCH", batch);
+    }
+    command.spawn().expect("tally starts")
+}
+
+async fn stop_bot(bot: tokio::process::Child) {
+    let pid = bot.id().unwrap().to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let output = bot.wait_with_output().await.unwrap();
+    assert!(output.status.success(), "the bot stopped cleanly");
+}
+
+/// The sequence the database has committed for shard 0.
+fn committed(path: &Path) -> u64 {
+    let Ok(conn) = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
+        return 0;
+    };
+    conn.query_row("SELECT sequence FROM shard_positions WHERE shard_id = 0", [], |r| r.get::<_, i64>(0))
+        .map_or(0, |s| s as u64)
+}
+
+async fn wait_committed(path: &Path, sequence: u64, every: Duration) -> Instant {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        if committed(path) >= sequence {
+            return Instant::now();
+        }
+        assert!(Instant::now() < deadline, "the bot never committed sequence {sequence}");
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// First start: the bot identifies, lists every member (chunks for the big
+/// server), stores them, and stops with a resumable session.
+async fn first_start(sim: &Simulator, url: &str, chunked: &[Server]) -> Duration {
+    let path = tally::store::sqlite::path_from_url(url).unwrap();
+    let started = Instant::now();
+    let bot = spawn_bot(sim, url, None);
+    sim.wait_for_bot(1, WAIT).await.unwrap();
+    for server in chunked {
+        sim.wait_for_member_request(server.id, 1, WAIT).await.unwrap();
+    }
+    let target = sim.last_sequence(0).unwrap();
+    wait_committed(&path, target, Duration::from_millis(50)).await;
+    let took = started.elapsed();
+    stop_bot(bot).await;
+    took
+}
+
+/// What one ingest run measured.
+#[derive(Debug, Clone)]
+struct Ingest {
+    events: usize,
+    wall: Duration,
+    cpu: Duration,
+    peak_rss_mb: f64,
+    ready_after: Duration,
+}
+
+impl Ingest {
+    fn per_second(&self) -> f64 {
+        self.events as f64 / self.wall.as_secs_f64()
+    }
+
+    fn per_cpu_second(&self) -> f64 {
+        self.events as f64 / self.cpu.as_secs_f64().max(1e-9)
+    }
+}
+
+/// Queues `events` events (bot stopped; `next` sends one, or returns false
+/// when it could not, as for a member who has left), then starts the bot and times the
+/// replay until the last one is committed.
+async fn ingest(
+    sim: &Simulator,
+    url: &str,
+    events: usize,
+    batch: Option<&str>,
+    mut next: impl FnMut() -> bool,
+) -> Ingest {
+    let path = tally::store::sqlite::path_from_url(url).unwrap();
+    let mut sent = 0;
+    while sent < events {
+        sent += usize::from(next());
+    }
+    let target = sim.last_sequence(0).unwrap();
+    let resumes = sim.session_starts().1;
+    let spawned = Instant::now();
+    let bot = spawn_bot(sim, url, batch);
+    let pid = bot.id().unwrap();
+    sim.wait_for_session_starts(1, resumes + 1, WAIT).await.unwrap();
+    let ready_after = spawned.elapsed();
+    let cpu_before = cpu_time(pid);
+    let start = sim.last_resume_at().unwrap();
+    let end = wait_committed(&path, target, Duration::from_millis(1)).await;
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
+    let peak_rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
+    stop_bot(bot).await;
+    Ingest { events, wall: end - start, cpu, peak_rss_mb, ready_after }
+}
+
+/// User plus system CPU time of a process so far.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Duration::from_millis(ticks * 10) // USER_HZ is 100 on Linux
+}
+
+/// Peak resident set size of a process, in KiB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// A realistic mix: mostly messages, reactions added and removed, members
+/// leaving and coming back.
+struct Mixed<'a> {
+    server: &'a Server,
+    recent: VecDeque<u64>,
+    standing: Vec<(u64, u64)>,
+    standing_set: std::collections::HashSet<(u64, u64)>,
+    gone: Vec<u64>,
+}
+
+impl<'a> Mixed<'a> {
+    fn new(server: &'a Server) -> Self {
+        Self {
+            server,
+            recent: VecDeque::new(),
+            standing: Vec::new(),
+            standing_set: Default::default(),
+            gone: Vec::new(),
+        }
+    }
+
+    fn step(&mut self, sim: &Simulator, zipf: &Zipf, rng: &mut Rng) -> bool {
+        let server = self.server;
+        let pick = |rng: &mut Rng| server.members[zipf.sample(rng)];
+        let roll = rng.below(100);
+        if roll < 75 || self.recent.is_empty() {
+            let who = pick(rng);
+            sim.advance(Duration::from_millis(1));
+            let Ok(id) = sim.send_message(self.server.id, who) else { return false };
+            self.recent.push_back(id);
+            if self.recent.len() > 1000 {
+                self.recent.pop_front();
+            }
+            true
+        } else if roll < 88 {
+            let message = self.recent[rng.below(self.recent.len())];
+            let who = pick(rng);
+            if self.standing_set.contains(&(message, who)) || sim.react(message, who, "👍").is_err() {
+                return false;
+            }
+            self.standing.push((message, who));
+            self.standing_set.insert((message, who));
+            true
+        } else if roll < 95 && !self.standing.is_empty() {
+            let (message, who) = self.standing.swap_remove(rng.below(self.standing.len()));
+            self.standing_set.remove(&(message, who));
+            sim.unreact(message, who, "👍").is_ok()
+        } else if roll < 98 || self.gone.is_empty() {
+            let who = self.server.members[rng.below(self.server.members.len())];
+            if sim.leave(self.server.id, who).is_err() {
+                return false;
+            }
+            self.gone.push(who);
+            true
+        } else {
+            let who = self.gone.swap_remove(rng.below(self.gone.len()));
+            sim.join(self.server.id, who).is_ok()
+        }
+    }
+}
+
+/// Command latencies with the bot in this process.
+async fn commands(sim: &Simulator, url: &str, server: &Server, zipf: &Zipf) -> Vec<(String, Vec<Duration>)> {
+    let config = BotConfig::from_parts(Some(sim.token()), url, &sim.api_base()).unwrap();
+    let bot = Bot::start(config).await.unwrap();
+    sim.wait_for_bot(1, WAIT).await.unwrap();
+    while !bot.context().rankings.is_ready() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // Members who left in the mixed stream cannot type commands.
+    let present: std::collections::HashSet<u64> = sim.members_of(server.id).into_iter().collect();
+    let asker = *server.members.iter().find(|m| present.contains(m)).unwrap();
+    let mut rng = Rng(7);
+    let mut out = Vec::new();
+    let timings = &bot.context().timings;
+    for _ in 0..100 {
+        sim.invoke(Invocation::new(server.id, asker, "stats")).await.unwrap(); // warm-up
+    }
+    timings.take("stats");
+    for _ in 0..2000 {
+        let who = server.members[zipf.sample(&mut rng)];
+        let who = if present.contains(&who) { who } else { asker };
+        sim.invoke(Invocation::new(server.id, who, "stats")).await.unwrap();
+    }
+    out.push(("/stats (with rank)".to_owned(), timings.take("stats")));
+    for page in [1, 100, 10_000] {
+        for _ in 0..500 {
+            sim.invoke(Invocation::new(server.id, asker, "leaderboard").option("page", page)).await.unwrap();
+        }
+        out.push((format!("/leaderboard page {page}"), timings.take("leaderboard")));
+    }
+    bot.shutdown().await.unwrap();
+    out
+}

@@ -1,0 +1,232 @@
+//! Every server's leaderboard order, in memory: read from the database on a
+//! thread of its own at start, moved by the ledger after each commit, read by
+//! commands. [`IndexedReader`] answers ranks and pages from it and everything
+//! else from the database, falling back to SQL while the order is being built.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use super::{LeaderboardPage, Member, Reader, ShardPosition, StoreError};
+use crate::domain::activity::Id;
+use crate::domain::standings::Standings;
+use crate::ingest::apply::{ranked_xp, RankChange};
+
+/// Where the in-memory order stands.
+#[derive(Debug)]
+enum State {
+    /// Being read from the database; moves committed meanwhile wait here.
+    Building { pending: Vec<RankChange> },
+    /// In step with the database.
+    Ready(HashMap<Id, Standings>),
+    /// Could not be built: ranks come from SQL.
+    Unavailable,
+}
+
+/// The standings of every server, shared by the ledger (which moves them)
+/// and commands (which read them).
+#[derive(Debug)]
+pub struct Rankings {
+    state: RwLock<State>,
+}
+
+impl Default for Rankings {
+    fn default() -> Self {
+        Self { state: RwLock::new(State::Building { pending: Vec::new() }) }
+    }
+}
+
+impl Rankings {
+    /// Reads every ranked member from `path` on a thread of its own, without
+    /// holding up the ledger: the returned receiver yields once the read's
+    /// snapshot is fixed, after which the ledger may commit (its moves wait in
+    /// `pending` until the order is installed).
+    pub fn build_in_background(self: &Arc<Self>, path: &Path) -> std::sync::mpsc::Receiver<()> {
+        let (taken_tx, taken_rx) = std::sync::mpsc::sync_channel(1);
+        let (rankings, path) = (Arc::clone(self), path.to_owned());
+        let build = move || {
+            let started = std::time::Instant::now();
+            let mut servers: HashMap<Id, Vec<(Id, u64)>> = HashMap::new();
+            let reader = super::sqlite::open_reader(&path)?;
+            reader.for_each_ranked(
+                || {
+                    let _ = taken_tx.send(());
+                },
+                |guild, user, xp| servers.entry(guild).or_default().push((user, xp)),
+            )?;
+            let members: usize = servers.values().map(Vec::len).sum();
+            rankings.install(servers);
+            tracing::info!(members, took = ?started.elapsed(), "leaderboards loaded into memory");
+            Ok::<_, StoreError>(())
+        };
+        let failed = Arc::clone(self);
+        std::thread::Builder::new()
+            .name("tally-rankings".into())
+            .spawn(move || {
+                if let Err(error) = build() {
+                    tracing::warn!(%error, "could not load leaderboards into memory; ranks will come from SQL");
+                    failed.give_up();
+                }
+            })
+            .expect("spawn rankings thread");
+        taken_rx
+    }
+
+    /// Installs the order read from the database, `guild → (user_id, xp)`,
+    /// and applies the moves committed since the read began.
+    pub fn install(&self, ranked: HashMap<Id, Vec<(Id, u64)>>) {
+        let mut servers: HashMap<Id, Standings> =
+            ranked.into_iter().map(|(guild, members)| (guild, Standings::from_unsorted(members))).collect();
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        if let State::Building { pending } = &*state {
+            for c in pending {
+                servers.entry(c.guild_id).or_default().update(c.user_id, c.before, c.after);
+            }
+        }
+        *state = State::Ready(servers);
+    }
+
+    /// Stops keeping an order: ranks come from SQL from now on.
+    pub fn give_up(&self) {
+        *self.state.write().unwrap_or_else(|p| p.into_inner()) = State::Unavailable;
+    }
+
+    /// Applies a committed batch's moves.
+    pub fn apply(&self, changes: &[RankChange]) {
+        if changes.is_empty() {
+            return;
+        }
+        let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
+        match &mut *state {
+            State::Building { pending } => pending.extend_from_slice(changes),
+            State::Ready(servers) => {
+                for c in changes {
+                    servers.entry(c.guild_id).or_default().update(c.user_id, c.before, c.after);
+                }
+            }
+            State::Unavailable => {}
+        }
+    }
+
+    /// Whether the order is built and in step.
+    pub fn is_ready(&self) -> bool {
+        matches!(*self.state.read().unwrap_or_else(|p| p.into_inner()), State::Ready(_))
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&HashMap<Id, Standings>) -> T) -> Option<T> {
+        match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
+            State::Ready(servers) => Some(f(servers)),
+            _ => None,
+        }
+    }
+}
+
+/// A [`Reader`] that answers ranks and leaderboard pages from [`Rankings`].
+pub struct IndexedReader<R> {
+    inner: R,
+    rankings: Arc<Rankings>,
+}
+
+impl<R: Reader> IndexedReader<R> {
+    /// Wraps `inner`, reading order from `rankings` once they are built.
+    pub fn new(inner: R, rankings: Arc<Rankings>) -> Self {
+        Self { inner, rankings }
+    }
+}
+
+impl<R: Reader> Reader for IndexedReader<R> {
+    fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        self.inner.member(guild_id, user_id)
+    }
+
+    fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
+        let Some(member) = self.inner.member(guild_id, user_id)? else { return Ok(None) };
+        let Some(xp) = ranked_xp(&member) else { return Ok(None) };
+        let indexed = self.rankings.read(|servers| servers.get(&guild_id).and_then(|s| s.rank(user_id, xp)));
+        match indexed.flatten() {
+            Some(rank) => Ok(Some(rank)),
+            // Not built yet, or the row was read between a commit and the
+            // order catching up with it: ask the database.
+            None => self.inner.rank(guild_id, user_id),
+        }
+    }
+
+    fn leaderboard(&self, guild_id: Id, offset: u64, limit: u64) -> Result<LeaderboardPage, StoreError> {
+        let start = usize::try_from(offset).unwrap_or(usize::MAX);
+        let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX));
+        let indexed = self.rankings.read(|servers| match servers.get(&guild_id) {
+            Some(s) => (s.page(start..end.min(s.len().max(start))), s.len() as u64),
+            None => (Vec::new(), 0),
+        });
+        let Some((entries, total)) = indexed else { return self.inner.leaderboard(guild_id, offset, limit) };
+        let mut members = Vec::with_capacity(entries.len());
+        for (user_id, _) in entries {
+            if let Some(member) = self.inner.member(guild_id, user_id)? {
+                members.push(member);
+            }
+        }
+        Ok(LeaderboardPage { members, total })
+    }
+
+    fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError> {
+        self.inner.all_members(guild_id)
+    }
+
+    fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
+        self.inner.positions()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Activity, MemberProfile};
+    use crate::ingest::apply::apply;
+    use crate::store::sqlite;
+
+    fn message(user: u64, n: u64) -> Activity {
+        let author = MemberProfile {
+            guild_id: 1,
+            user_id: user,
+            username: format!("u{user}"),
+            display_name: format!("U{user}"),
+            bot: false,
+            joined_at_ms: Some(1_000),
+        };
+        // Ids a minute apart, so each message earns XP.
+        Activity::Message { author, message_id: ((n * 61_000) << 22) | user }
+    }
+
+    /// Ranks and pages from memory equal SQL's, with part of the history
+    /// committed before the order was read and part after.
+    #[test]
+    fn the_in_memory_order_agrees_with_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let mut writer = sqlite::open_writer(&path).unwrap();
+        let script: Vec<Activity> = (0..600u64).map(|n| message((n * n) % 37, n)).collect();
+        let commit =
+            |writer: &mut sqlite::SqliteWriter, part: &[Activity]| writer.transaction(|ops| apply(ops, part)).unwrap();
+        commit(&mut writer, &script[..300]);
+
+        let rankings = Arc::new(Rankings::default());
+        let snapshot_taken = rankings.build_in_background(&path);
+        snapshot_taken.recv().unwrap();
+        for part in script[300..].chunks(50) {
+            let changes = commit(&mut writer, part);
+            rankings.apply(&changes);
+        }
+        while !rankings.is_ready() {
+            std::thread::yield_now();
+        }
+        let sql = sqlite::open_reader(&path).unwrap();
+        let indexed = IndexedReader::new(sqlite::open_reader(&path).unwrap(), Arc::clone(&rankings));
+        for user in 0..37 {
+            assert_eq!(indexed.rank(1, user).unwrap(), sql.rank(1, user).unwrap(), "rank of {user}");
+        }
+        for (offset, limit) in [(0, 10), (10, 10), (30, 10), (40, 10)] {
+            assert_eq!(indexed.leaderboard(1, offset, limit).unwrap(), sql.leaderboard(1, offset, limit).unwrap());
+        }
+        assert_eq!(indexed.leaderboard(2, 0, 10).unwrap().total, 0, "an unknown server has an empty board");
+    }
+}

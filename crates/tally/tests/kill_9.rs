@@ -1,0 +1,212 @@
+//! The promise: every event counted exactly once, whatever happens to the
+//! process. The real binary is killed with SIGKILL at random moments while
+//! the simulator streams messages, reactions, removals, leaves and joins;
+//! each restart resumes the gateway session stored with the last commit.
+//! After twenty kills, `tally export` must equal what the script sent.
+
+mod harness;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use discord_sim::{SimConfig, Simulator};
+use harness::{export, kill_9, settle, spawn_bot, terminate, WAIT};
+use tally::domain::XpSettings;
+
+const KILLS: usize = 20;
+const EMOJIS: [&str; 3] = ["👍", "🎉", "🔥"];
+
+/// A small deterministic generator, so a failing run can be replayed by seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+/// What one member should end up with.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Expected {
+    messages: u64,
+    xp: u64,
+    last_xp_at: Option<i64>,
+    present: bool,
+}
+
+/// The event script and the figures it implies.
+struct Script {
+    rng: Rng,
+    guild: u64,
+    present: Vec<u64>,
+    absent: Vec<u64>,
+    messages: Vec<(u64, u64)>,
+    standing: Vec<(u64, u64, &'static str, u64)>,
+    members: HashMap<u64, Expected>,
+    sent: u64,
+}
+
+impl Script {
+    fn step(&mut self, sim: &Simulator) {
+        let roll = self.rng.below(1000);
+        if roll < 700 || self.messages.is_empty() {
+            sim.advance(Duration::from_secs(7));
+            let author = self.present[self.rng.below(self.present.len())];
+            let id = sim.send_message(self.guild, author).expect("message sent");
+            let at = (id >> 22) as i64 + 1_420_070_400_000;
+            let expected = self.members.get_mut(&author).unwrap();
+            expected.messages += 1;
+            let settings = XpSettings::default();
+            if settings.earns_xp(expected.last_xp_at, at) {
+                expected.xp += u64::from(settings.message_xp(id));
+                expected.last_xp_at = Some(at);
+            }
+            self.messages.push((id, author));
+        } else if roll < 850 {
+            let recent = self.messages.len().min(50);
+            let (message, author) = self.messages[self.messages.len() - 1 - self.rng.below(recent)];
+            let reactor = self.present[self.rng.below(self.present.len())];
+            let emoji = EMOJIS[self.rng.below(EMOJIS.len())];
+            if self.standing.iter().any(|r| (r.0, r.1, r.2) == (message, reactor, emoji)) {
+                return; // Discord sends an add only for a reaction not already there.
+            }
+            sim.react(message, reactor, emoji).expect("reaction sent");
+            self.standing.push((message, reactor, emoji, author));
+        } else if roll < 950 {
+            if self.standing.is_empty() {
+                return;
+            }
+            let (message, reactor, emoji, _) = self.standing.swap_remove(self.rng.below(self.standing.len()));
+            sim.unreact(message, reactor, emoji).expect("removal sent");
+        } else if roll < 975 {
+            if self.present.len() <= 5 {
+                return;
+            }
+            let who = self.present.swap_remove(self.rng.below(self.present.len()));
+            sim.leave(self.guild, who).expect("leave sent");
+            self.members.get_mut(&who).unwrap().present = false;
+            self.absent.push(who);
+        } else {
+            if self.absent.is_empty() {
+                return;
+            }
+            let who = self.absent.swap_remove(self.rng.below(self.absent.len()));
+            sim.join(self.guild, who).expect("join sent");
+            self.members.get_mut(&who).unwrap().present = true;
+            self.present.push(who);
+        }
+        self.sent += 1;
+    }
+
+    /// Reactions given and received per member, from those still standing.
+    fn reactions(&self) -> (HashMap<u64, u64>, HashMap<u64, u64>) {
+        let (mut given, mut received) = (HashMap::new(), HashMap::new());
+        for &(_, reactor, _, author) in &self.standing {
+            if reactor != author {
+                *given.entry(reactor).or_default() += 1;
+                *received.entry(author).or_default() += 1;
+            }
+        }
+        (given, received)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
+    let seed = std::env::var("TALLY_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x7A11_u64);
+    eprintln!("seed {seed} (set TALLY_KILL_SEED to replay another)");
+    let sim = Arc::new(Simulator::start(SimConfig::default()).await.unwrap());
+    let guild = sim.add_guild("Crash Test");
+    let users: Vec<u64> = (0..40)
+        .map(|i| {
+            let user = sim.add_user(&format!("m{i}"), None, false);
+            sim.add_member(guild, user, sim.now_ms() - 86_400_000).unwrap();
+            user
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
+
+    let quiet = || std::process::Stdio::null();
+    let mut bot = spawn_bot(&sim, &url, quiet());
+    sim.wait_for_bot(1, WAIT).await.unwrap();
+    sim.wait_for_member_request(guild, 1, WAIT).await.unwrap();
+
+    let mut script = Script {
+        rng: Rng(seed),
+        guild,
+        present: users.clone(),
+        absent: Vec::new(),
+        messages: Vec::new(),
+        standing: Vec::new(),
+        members: users.iter().map(|u| (*u, Expected { present: true, ..Default::default() })).collect(),
+        sent: 0,
+    };
+    let streaming = Arc::new(AtomicBool::new(true));
+    let stream = {
+        let (sim, streaming) = (Arc::clone(&sim), Arc::clone(&streaming));
+        tokio::spawn(async move {
+            while streaming.load(Ordering::Relaxed) {
+                for _ in 0..4 {
+                    script.step(&sim);
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            script
+        })
+    };
+
+    let mut rng = Rng(seed ^ 0xDEAD);
+    for cycle in 0..KILLS {
+        if cycle > 0 {
+            bot = spawn_bot(&sim, &url, quiet());
+            if rng.below(4) == 0 {
+                // Sometimes die while still starting up or replaying.
+                tokio::time::sleep(Duration::from_millis(rng.below(80) as u64)).await;
+            } else {
+                let resumes = sim.session_starts().1;
+                sim.wait_for_session_starts(1, resumes + 1, WAIT).await.unwrap();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20 + rng.below(230) as u64)).await;
+        kill_9(&bot);
+        let status = bot.wait().await.unwrap();
+        assert!(!status.success(), "cycle {cycle}: the process was killed, not stopped");
+    }
+
+    streaming.store(false, Ordering::Relaxed);
+    let script = stream.await.unwrap();
+    assert!(script.sent > 2_000, "a continuous stream of thousands of events: {}", script.sent);
+    eprintln!("{} events sent across {KILLS} kills", script.sent);
+
+    // One last start: it resumes, catches up, answers, and stops cleanly.
+    let bot = spawn_bot(&sim, &url, quiet());
+    sim.wait_for_bot(1, WAIT).await.unwrap();
+    settle(&sim, guild).await;
+    terminate(&bot);
+    assert!(bot.wait_with_output().await.unwrap().status.success());
+    assert_eq!(sim.session_starts().0, 1, "every restart resumed the stored session");
+
+    let (given, received) = script.reactions();
+    let records: HashMap<u64, tally::export::Record> =
+        export(&url, guild).into_iter().map(|r| (r.user_id.parse().unwrap(), r)).collect();
+    for (user, expected) in &script.members {
+        let record = records.get(user).unwrap_or_else(|| panic!("member {user} exported"));
+        let what = format!("member {user} after {} events, seed {seed}", script.sent);
+        assert_eq!(record.messages, expected.messages, "messages of {what}");
+        assert_eq!(record.xp, expected.xp, "xp of {what}");
+        assert_eq!(record.reactions_given, given.get(user).copied().unwrap_or(0), "reactions given by {what}");
+        assert_eq!(record.reactions_received, received.get(user).copied().unwrap_or(0), "reactions to {what}");
+        assert_eq!(record.left_at.is_empty(), expected.present, "presence of {what}");
+    }
+}
