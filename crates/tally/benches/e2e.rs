@@ -208,6 +208,7 @@ fn spawn_bot(sim: &Simulator, url: &str, batch: Option<&str>) -> tokio::process:
         .env("DISCORD_API_BASE", sim.api_base())
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "warn")
+        .env("TALLY_WEB_ADDR", "off")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true);
     if let Some(batch) = batch {

@@ -3,7 +3,6 @@
 
 use std::future::IntoFuture;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -20,6 +19,7 @@ use crate::retry::{self, CallError, Retry};
 use crate::shard;
 use crate::store::rankings::{IndexedReader, Rankings};
 use crate::store::{sqlite, Reader};
+use crate::web::WebServer;
 
 /// What Tally asks Discord for. Never MESSAGE_CONTENT: Tally counts, it does not read.
 pub const INTENTS: Intents = Intents::GUILDS
@@ -38,10 +38,8 @@ pub struct Context {
     pub reader: Arc<dyn Reader>,
     /// Write side: where shards send events; commands wait on it for freshness.
     pub ledger: LedgerHandle,
-    /// Gateway payloads that could not be parsed.
-    pub malformed: AtomicU64,
-    /// Dispatches of event types this build does not know.
-    pub unknown_events: AtomicU64,
+    /// Shard states, command latencies and skipped payloads, for `/metrics`.
+    pub metrics: crate::metrics::Metrics,
     /// How long each command took to answer.
     pub timings: crate::timings::CommandTimings,
     /// The in-memory leaderboards (ready once loaded).
@@ -54,6 +52,7 @@ pub struct Bot {
     ledger: Ledger,
     shards: JoinSet<anyhow::Result<()>>,
     stop: watch::Sender<bool>,
+    web: Option<WebServer>,
 }
 
 /// Selects rustls' crypto (ring) once per process; TLS to Discord needs it.
@@ -81,6 +80,14 @@ impl Bot {
     /// every shard. Returns once the shards are started.
     pub async fn start(config: BotConfig) -> anyhow::Result<Self> {
         let path = database_path(&config)?;
+        // Claim the web address first: a port in use is a mistake to report
+        // before anything connects to Discord.
+        let web_listener = match config.web_addr {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("TALLY_WEB_ADDR: cannot listen on {addr}; choose another port, or set it to off")
+            })?),
+            None => None,
+        };
         let writer_path = path.clone();
         let writer = tokio::task::spawn_blocking(move || sqlite::open_writer(&writer_path))
             .await?
@@ -114,12 +121,15 @@ impl Bot {
             application_id: application.id,
             reader,
             ledger: ledger.handle(),
-            malformed: AtomicU64::new(0),
-            unknown_events: AtomicU64::new(0),
+            metrics: Default::default(),
             timings: Default::default(),
             rankings,
         });
         let (stop, stop_rx) = watch::channel(false);
+        let web = match web_listener {
+            Some(listener) => Some(WebServer::start(listener, Arc::clone(&context), stop_rx.clone())?),
+            None => None,
+        };
         let mut shards = JoinSet::new();
         for number in 0..gateway.shards {
             let id = ShardId::new(number, gateway.shards);
@@ -133,7 +143,12 @@ impl Bot {
             let shard = Shard::with_config(id, builder.build());
             shards.spawn(shard::run(shard, Arc::clone(&context), stop_rx.clone()));
         }
-        Ok(Self { context, ledger, shards, stop })
+        Ok(Self { context, ledger, shards, stop, web })
+    }
+
+    /// Where the web leaderboard listens, when it is on.
+    pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
+        self.web.as_ref().map(WebServer::addr)
     }
 
     /// Shared state, for the demo's summary.
@@ -161,6 +176,10 @@ impl Bot {
             if let Err(error) = result? {
                 tracing::warn!(%error, "shard stopped with an error");
             }
+        }
+        if let Some(web) = self.web.take() {
+            // Open browser connections must not hold up shutdown.
+            web.finished(std::time::Duration::from_secs(3)).await;
         }
         let Self { context, ledger, .. } = self;
         drop(context);

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bot::Bot;
-use crate::config::{BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL};
+use crate::config::{parse_web_addr, BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL, DEFAULT_WEB_ADDR};
 use crate::export::{self, Format};
 use crate::store::{sqlite, Reader};
 
@@ -29,6 +29,31 @@ enum Command {
     Export(ExportArgs),
     /// Run only the Discord simulator with a busy demo server, for `tally run` to connect to.
     Sim(crate::demo::SimArgs),
+    /// Show or hide a server's leaderboard on the web page.
+    Web(WebArgs),
+}
+
+#[derive(Debug, Args)]
+struct WebArgs {
+    #[command(subcommand)]
+    action: WebAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum WebAction {
+    /// Make a server's leaderboard public on the web page.
+    Enable(WebGuildArgs),
+    /// Take a server's leaderboard off the web page (the default).
+    Disable(WebGuildArgs),
+}
+
+#[derive(Debug, Args)]
+struct WebGuildArgs {
+    /// The server (guild) id.
+    #[arg(long)]
+    guild: u64,
+    #[command(flatten)]
+    database: DatabaseArg,
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +66,9 @@ struct RunArgs {
     /// Where Discord's API is; point it at a simulator or proxy.
     #[arg(long, env = "DISCORD_API_BASE", default_value = DEFAULT_API_BASE)]
     api_base: String,
+    /// Where the web leaderboard listens (IP:PORT), or off.
+    #[arg(long, env = "TALLY_WEB_ADDR", default_value = DEFAULT_WEB_ADDR)]
+    web_addr: String,
 }
 
 /// `--database-url`, shared by the commands that open the database.
@@ -104,12 +132,14 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
-            let config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?;
+            let mut config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?;
+            config.web_addr = parse_web_addr(&args.web_addr)?;
             run_until_stopped(config).await
         }
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Sim(args) => crate::demo::run_sim(args).await,
         Command::Export(args) => export_guild(args),
+        Command::Web(args) => set_web_public(args),
     }
 }
 
@@ -151,8 +181,9 @@ pub async fn shutdown_signal() {
     }
 }
 
-fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
-    let path = sqlite::path_from_url(&args.database.url)
+/// The database file for commands that work on an existing database.
+fn existing_database(database: &DatabaseArg) -> anyhow::Result<std::path::PathBuf> {
+    let path = sqlite::path_from_url(&database.url)
         .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
     if !path.exists() {
         return Err(ConfigError {
@@ -161,6 +192,29 @@ fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
         }
         .into());
     }
+    Ok(path)
+}
+
+fn set_web_public(args: WebArgs) -> anyhow::Result<()> {
+    let (guild, public) = match &args.action {
+        WebAction::Enable(a) => (a, true),
+        WebAction::Disable(a) => (a, false),
+    };
+    let path = existing_database(&guild.database)?;
+    sqlite::set_web_public(&path, guild.guild, public)?;
+    if public {
+        println!(
+            "The leaderboard of server {} is public: /servers/{} on the web page (TALLY_WEB_ADDR).",
+            guild.guild, guild.guild
+        );
+    } else {
+        println!("The leaderboard of server {} is no longer on the web page.", guild.guild);
+    }
+    Ok(())
+}
+
+fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
+    let path = existing_database(&args.database)?;
     let reader = sqlite::open_reader(&path)?;
     let members = reader.all_members(args.guild)?;
     if members.is_empty() {

@@ -2,6 +2,7 @@
 //! front so a mistake is one clear line naming the variable, not a trace.
 
 use std::fmt;
+use std::net::SocketAddr;
 
 /// Where Discord is when nothing else is said.
 pub const DEFAULT_API_BASE: &str = "https://discord.com";
@@ -91,6 +92,8 @@ pub struct BotConfig {
     pub database_url: String,
     /// Where Discord's REST API is.
     pub api_base: ApiBase,
+    /// Where the web leaderboard listens; None turns it off.
+    pub web_addr: Option<SocketAddr>,
 }
 
 impl BotConfig {
@@ -116,8 +119,26 @@ impl BotConfig {
         };
         crate::store::sqlite::path_from_url(database_url)
             .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
-        Ok(Self { token, database_url: database_url.to_owned(), api_base: ApiBase::parse(api_base)? })
+        Ok(Self { token, database_url: database_url.to_owned(), api_base: ApiBase::parse(api_base)?, web_addr: None })
     }
+}
+
+/// Where the web leaderboard listens when nothing else is said.
+pub const DEFAULT_WEB_ADDR: &str = "127.0.0.1:8080";
+
+/// Parses `TALLY_WEB_ADDR`: `host:port`, or `off` for no web server.
+pub fn parse_web_addr(raw: &str) -> Result<Option<SocketAddr>, ConfigError> {
+    let raw = raw.trim();
+    if raw.eq_ignore_ascii_case("off") || raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse().map(Some).map_err(|_| ConfigError {
+        variable: "TALLY_WEB_ADDR",
+        problem: format!(
+            "{raw:?} is not an address to listen on: use IP:PORT, like 127.0.0.1:8080 (only this machine) or \
+             0.0.0.0:8080 (everyone), or off"
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -152,6 +173,13 @@ mod tests {
         assert_eq!(ApiBase::parse("127.0.0.1:9000").unwrap_err().variable, "DISCORD_API_BASE");
         assert!(ApiBase::parse("http://host/api/v10").is_err());
         assert!(ApiBase::parse("ftp://host").is_err());
+    }
+
+    #[test]
+    fn web_addresses() {
+        assert_eq!(parse_web_addr("off").unwrap(), None);
+        assert_eq!(parse_web_addr(DEFAULT_WEB_ADDR).unwrap(), Some("127.0.0.1:8080".parse().unwrap()));
+        assert_eq!(parse_web_addr("localhost").unwrap_err().variable, "TALLY_WEB_ADDR");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct DemoArgs {
     /// Stop after this many seconds (default: run until Ctrl-C).
     #[arg(long)]
     seconds: Option<u64>,
+    /// Where the web leaderboard listens (IP:PORT), or off. When the port is
+    /// taken, the demo picks a free one and says which.
+    #[arg(long, env = "TALLY_WEB_ADDR", default_value = crate::config::DEFAULT_WEB_ADDR)]
+    web_addr: String,
 }
 
 /// Options of `tally sim`.
@@ -174,9 +178,20 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let asker = world.people[0];
     println!("Tally demo: a simulated Discord server with {} members at {}", args.members, sim.api_base());
     println!("Database: {} (Ctrl-C to stop)", args.database_url);
-    let config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
-    let mut bot = Bot::start(config).await?;
+    let mut config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
+    config.web_addr = crate::config::parse_web_addr(&args.web_addr)?.map(free_or_any);
+    let mut bot = Bot::start(config.clone()).await?;
     sim.wait_for_bot(1, Duration::from_secs(30)).await?;
+    let web = match bot.web_addr() {
+        Some(addr) => {
+            let path = crate::bot::database_path(&config)?;
+            tokio::task::spawn_blocking(move || crate::store::sqlite::set_web_public(&path, guild_id, true)).await??;
+            let url = format!("http://{addr}/servers/{guild_id}");
+            println!("Web leaderboard: {url}");
+            Some(url)
+        }
+        None => None,
+    };
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let driver = tokio::spawn(drive(Arc::clone(&sim), world, stop_rx));
 
@@ -200,7 +215,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
                 Err(error) => format!("no answer: {error}"),
             };
         }
-        print_summary(&bot, guild_id, &last_answer)?;
+        print_summary(&bot, guild_id, &last_answer, web.as_deref())?;
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
             break;
         }
@@ -212,7 +227,16 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str) -> anyhow::Result<()> {
+/// `addr` when it is free, else the same IP with a port the system picks.
+fn free_or_any(addr: std::net::SocketAddr) -> std::net::SocketAddr {
+    if addr.port() == 0 || std::net::TcpListener::bind(addr).is_ok() {
+        return addr;
+    }
+    eprintln!("note: {addr} is in use; the web leaderboard takes a free port instead");
+    std::net::SocketAddr::new(addr.ip(), 0)
+}
+
+fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str, web: Option<&str>) -> anyhow::Result<()> {
     let context = bot.context();
     let stats = context.ledger.stats();
     let board = context.reader.leaderboard(guild_id, 0, 5)?;
@@ -226,7 +250,7 @@ fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str) -> anyhow::Result<
         stats.events.load(std::sync::atomic::Ordering::Relaxed),
         stats.commits.load(std::sync::atomic::Ordering::Relaxed),
         stats.replays_skipped.load(std::sync::atomic::Ordering::Relaxed),
-        context.malformed.load(std::sync::atomic::Ordering::Relaxed),
+        context.metrics.malformed.load(std::sync::atomic::Ordering::Relaxed),
     ));
     out.push_str(&format!("Top members of {} ranked:\n", board.total));
     for (i, m) in board.members.iter().enumerate() {
@@ -241,6 +265,9 @@ fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str) -> anyhow::Result<
         ));
     }
     out.push_str(&format!("Last /stats answer: {last_answer}\n"));
+    if let Some(url) = web {
+        out.push_str(&format!("Web leaderboard: {url}\n"));
+    }
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;

@@ -18,6 +18,7 @@ use crate::ingest::chunks::ChunkCollector;
 use crate::ingest::decode::{self, decode, Decoded, Rejected};
 use crate::ingest::translate::translate;
 use crate::ingest::{Envelope, SessionInfo};
+use crate::metrics::ShardState;
 
 /// Gateway close codes after which reconnecting cannot help, with what to do.
 fn fatal_close_advice(code: u16) -> Option<&'static str> {
@@ -43,6 +44,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
     let mut unknown_types = std::collections::HashSet::new();
     // Sequence of the last event handed to the ledger in this session.
     let mut last_submitted = 0u64;
+    context.metrics.shard_state(shard_id.number(), ShardState::Connecting);
     loop {
         let message = tokio::select! {
             _ = stop.changed() => {
@@ -66,6 +68,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
             }
             Some(Ok(Message::Close(frame))) => {
                 last_close = frame.as_ref().map(|f| f.code);
+                context.metrics.shard_state(shard_id.number(), ShardState::Disconnected);
                 tracing::info!(shard = shard_id.number(), ?frame, "gateway connection closed; reconnecting");
             }
             Some(Ok(Message::Text(json))) => {
@@ -83,7 +86,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                     }
                     Decoded::Ignored => continue,
                     Decoded::Unknown { event_type } => {
-                        context.unknown_events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        context.metrics.unknown_events.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         if unknown_types.insert(event_type.clone()) {
                             tracing::warn!(
                                 event_type,
@@ -93,7 +96,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                         continue;
                     }
                     Decoded::Rejected(Rejected { event_type, bytes, cause }) => {
-                        context.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        context.metrics.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         tracing::warn!(event_type, bytes, cause, "skipped a gateway payload that could not be read");
                         continue;
                     }
@@ -108,7 +111,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                 // A frame twilight could not read before handing it over:
                 // the same as a payload `decode` rejects.
                 twilight_gateway::error::ReceiveMessageErrorType::Deserializing { event } => {
-                    context.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    context.metrics.malformed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let (event_type, bytes) = (decode::event_type_of(event), event.len());
                     tracing::warn!(event_type, bytes, "skipped a gateway payload that could not be read");
                 }
@@ -167,6 +170,7 @@ fn on_dispatch(
     match event {
         Event::Ready(ready) => {
             tracing::info!(shard = session.shard_id, guilds = ready.guilds.len(), "gateway session ready");
+            context.metrics.shard_state(session.shard_id, ShardState::Connected);
             let previous = context.ledger.committed().remove(&session.shard_id);
             if let Some((old_session, last)) = previous.filter(|(old, _)| *old != session.session_id) {
                 tracing::warn!(
@@ -179,7 +183,10 @@ fn on_dispatch(
                 );
             }
         }
-        Event::Resumed => tracing::info!(shard = session.shard_id, "gateway session resumed; missed events replayed"),
+        Event::Resumed => {
+            tracing::info!(shard = session.shard_id, "gateway session resumed; missed events replayed");
+            context.metrics.shard_state(session.shard_id, ShardState::Connected);
+        }
         Event::GuildCreate(create) => {
             if let GuildCreate::Available(guild) = create.as_ref() {
                 // GUILD_CREATE lists few members; ask for all of them.

@@ -6,6 +6,7 @@ use std::process::Command;
 fn tally() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
     command.env_remove("DISCORD_TOKEN").env_remove("DATABASE_URL").env_remove("DISCORD_API_BASE");
+    command.env("TALLY_WEB_ADDR", "127.0.0.1:0");
     command.current_dir(std::env::temp_dir());
     command
 }
@@ -47,6 +48,7 @@ async fn wrong_token_is_reported_without_printing_it() {
         .env("DISCORD_API_BASE", sim.api_base())
         .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
         .env("RUST_LOG", "trace")
+        .env("TALLY_WEB_ADDR", "off")
         .output()
         .await
         .unwrap();
@@ -68,5 +70,6 @@ fn demo_runs_and_stops_cleanly() {
     assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
     assert!(stdout.contains("events committed"), "{stdout}");
     assert!(stdout.contains("Stopped cleanly"), "{stdout}");
+    assert!(stdout.contains("Web leaderboard: http://127.0.0.1:"), "the demo prints the board's address: {stdout}");
     assert!(dir.path().join("demo.db").exists());
 }

@@ -176,8 +176,8 @@ async fn malformed_and_unknown_events_are_skipped_and_counting_goes_on() {
     h.sim.send_message(h.guild, ann).unwrap();
     assert_eq!(h.stats(ann).await.field("Messages").as_deref(), Some("1"));
     let context = h.bot.as_ref().unwrap().context();
-    let malformed = context.malformed.load(std::sync::atomic::Ordering::Relaxed);
+    let malformed = context.metrics.malformed.load(std::sync::atomic::Ordering::Relaxed);
     assert_eq!(malformed, 4, "two broken known events, one non-JSON frame and one oversized message");
-    assert_eq!(context.unknown_events.load(std::sync::atomic::Ordering::Relaxed), 1, "SOMETHING_NEW");
+    assert_eq!(context.metrics.unknown_events.load(std::sync::atomic::Ordering::Relaxed), 1, "SOMETHING_NEW");
     assert_eq!(h.sim.session_starts(), (1, 0), "no reconnect was needed");
 }

@@ -65,6 +65,7 @@ pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: 
     let outcome = reply::respond(&context, &interaction, received, work).await;
     let command = command_name(&interaction);
     context.timings.record(command, received.elapsed());
+    context.metrics.command_answered(command, received.elapsed());
     if let Err(error) = outcome {
         tracing::warn!(%error, command, "could not send a command answer to Discord; the member sees an error");
     }

@@ -116,18 +116,7 @@ pub fn progress_bar(done: u64, total: u64, width: usize) -> String {
     format!("{}{}", "▰".repeat(filled), "▱".repeat(width - filled))
 }
 
-/// Thousands separated with commas: 12,345.
-pub fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+pub use crate::domain::humanize::thousands;
 
 /// A Discord timestamp tag: each reader sees it in their own time zone.
 pub fn discord_date(ms: i64) -> String {

@@ -102,3 +102,33 @@ pub enum Activity {
         requested_at_ms: i64,
     },
 }
+
+impl Activity {
+    /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
+    pub const KINDS: [&'static str; 9] = [
+        "guild",
+        "member_seen",
+        "join",
+        "leave",
+        "message",
+        "reaction_add",
+        "reaction_remove",
+        "reactions_cleared",
+        "member_list",
+    ];
+
+    /// Which of [`Activity::KINDS`] this is.
+    pub fn kind_index(&self) -> usize {
+        match self {
+            Self::GuildSeen { .. } => 0,
+            Self::MemberSeen(_) => 1,
+            Self::MemberJoined(_) => 2,
+            Self::MemberLeft { .. } => 3,
+            Self::Message { .. } => 4,
+            Self::ReactionAdded { .. } => 5,
+            Self::ReactionRemoved { .. } => 6,
+            Self::ReactionsCleared { .. } => 7,
+            Self::MemberListComplete { .. } => 8,
+        }
+    }
+}

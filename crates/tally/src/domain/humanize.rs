@@ -63,6 +63,19 @@ fn add_months(date: Date, months: i64) -> Date {
     Date::from_calendar_date(year, month, day).expect("clamped day is valid")
 }
 
+/// Thousands separated with commas: 12,345.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

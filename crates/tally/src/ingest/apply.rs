@@ -73,6 +73,28 @@ impl<'o> Touched<'o> {
         Ok(&mut entry.0)
     }
 
+    /// Loads the members a batch names up front, in key order: the B-tree is
+    /// walked once from left to right instead of sought at random, member by
+    /// member, as events name them.
+    fn load_in_key_order<'a>(&mut self, activities: impl Iterator<Item = &'a Activity>) -> Result<(), StoreError> {
+        let mut keys: Vec<(Id, Id)> = activities
+            .filter_map(|activity| match activity {
+                Activity::Message { author, .. } => Some((author.guild_id, author.user_id)),
+                Activity::MemberSeen(p) | Activity::MemberJoined(p) => Some((p.guild_id, p.user_id)),
+                Activity::ReactionAdded { guild_id, key, .. } | Activity::ReactionRemoved { guild_id, key } => {
+                    Some((*guild_id, key.user_id))
+                }
+                _ => None,
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        for (guild_id, user_id) in keys {
+            self.member(guild_id, user_id)?;
+        }
+        Ok(())
+    }
+
     fn settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError> {
         if let Some(s) = self.settings.get(&guild_id) {
             return Ok(*s);
@@ -84,21 +106,23 @@ impl<'o> Touched<'o> {
 
     fn flush(self) -> Result<Vec<RankChange>, StoreError> {
         let mut changes = Vec::new();
-        for (member, dirty, loaded) in self.members.values() {
-            if *dirty {
-                let write = match loaded {
-                    None => RowWrite::Insert,
-                    Some(l) if (l.xp, l.left_at_ms, l.bot) == (member.xp, member.left_at_ms, member.bot) => {
-                        RowWrite::Counters
-                    }
-                    Some(_) => RowWrite::Everything,
-                };
-                self.ops.save_member(member, write)?;
-                let before = loaded.and_then(|l| ranked(l.xp, l.left_at_ms, l.bot));
-                let after = ranked_xp(member);
-                if after != before {
-                    changes.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
+        // In key order: neighbouring rows share B-tree pages, so each page is
+        // found and rewritten once instead of once per member in hash order.
+        let mut rows: Vec<&Entry> = self.members.values().filter(|(_, dirty, _)| *dirty).collect();
+        rows.sort_unstable_by_key(|(m, _, _)| (m.guild_id, m.user_id));
+        for (member, _, loaded) in rows {
+            let write = match loaded {
+                None => RowWrite::Insert,
+                Some(l) if (l.xp, l.left_at_ms, l.bot) == (member.xp, member.left_at_ms, member.bot) => {
+                    RowWrite::Counters
                 }
+                Some(_) => RowWrite::Everything,
+            };
+            self.ops.save_member(member, write)?;
+            let before = loaded.and_then(|l| ranked(l.xp, l.left_at_ms, l.bot));
+            let after = ranked_xp(member);
+            if after != before {
+                changes.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
             }
         }
         Ok(changes)
@@ -108,12 +132,15 @@ impl<'o> Touched<'o> {
 /// Applies `activities` in order through `ops`. Call inside a transaction:
 /// on error the caller rolls back and nothing is counted. Returns the
 /// leaderboard moves to apply once the transaction is committed.
-pub fn apply<'a>(
-    ops: &mut dyn StoreOps,
-    activities: impl IntoIterator<Item = &'a Activity>,
-) -> Result<Vec<RankChange>, StoreError> {
+pub fn apply<'a, I>(ops: &mut dyn StoreOps, activities: I) -> Result<Vec<RankChange>, StoreError>
+where
+    I: IntoIterator<Item = &'a Activity>,
+    I::IntoIter: Clone,
+{
+    let activities = activities.into_iter();
     let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
     let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new() };
+    touched.load_in_key_order(activities.clone())?;
     for activity in activities {
         match activity {
             Activity::GuildSeen { guild_id, name } => touched.ops.upsert_guild(*guild_id, name)?,

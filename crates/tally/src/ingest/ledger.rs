@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::apply::{apply, RankChange};
 use crate::domain::Activity;
+use crate::metrics::{self, Histogram};
 use crate::store::rankings::Rankings;
 use crate::store::{sqlite::SqliteWriter, ShardPosition, StoreError};
 
@@ -44,8 +45,8 @@ pub struct Envelope {
     pub activities: Vec<Activity>,
 }
 
-/// Counters the demo and logs show.
-#[derive(Debug, Default)]
+/// What the ledger has done, for the demo, logs and `/metrics`.
+#[derive(Debug)]
 pub struct LedgerStats {
     /// Events committed.
     pub events: AtomicU64,
@@ -55,6 +56,26 @@ pub struct LedgerStats {
     pub commits: AtomicU64,
     /// Commits that failed and were retried.
     pub retries: AtomicU64,
+    /// Activities committed, by [`Activity::kind_index`].
+    pub activities: [AtomicU64; Activity::KINDS.len()],
+    /// Gateway events per committed batch.
+    pub batch_events: Histogram,
+    /// How long each commit took, retries included.
+    pub commit_seconds: Histogram,
+}
+
+impl Default for LedgerStats {
+    fn default() -> Self {
+        Self {
+            events: AtomicU64::new(0),
+            replays_skipped: AtomicU64::new(0),
+            commits: AtomicU64::new(0),
+            retries: AtomicU64::new(0),
+            activities: std::array::from_fn(|_| AtomicU64::new(0)),
+            batch_events: Histogram::new(metrics::BATCH_SIZES),
+            commit_seconds: Histogram::new(metrics::SECONDS),
+        }
+    }
 }
 
 /// Per shard: the session and sequence committed last.
@@ -170,6 +191,11 @@ impl LedgerHandle {
     pub fn stats(&self) -> &LedgerStats {
         &self.stats
     }
+
+    /// Whether the ledger has stopped taking events (the database failed for good).
+    pub fn is_stopped(&self) -> bool {
+        self.sender.is_closed()
+    }
 }
 
 /// The ledger has stopped and takes no more events.
@@ -200,6 +226,7 @@ fn run(
         }
         let fresh = drop_replays(&mut batch, &committed.borrow(), stats);
         if fresh > 0 {
+            let started = std::time::Instant::now();
             let changes = match commit_with_retry(&mut writer, &batch, stats) {
                 Ok(changes) => changes,
                 Err(error) => {
@@ -220,6 +247,11 @@ fn run(
             });
             stats.events.fetch_add(batch.len() as u64, Ordering::Relaxed);
             stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.commit_seconds.observe_duration(started.elapsed());
+            stats.batch_events.observe(batch.len() as f64);
+            for activity in batch.iter().flat_map(|e| &e.activities) {
+                stats.activities[activity.kind_index()].fetch_add(1, Ordering::Relaxed);
+            }
         }
         batch.clear();
     }

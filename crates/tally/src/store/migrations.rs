@@ -52,4 +52,6 @@ pub const SQLITE: &[&str] = &[
         resume_url  TEXT NOT NULL
     );
     ",
+    // 2: servers choose whether their leaderboard is on the web page.
+    "ALTER TABLE guilds ADD COLUMN web_public INTEGER NOT NULL DEFAULT 0;",
 ];

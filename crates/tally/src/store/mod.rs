@@ -174,8 +174,23 @@ pub struct LeaderboardPage {
     pub total: u64,
 }
 
+/// A server Tally has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guild {
+    /// The server's id.
+    pub guild_id: Id,
+    /// Its name when last seen.
+    pub name: String,
+    /// Whether its leaderboard may be shown on the web page.
+    pub web_public: bool,
+}
+
 /// Read-only queries for commands and export. Never blocks the writer.
 pub trait Reader: Send + Sync {
+    /// One server, if Tally has seen it (or an admin configured it).
+    fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError>;
+    /// Servers whose leaderboard is public on the web page, by name.
+    fn public_guilds(&self) -> Result<Vec<Guild>, StoreError>;
     /// One member, if stored.
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
     /// 1-based rank by XP among present, non-bot members with XP; None when unranked.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use super::{LeaderboardPage, Member, Reader, ShardPosition, StoreError};
+use super::{Guild, LeaderboardPage, Member, Reader, ShardPosition, StoreError};
 use crate::domain::activity::Id;
 use crate::domain::standings::Standings;
 use crate::ingest::apply::{ranked_xp, RankChange};
@@ -135,6 +135,14 @@ impl<R: Reader> IndexedReader<R> {
 }
 
 impl<R: Reader> Reader for IndexedReader<R> {
+    fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
+        self.inner.guild(guild_id)
+    }
+
+    fn public_guilds(&self) -> Result<Vec<Guild>, StoreError> {
+        self.inner.public_guilds()
+    }
+
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         self.inner.member(guild_id, user_id)
     }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{
-    migrations, LeaderboardPage, Member, MembershipChange, Reader, RowWrite, ShardPosition, StoreError, StoreOps,
+    migrations, Guild, LeaderboardPage, Member, MembershipChange, Reader, RowWrite, ShardPosition, StoreError, StoreOps,
 };
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
 
@@ -72,6 +72,21 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
         tracing::info!(version = index + 1, "applied database migration");
     }
+    Ok(())
+}
+
+/// Shows or hides a server's leaderboard on the web page. Opens its own
+/// connection, so it works whether or not the bot is running (SQLite waits
+/// for the ledger's transaction to finish). The server need not be seen yet.
+pub fn set_web_public(path: &Path, guild_id: Id, public: bool) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    conn.execute(
+        "INSERT INTO guilds (guild_id, web_public) VALUES (?1, ?2)
+         ON CONFLICT (guild_id) DO UPDATE SET web_public = excluded.web_public",
+        params![guild_id as i64, public],
+    )?;
     Ok(())
 }
 
@@ -330,7 +345,29 @@ impl SqliteReader {
 
 const RANKED: &str = "guild_id = ?1 AND left_at IS NULL AND bot = 0 AND xp > 0";
 
+fn guild_from_row(row: &Row<'_>) -> rusqlite::Result<Guild> {
+    Ok(Guild { guild_id: row.get::<_, i64>(0)? as u64, name: row.get(1)?, web_public: row.get(2)? })
+}
+
 impl Reader for SqliteReader {
+    fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT guild_id, name, web_public FROM guilds WHERE guild_id = ?1")?
+                .query_row([guild_id as i64], guild_from_row)
+                .optional()
+        })
+    }
+
+    fn public_guilds(&self) -> Result<Vec<Guild>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT guild_id, name, web_public FROM guilds WHERE web_public = 1 ORDER BY name, guild_id",
+            )?
+            .query_map([], guild_from_row)?
+            .collect()
+        })
+    }
+
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         self.with(|c| {
             c.prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"))?

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod http;
+
 use std::time::Duration;
 
 use discord_sim::{InteractionReply, Invocation, SimConfig, Simulator};
@@ -52,7 +54,9 @@ impl Harness {
     }
 
     pub async fn start_bot(&mut self) {
-        let config = BotConfig::from_parts(Some(self.sim.token()), &self.database_url(), &self.sim.api_base()).unwrap();
+        let mut config =
+            BotConfig::from_parts(Some(self.sim.token()), &self.database_url(), &self.sim.api_base()).unwrap();
+        config.web_addr = Some("127.0.0.1:0".parse().unwrap());
         self.bot = Some(Bot::start(config).await.expect("bot starts"));
         self.sim.wait_for_bot(1, WAIT).await.expect("bot connects");
     }
@@ -110,6 +114,7 @@ pub fn spawn_bot(sim: &Simulator, database_url: &str, stderr: std::process::Stdi
         .env("DISCORD_TOKEN", sim.token())
         .env("DISCORD_API_BASE", sim.api_base())
         .env("DATABASE_URL", database_url)
+        .env("TALLY_WEB_ADDR", "127.0.0.1:0")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
         .stderr(stderr)

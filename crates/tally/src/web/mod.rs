@@ -1,0 +1,181 @@
+//! The web leaderboard: public boards for servers that opted in, a JSON API
+//! with the same data, `/healthz` and `/metrics`. Served by axum from the
+//! bot's own process, reading the same store the commands read.
+
+pub mod pages;
+pub mod views;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::bot::Context;
+use crate::metrics::ShardState;
+use views::ViewError;
+
+/// A running web server.
+pub struct WebServer {
+    addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl WebServer {
+    /// Serves the pages on `listener` until `stop` turns true.
+    pub fn start(
+        listener: tokio::net::TcpListener,
+        context: Arc<Context>,
+        mut stop: watch::Receiver<bool>,
+    ) -> std::io::Result<Self> {
+        let addr = listener.local_addr()?;
+        let app = router(context);
+        let task = tokio::spawn(async move {
+            let stopped = async move {
+                let _ = stop.wait_for(|stop| *stop).await;
+            };
+            if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
+                tracing::error!(%error, "the web server stopped");
+            }
+        });
+        tracing::info!("web leaderboard at http://{addr}/");
+        Ok(Self { addr, task })
+    }
+
+    /// Where it listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Waits for it to finish after `stop`, closing whatever connections are
+    /// still open after `grace`.
+    pub async fn finished(mut self, grace: std::time::Duration) {
+        if tokio::time::timeout(grace, &mut self.task).await.is_err() {
+            self.task.abort();
+            let _ = self.task.await;
+        }
+    }
+}
+
+/// Every route.
+pub fn router(context: Arc<Context>) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/servers/{guild}", get(board_page))
+        .route("/servers/{guild}/members/{user}", get(profile_page))
+        .route("/api/servers", get(servers_api))
+        .route("/api/servers/{guild}/leaderboard", get(board_api))
+        .route("/api/servers/{guild}/members/{user}", get(profile_api))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
+        .with_state(context)
+}
+
+/// `?page=N` (from 1).
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    page: Option<u64>,
+}
+
+/// Runs a store read off the async threads.
+async fn read<T: Send + 'static>(
+    context: &Arc<Context>,
+    query: impl FnOnce(&dyn crate::store::Reader) -> Result<T, ViewError> + Send + 'static,
+) -> Result<T, ViewError> {
+    let reader = Arc::clone(&context.reader);
+    match tokio::task::spawn_blocking(move || query(reader.as_ref())).await {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::error!(%error, "a web read panicked");
+            Err(ViewError::NotFound)
+        }
+    }
+}
+
+fn html(result: Result<String, ViewError>) -> Response {
+    match result {
+        Ok(page) => Html(page).into_response(),
+        Err(ViewError::NotFound) => (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response(),
+        Err(ViewError::Store(error)) => {
+            tracing::warn!(%error, "web page could not read the database");
+            (StatusCode::SERVICE_UNAVAILABLE, Html(pages::unavailable())).into_response()
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(result: Result<T, ViewError>) -> Response {
+    match result {
+        Ok(value) => Json(value).into_response(),
+        Err(ViewError::NotFound) => {
+            (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not found" }))).into_response()
+        }
+        Err(ViewError::Store(error)) => {
+            tracing::warn!(%error, "web API could not read the database");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "database unavailable" })))
+                .into_response()
+        }
+    }
+}
+
+async fn index(State(context): State<Arc<Context>>) -> Response {
+    html(read(&context, |r| Ok(pages::index(&views::servers(r)?))).await)
+}
+
+async fn board_page(
+    State(context): State<Arc<Context>>,
+    Path(guild): Path<u64>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = query.page.unwrap_or(1);
+    html(read(&context, move |r| Ok(pages::board(&views::board(r, guild, page)?))).await)
+}
+
+async fn profile_page(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
+    html(read(&context, move |r| Ok(pages::profile(&views::profile(r, guild, user)?))).await)
+}
+
+async fn servers_api(State(context): State<Arc<Context>>) -> Response {
+    json(read(&context, |r| Ok(views::servers(r)?)).await)
+}
+
+async fn board_api(
+    State(context): State<Arc<Context>>,
+    Path(guild): Path<u64>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let page = query.page.unwrap_or(1);
+    json(read(&context, move |r| views::board(r, guild, page)).await)
+}
+
+async fn profile_api(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
+    json(read(&context, move |r| views::profile(r, guild, user)).await)
+}
+
+/// 200 while the ledger stores events and every shard is connected; 503
+/// with the reason otherwise, so a supervisor can tell.
+async fn healthz(State(context): State<Arc<Context>>) -> Response {
+    let shards = context.metrics.shards();
+    let ledger_running = !context.ledger.is_stopped();
+    let all_connected = !shards.is_empty() && shards.values().all(|s| *s == ShardState::Connected);
+    let status = if ledger_running && all_connected { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let shards: serde_json::Map<String, serde_json::Value> =
+        shards.iter().map(|(id, state)| (id.to_string(), state.as_str().into())).collect();
+    let body = serde_json::json!({
+        "status": if status == StatusCode::OK { "ok" } else { "degraded" },
+        "ledger": if ledger_running { "running" } else { "stopped" },
+        "shards": shards,
+    });
+    (status, Json(body)).into_response()
+}
+
+async fn metrics(State(context): State<Arc<Context>>) -> Response {
+    let text = context.metrics.render(context.ledger.stats());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+}

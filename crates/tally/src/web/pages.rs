@@ -1,0 +1,243 @@
+//! The web pages, rendered on the server into plain HTML with the style
+//! inlined: one request per page, nothing to build, no script needed.
+
+use std::fmt::Write as _;
+
+use super::views::{BoardView, MemberView, ProfileView, ServerView};
+use crate::domain::humanize::thousands;
+
+/// Makes text safe inside HTML elements and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+const STYLE: &str = include_str!("style.css");
+
+fn layout(title: &str, body: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head>\
+         <body><header><a class=\"brand\" href=\"/\">Tally</a></header><main>{body}</main>\
+         <footer>Counted exactly once by Tally.</footer></body></html>\n",
+        title = escape(title)
+    )
+}
+
+/// Up to two initials of a name, for the avatar disc.
+pub fn initials(name: &str) -> String {
+    let mut words = name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
+    let first = words.next().into_iter();
+    let second = words.next().into_iter();
+    let initials: String = first.chain(second).flat_map(char::to_uppercase).collect();
+    if initials.is_empty() {
+        "?".to_owned()
+    } else {
+        initials
+    }
+}
+
+/// A stable hue for a member, so their disc keeps its colour.
+pub fn hue(user_id: &str) -> u32 {
+    let hash = user_id.bytes().fold(2_166_136_261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
+    hash % 360
+}
+
+fn avatar(member: &MemberView) -> String {
+    format!(
+        "<span class=\"avatar\" style=\"--hue:{}\" aria-hidden=\"true\">{}</span>",
+        hue(&member.user_id),
+        escape(&initials(&member.name))
+    )
+}
+
+fn progress(member: &MemberView) -> String {
+    format!(
+        "<span class=\"bar\" role=\"progressbar\" aria-valuenow=\"{pct}\" aria-valuemin=\"0\" aria-valuemax=\"100\" \
+         title=\"{done} / {need} XP to level {next}\"><span style=\"width:{pct}%\"></span></span>",
+        pct = member.percent(),
+        done = thousands(member.level_progress),
+        need = thousands(member.level_needed),
+        next = member.level + 1
+    )
+}
+
+/// The front page: every server with a public board.
+pub fn index(servers: &[ServerView]) -> String {
+    let mut body = String::from("<h1>Leaderboards</h1>");
+    if servers.is_empty() {
+        body.push_str(
+            "<p class=\"empty\">No server has made its leaderboard public yet. A server admin can turn it on with \
+             <code>tally web enable --guild SERVER_ID</code>.</p>",
+        );
+    } else {
+        body.push_str("<ul class=\"servers\">");
+        for s in servers {
+            let _ = write!(body, "<li><a href=\"/servers/{}\">{}</a></li>", s.id, escape(&s.name));
+        }
+        body.push_str("</ul>");
+    }
+    layout("Tally leaderboards", &body)
+}
+
+/// One page of a server's board.
+pub fn board(view: &BoardView) -> String {
+    let server = &view.server;
+    let mut body = format!(
+        "<h1>{name}</h1><p class=\"sub\">{total} ranked member{s} · page {page} of {pages}</p>",
+        name = escape(&server.name),
+        total = thousands(view.total),
+        s = if view.total == 1 { "" } else { "s" },
+        page = view.page,
+        pages = view.pages,
+    );
+    if view.members.is_empty() {
+        body.push_str("<p class=\"empty\">No one has earned XP here yet. Messages earn XP; check back soon.</p>");
+    }
+    let first_rank = view.members.first().and_then(|m| m.rank).unwrap_or(1);
+    let _ = write!(body, "<ol class=\"board\" start=\"{first_rank}\">");
+    for m in &view.members {
+        let rank = m.rank.unwrap_or_default();
+        let podium = match rank {
+            1 => " gold",
+            2 => " silver",
+            3 => " bronze",
+            _ => "",
+        };
+        let _ = write!(
+            body,
+            "<li class=\"row{podium}\" data-user-id=\"{id}\" data-rank=\"{rank}\">\
+             <span class=\"rank\">#{rank}</span>{avatar}\
+             <span class=\"who\"><a class=\"name\" href=\"/servers/{server}/members/{id}\">{name}</a>\
+             <span class=\"username\">@{username}</span></span>\
+             <span class=\"level\">Level {level}{bar}</span>\
+             <span class=\"xp\">{xp} XP</span>\
+             <span class=\"messages\">{messages} messages</span></li>",
+            id = m.user_id,
+            avatar = avatar(m),
+            server = server.id,
+            name = escape(&m.name),
+            username = escape(&m.username),
+            level = m.level,
+            bar = progress(m),
+            xp = thousands(m.xp),
+            messages = thousands(m.messages),
+        );
+    }
+    body.push_str("</ol>");
+    body.push_str(&pager(view));
+    layout(&format!("{} — Tally leaderboard", server.name), &body)
+}
+
+fn pager(view: &BoardView) -> String {
+    if view.pages <= 1 {
+        return String::new();
+    }
+    let link = |page: u64, rel: &str, text: &str| {
+        format!("<a rel=\"{rel}\" href=\"/servers/{}?page={page}\">{text}</a>", view.server.id)
+    };
+    let prev = if view.page > 1 {
+        link(view.page - 1, "prev", "← Previous")
+    } else {
+        "<span class=\"off\">← Previous</span>".into()
+    };
+    let next = if view.page < view.pages {
+        link(view.page + 1, "next", "Next →")
+    } else {
+        "<span class=\"off\">Next →</span>".into()
+    };
+    format!("<nav class=\"pager\">{prev}<span>Page {} of {}</span>{next}</nav>", view.page, view.pages)
+}
+
+/// A member's own page.
+pub fn profile(view: &ProfileView) -> String {
+    let (server, m) = (&view.server, &view.member);
+    let rank = m.rank.map_or_else(|| "unranked".to_owned(), |r| format!("#{}", thousands(r)));
+    let joined = m.joined_at_ms.map_or_else(|| "unknown".to_owned(), date);
+    let mut body = format!(
+        "<p><a href=\"/servers/{sid}\">← {sname}</a></p>\
+         <section class=\"profile\" data-user-id=\"{id}\">{avatar}<div><h1>{name}</h1>\
+         <p class=\"sub\">@{username} · rank <strong class=\"rank\">{rank}</strong></p></div></section>\
+         <section class=\"level-card\"><p>Level <strong class=\"level\">{level}</strong> · {xp} XP</p>{bar}\
+         <p class=\"sub\">{done} / {need} XP to level {next}</p></section><dl class=\"figures\">",
+        sid = server.id,
+        sname = escape(&server.name),
+        id = m.user_id,
+        avatar = avatar(m),
+        name = escape(&m.name),
+        username = escape(&m.username),
+        level = m.level,
+        xp = thousands(m.xp),
+        bar = progress(m),
+        done = thousands(m.level_progress),
+        need = thousands(m.level_needed),
+        next = m.level + 1,
+    );
+    for (label, value) in [
+        ("Messages", thousands(m.messages)),
+        ("Reactions given", thousands(m.reactions_given)),
+        ("Reactions received", thousands(m.reactions_received)),
+        ("Joined", joined),
+    ] {
+        let _ = write!(body, "<div><dt>{label}</dt><dd>{}</dd></div>", escape(&value));
+    }
+    body.push_str("</dl>");
+    layout(&format!("{} — {}", m.name, server.name), &body)
+}
+
+/// A page for what cannot be shown.
+pub fn not_found() -> String {
+    layout(
+        "Not found",
+        "<h1>Nothing here</h1><p class=\"empty\">This leaderboard does not exist or is not public. \
+         A server admin can make it public with <code>tally web enable --guild SERVER_ID</code>.</p>\
+         <p><a href=\"/\">All public leaderboards</a></p>",
+    )
+}
+
+/// A page for when the database fails.
+pub fn unavailable() -> String {
+    layout("Unavailable", "<h1>Try again in a moment</h1><p class=\"empty\">The database did not answer.</p>")
+}
+
+/// A calendar date (UTC) for `ms` since the Unix epoch.
+fn date(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
+        .ok()
+        .and_then(|t| t.format(time::macros::format_description!("[day] [month repr:short] [year]")).ok())
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_escaped() {
+        assert_eq!(escape("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn initials_of_names() {
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("zed"), "Z");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(initials("★ star ✦"), "S");
+    }
+
+    #[test]
+    fn dates_are_readable() {
+        assert_eq!(date(1_700_000_000_000), "14 Nov 2023");
+    }
+}

@@ -1,0 +1,158 @@
+//! What the web pages and the JSON API show, read from the store. One query
+//! per view, shared by both: the HTML page and `/api/...` are two renderings
+//! of the same data, so they can never disagree.
+
+use serde::Serialize;
+
+use crate::domain::{activity::Id, Level};
+use crate::store::{Guild, Member, Reader, StoreError};
+
+/// Members on one page of the web board.
+pub const PAGE_SIZE: u64 = 50;
+
+/// Why a view cannot be shown.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// Unknown server, a server that keeps its board private, or a member
+    /// who is not on it. All look the same from outside, so a private
+    /// server's existence is not revealed.
+    #[error("not found")]
+    NotFound,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A server, as the pages name it. Ids are strings, as in Discord's API,
+/// because JavaScript numbers cannot hold a snowflake.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ServerView {
+    /// The server's id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+}
+
+/// One member's line on the board or their own page.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MemberView {
+    /// 1-based place on the board; None for members without XP yet.
+    pub rank: Option<u64>,
+    /// The member's id.
+    pub user_id: String,
+    /// The name the server shows.
+    pub name: String,
+    /// Their unique username.
+    pub username: String,
+    /// Level reached.
+    pub level: u32,
+    /// Total XP.
+    pub xp: u64,
+    /// XP earned within the current level.
+    pub level_progress: u64,
+    /// XP the current level takes in all.
+    pub level_needed: u64,
+    /// Messages posted.
+    pub messages: u64,
+    /// Reactions given to others' messages.
+    pub reactions_given: u64,
+    /// Reactions received on their messages.
+    pub reactions_received: u64,
+    /// When they joined, ms since the Unix epoch, when known.
+    pub joined_at_ms: Option<i64>,
+}
+
+impl MemberView {
+    fn new(member: &Member, rank: Option<u64>) -> Self {
+        let level = Level::from_xp(member.xp);
+        let name = if member.display_name.is_empty() { &member.username } else { &member.display_name };
+        Self {
+            rank,
+            user_id: member.user_id.to_string(),
+            name: name.clone(),
+            username: member.username.clone(),
+            level: level.level,
+            xp: member.xp,
+            level_progress: level.progress,
+            level_needed: level.needed,
+            messages: member.messages,
+            reactions_given: member.reactions_given,
+            reactions_received: member.reactions_received,
+            joined_at_ms: member.joined_at_ms,
+        }
+    }
+
+    /// Progress through the current level, 0 to 100.
+    pub fn percent(&self) -> u64 {
+        (self.level_progress * 100).checked_div(self.level_needed).unwrap_or(0)
+    }
+}
+
+/// One page of a server's board.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct BoardView {
+    /// Whose board.
+    pub server: ServerView,
+    /// This page, from 1.
+    pub page: u64,
+    /// Pages in all (at least 1).
+    pub pages: u64,
+    /// Ranked members in all.
+    pub total: u64,
+    /// This page's members, best first.
+    pub members: Vec<MemberView>,
+}
+
+/// One member's page.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ProfileView {
+    /// Their server.
+    pub server: ServerView,
+    /// Their figures.
+    pub member: MemberView,
+}
+
+/// The servers whose board is public.
+pub fn servers(reader: &dyn Reader) -> Result<Vec<ServerView>, StoreError> {
+    Ok(reader.public_guilds()?.into_iter().map(server_view).collect())
+}
+
+fn server_view(guild: Guild) -> ServerView {
+    let name = if guild.name.is_empty() { format!("Server {}", guild.guild_id) } else { guild.name };
+    ServerView { id: guild.guild_id.to_string(), name }
+}
+
+fn public_server(reader: &dyn Reader, guild_id: Id) -> Result<ServerView, ViewError> {
+    match reader.guild(guild_id)? {
+        Some(guild) if guild.web_public => Ok(server_view(guild)),
+        _ => Err(ViewError::NotFound),
+    }
+}
+
+/// Page `page` (from 1) of a public server's board. A page past the end is
+/// not found, so links can never lead to an empty board by mistake.
+pub fn board(reader: &dyn Reader, guild_id: Id, page: u64) -> Result<BoardView, ViewError> {
+    let server = public_server(reader, guild_id)?;
+    let page = page.max(1);
+    let first = (page - 1).saturating_mul(PAGE_SIZE);
+    let found = reader.leaderboard(guild_id, first, PAGE_SIZE)?;
+    let pages = found.total.div_ceil(PAGE_SIZE).max(1);
+    if page > pages {
+        return Err(ViewError::NotFound);
+    }
+    let members =
+        found.members.iter().enumerate().map(|(i, m)| MemberView::new(m, Some(first + i as u64 + 1))).collect();
+    Ok(BoardView { server, page, pages, total: found.total, members })
+}
+
+/// A member's page, on a public server. Members who left, and bots, are
+/// never shown.
+pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id) -> Result<ProfileView, ViewError> {
+    let server = public_server(reader, guild_id)?;
+    let member = match reader.member(guild_id, user_id)? {
+        Some(m) if m.left_at_ms.is_none() && !m.bot => m,
+        _ => return Err(ViewError::NotFound),
+    };
+    let rank = reader.rank(guild_id, user_id)?;
+    Ok(ProfileView { server, member: MemberView::new(&member, rank) })
+}
