@@ -8,6 +8,7 @@
 //!
 //! It never imports the bot it tests.
 
+pub mod cdn;
 pub mod clock;
 mod faults;
 mod gateway;
@@ -92,6 +93,11 @@ impl Simulator {
     /// What to put in `DISCORD_API_BASE`: `http://127.0.0.1:PORT`.
     pub fn api_base(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// What to put in `TALLY_CDN_BASE`: the same address serves avatars.
+    pub fn cdn_base(&self) -> String {
+        self.api_base()
     }
 
     /// The address it listens on.

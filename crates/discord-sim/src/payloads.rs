@@ -16,7 +16,7 @@ pub fn user(u: &User) -> Value {
         "username": u.username,
         "global_name": u.global_name,
         "discriminator": "0",
-        "avatar": null,
+        "avatar": u.avatar,
         "avatar_decoration_data": null,
         "banner": null,
         "accent_color": null,

@@ -21,6 +21,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/", get(crate::gateway::upgrade))
         .route("/resume", get(crate::gateway::upgrade))
         .route("/resume/", get(crate::gateway::upgrade))
+        .route("/avatars/{user_id}/{file}", get(crate::cdn::avatar))
         .fallback(api)
         .with_state(shared)
 }

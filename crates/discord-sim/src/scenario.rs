@@ -118,9 +118,25 @@ impl Simulator {
             let id = s.clock.next_id();
             s.world.users.insert(
                 id,
-                User { id, username: username.to_owned(), global_name: global_name.map(str::to_owned), bot },
+                User {
+                    id,
+                    username: username.to_owned(),
+                    global_name: global_name.map(str::to_owned),
+                    bot,
+                    avatar: None,
+                },
             );
             id
+        })
+    }
+
+    /// Gives a user an avatar (a hash, as Discord names them), served by the
+    /// simulator's CDN at `/avatars/{user_id}/{hash}.png`. No event is sent.
+    pub fn set_avatar(&self, user_id: u64, hash: Option<&str>) -> Result<(), SimError> {
+        self.with(|s| {
+            let user = s.world.users.get_mut(&user_id).ok_or(SimError::Unknown("user"))?;
+            user.avatar = hash.map(str::to_owned);
+            Ok(())
         })
     }
 

@@ -105,12 +105,14 @@ impl Shared {
             username: config.bot_name.to_lowercase(),
             global_name: Some(config.bot_name.clone()),
             bot: true,
+            avatar: None,
         };
         let owner = User {
             id: clock.id_at(created),
             username: "owner".into(),
             global_name: Some("Server Owner".into()),
             bot: false,
+            avatar: None,
         };
         let mut world = World::default();
         world.users.insert(bot.id, bot.clone());

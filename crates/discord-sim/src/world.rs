@@ -13,6 +13,8 @@ pub struct User {
     pub global_name: Option<String>,
     /// Bot accounts.
     pub bot: bool,
+    /// Avatar hash; None for Discord's default avatar.
+    pub avatar: Option<String>,
 }
 
 /// A user's membership in a server.

@@ -73,8 +73,13 @@ async fn errors_use_discords_error_body() {
 
 #[test]
 fn gateway_objects_fit_discords_schema() {
-    let ann =
-        world::User { id: 80_351_110_224_678_912, username: "ann".into(), global_name: Some("Ann".into()), bot: false };
+    let ann = world::User {
+        id: 80_351_110_224_678_912,
+        username: "ann".into(),
+        global_name: Some("Ann".into()),
+        bot: false,
+        avatar: Some("a_0123456789abcdef0123456789abcdef".into()),
+    };
     let member =
         world::Member { user_id: ann.id, nick: Some("Annie".into()), joined_at_ms: 1_700_000_000_000, in_voice: false };
     spec::assert_fits("UserResponse", &payloads::user(&ann));

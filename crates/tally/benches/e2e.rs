@@ -170,6 +170,45 @@ async fn run(scale: f64) {
     println!("\n## Memory and start-up at {members} members\n");
     println!("- peak RSS of the bot process: {rss:.0} MB");
     println!("- start to gateway session resumed: {ready_after:.2?}");
+
+    println!("\n## Rank card (one core, in this process)\n");
+    println!("| card | renders | p50 | p99 |");
+    println!("|---|---|---|---|");
+    for (name, mut samples) in rank_cards() {
+        let (p50, p99) = (quantile(&mut samples, 0.5), quantile(&mut samples, 0.99));
+        println!("| {name} | {} | {p50:.2?} | {p99:.2?} |", samples.len());
+    }
+}
+
+/// Times drawing rank cards, with initials and with an avatar picture.
+fn rank_cards() -> Vec<(&'static str, Vec<Duration>)> {
+    use tally::card::{render, CardData, DEFAULT_ACCENT};
+    let card = |i: u64| CardData {
+        user_id: 80_351_110_224_678_912 + i,
+        name: format!("Member {i}"),
+        username: format!("member{i}"),
+        xp: 1_000 + i * 37,
+        rank: Some(i + 1),
+        messages: 100 + i,
+        reactions_given: i,
+        reactions_received: 2 * i,
+        accent: DEFAULT_ACCENT,
+    };
+    let avatar = discord_sim::cdn::avatar_png(80_351_110_224_678_912);
+    let _ = render(&card(0), None); // loads the fonts once
+    let mut out = Vec::new();
+    for (name, picture) in [("initials", None), ("with avatar (128×128 PNG)", Some(avatar.as_slice()))] {
+        let samples = (0..300)
+            .map(|i| {
+                let started = Instant::now();
+                let png = render(&card(i), picture).expect("a card");
+                std::hint::black_box(png);
+                started.elapsed()
+            })
+            .collect();
+        out.push((name, samples));
+    }
+    out
 }
 
 /// One message, a millisecond of virtual time after the last: a million

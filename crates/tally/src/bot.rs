@@ -44,6 +44,10 @@ pub struct Context {
     pub timings: crate::timings::CommandTimings,
     /// The in-memory leaderboards (ready once loaded).
     pub rankings: Arc<Rankings>,
+    /// The database file, for the few writes commands make themselves.
+    pub database_path: PathBuf,
+    /// Avatars for rank cards, from Discord's CDN.
+    pub avatars: crate::card::avatars::Avatars,
 }
 
 /// A running bot.
@@ -124,6 +128,8 @@ impl Bot {
             metrics: Default::default(),
             timings: Default::default(),
             rankings,
+            database_path: path.clone(),
+            avatars: crate::card::avatars::Avatars::new(&config.cdn_base),
         });
         let (stop, stop_rx) = watch::channel(false);
         let web = match web_listener {

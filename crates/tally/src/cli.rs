@@ -69,6 +69,9 @@ struct RunArgs {
     /// Where the web leaderboard listens (IP:PORT), or off.
     #[arg(long, env = "TALLY_WEB_ADDR", default_value = DEFAULT_WEB_ADDR)]
     web_addr: String,
+    /// Where rank cards fetch avatars from.
+    #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::card::avatars::DEFAULT_CDN_BASE)]
+    cdn_base: String,
 }
 
 /// `--database-url`, shared by the commands that open the database.
@@ -134,6 +137,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Run(args) => {
             let mut config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?;
             config.web_addr = parse_web_addr(&args.web_addr)?;
+            config.cdn_base = args.cdn_base;
             run_until_stopped(config).await
         }
         Command::Demo(args) => crate::demo::run(args).await,

@@ -94,6 +94,8 @@ pub struct BotConfig {
     pub api_base: ApiBase,
     /// Where the web leaderboard listens; None turns it off.
     pub web_addr: Option<SocketAddr>,
+    /// Where avatars are fetched from (Discord's CDN, or a simulator).
+    pub cdn_base: String,
 }
 
 impl BotConfig {
@@ -119,7 +121,13 @@ impl BotConfig {
         };
         crate::store::sqlite::path_from_url(database_url)
             .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
-        Ok(Self { token, database_url: database_url.to_owned(), api_base: ApiBase::parse(api_base)?, web_addr: None })
+        Ok(Self {
+            token,
+            database_url: database_url.to_owned(),
+            api_base: ApiBase::parse(api_base)?,
+            web_addr: None,
+            cdn_base: crate::card::avatars::DEFAULT_CDN_BASE.to_owned(),
+        })
     }
 }
 

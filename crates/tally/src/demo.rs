@@ -106,6 +106,10 @@ pub fn build_world(sim: &Simulator, members: usize) -> anyhow::Result<DemoWorld>
             if i < FIRST.len() { String::new() } else { format!(" {}", i / FIRST.len()) }
         );
         let user = sim.add_user(&name, Some(&display), false);
+        if i % 3 != 2 {
+            // Most people have a picture; the rest show their initials.
+            sim.set_avatar(user, Some(&format!("{:032x}", u128::from(user).wrapping_mul(0x9E37_79B9_7F4A_7C15))))?;
+        }
         let days_ago = 1 + dice.below(1500) as u64;
         sim.add_member(guild_id, user, now - days_ago * 86_400_000)?;
         people.push(user);
@@ -180,6 +184,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Database: {} (Ctrl-C to stop)", args.database_url);
     let mut config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
     config.web_addr = crate::config::parse_web_addr(&args.web_addr)?.map(free_or_any);
+    config.cdn_base = sim.cdn_base();
     let mut bot = Bot::start(config.clone()).await?;
     sim.wait_for_bot(1, Duration::from_secs(30)).await?;
     let web = match bot.web_addr() {

@@ -6,6 +6,7 @@
 //! [`commands`], which read the store and answer over REST.
 
 pub mod bot;
+pub mod card;
 pub mod cli;
 pub mod commands;
 pub mod config;

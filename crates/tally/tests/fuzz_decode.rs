@@ -192,7 +192,7 @@ proptest! {
     fn valid_messages_translate_to_exactly_their_author(guild in 1u64.., user_id in 1u64.., message in 1u64..,
                                                         username in "\\PC{1,32}", global in proptest::option::of("\\PC{1,32}"),
                                                         nick in proptest::option::of("\\PC{1,32}")) {
-        let user = User { id: user_id, username: username.clone(), global_name: global.clone(), bot: false };
+        let user = User { id: user_id, username: username.clone(), global_name: global.clone(), bot: false, avatar: None };
         let d = message_create(guild, &user, nick.clone(), message);
         let activities = read(frame("MESSAGE_CREATE", 1, &d)).expect("a valid message is read");
         prop_assert_eq!(activities.len(), 1);
@@ -208,7 +208,7 @@ proptest! {
     fn a_valid_payload_with_one_field_removed_or_changed_never_panics(
         which in 0usize..4, pick in any::<prop::sample::Index>(), with in proptest::option::of(any_json()),
     ) {
-        let user = User { id: 7, username: "ann".into(), global_name: None, bot: false };
+        let user = User { id: 7, username: "ann".into(), global_name: None, bot: false, avatar: None };
         let (event_type, mut d) = match which {
             3 => ("MESSAGE_REACTION_REMOVE", json!({
                 "user_id": "7", "channel_id": "42", "message_id": "1234", "guild_id": "99",
@@ -257,7 +257,7 @@ proptest! {
                                           author in 1u64.., username in "\\PC{1,32}", global in proptest::option::of("\\PC{1,32}"),
                                           nick in proptest::option::of("\\PC{1,32}"), bot in any::<bool>(), emoji in emoji(),
                                           with_member in any::<bool>(), which in 0usize..3) {
-        let user = User { id: user_id, username, global_name: global, bot };
+        let user = User { id: user_id, username, global_name: global, bot, avatar: None };
         let member = Member { user_id, nick, joined_at_ms: 1_600_000_000_123, in_voice: false };
         let mut d = match which {
             0 => {

@@ -1,6 +1,7 @@
 //! Slash commands: their definitions (registered at start), and the handler
 //! that answers each interaction within Discord's 3-second deadline.
 
+mod card;
 mod joined;
 mod leaderboard;
 mod reply;
@@ -24,6 +25,7 @@ pub fn definitions() -> Vec<Command> {
         stats::StatsCommand::create_command().into(),
         leaderboard::LeaderboardCommand::create_command().into(),
         joined::JoinedCommand::create_command().into(),
+        card::CardCommand::create_command().into(),
     ]
 }
 
@@ -103,8 +105,14 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
             Ok(command) => joined::run(&request, command).await,
             Err(error) => return bad_options(error),
         },
+        "card" => match card::CardCommand::from_interaction(input) {
+            Ok(command) => card::run(&request, command).await,
+            Err(error) => return bad_options(error),
+        },
         other => {
-            return Reply::notice(format!("I don't know the command /{other}. Try /stats, /leaderboard or /joined."))
+            return Reply::notice(format!(
+                "I don't know the command /{other}. Try /stats, /leaderboard, /joined or /card."
+            ))
         }
     };
     result.unwrap_or_else(|error| {

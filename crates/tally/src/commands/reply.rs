@@ -8,6 +8,7 @@ use tokio::time::Instant;
 
 use twilight_model::application::interaction::Interaction;
 use twilight_model::channel::message::{Embed, MessageFlags};
+use twilight_model::http::attachment::Attachment;
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
 use twilight_util::builder::interaction_response::ChannelMessageBuilder;
 
@@ -26,18 +27,26 @@ pub struct Reply {
     pub embeds: Vec<Embed>,
     /// Only the person who asked sees it.
     pub ephemeral: bool,
+    /// Files sent with it (the rank card).
+    pub attachments: Vec<Attachment>,
 }
 
 impl Reply {
     /// An answer everyone in the channel sees.
     pub fn embed(embed: Embed) -> Self {
-        Self { embeds: vec![embed], ephemeral: false }
+        Self { embeds: vec![embed], ephemeral: false, attachments: Vec::new() }
     }
 
     /// A short message only the asker sees: wrong place, unknown member, and so on.
     pub fn notice(text: impl Into<String>) -> Self {
         let embed = twilight_util::builder::embed::EmbedBuilder::new().color(NOTICE).description(text).build();
-        Self { embeds: vec![embed], ephemeral: true }
+        Self { embeds: vec![embed], ephemeral: true, attachments: Vec::new() }
+    }
+
+    /// The same answer with a file attached.
+    pub fn with_attachment(mut self, attachment: Attachment) -> Self {
+        self.attachments.push(attachment);
+        self
     }
 }
 
@@ -66,6 +75,9 @@ pub async fn respond(
     match tokio::time::timeout_at(received + ANSWER_BUDGET, &mut work).await {
         Ok(reply) => {
             let mut message = ChannelMessageBuilder::new().embeds(reply.embeds);
+            if !reply.attachments.is_empty() {
+                message = message.attachments(reply.attachments);
+            }
             if reply.ephemeral {
                 message = message.flags(MessageFlags::EPHEMERAL);
             }
@@ -84,7 +96,11 @@ pub async fn respond(
             .await?;
             let reply = work.await;
             retry::until(received + EDIT_DEADLINE, Retry::ServerAndNetworkErrors, "editing in an answer", || {
-                client.update_response(&interaction.token).embeds(Some(&reply.embeds)).into_future()
+                client
+                    .update_response(&interaction.token)
+                    .embeds(Some(&reply.embeds))
+                    .attachments(&reply.attachments)
+                    .into_future()
             })
             .await?;
         }

@@ -3,8 +3,12 @@
 use twilight_interactions::command::{CommandModel, CreateCommand, ResolvedUser};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, EmbedFooterBuilder};
 
-use super::reply::{discord_date, progress_bar, thousands, ACCENT};
+use twilight_model::http::attachment::Attachment;
+use twilight_util::builder::embed::ImageSource;
+
+use super::reply::{discord_date, progress_bar, thousands};
 use super::{Reply, Request};
+use crate::card::{self, CardData};
 use crate::domain::Level;
 
 /// The `/stats` command.
@@ -22,12 +26,16 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         return Ok(Reply::notice(format!("{} is a bot, and bots don't earn XP.", user.name)));
     }
     let (guild, user_id) = (request.guild_id.get(), user.id.get());
-    let (member, rank) = request.read(move |r| Ok((r.member(guild, user_id)?, r.rank(guild, user_id)?))).await?;
+    let (member, rank, accent) = request
+        .read(move |r| Ok((r.member(guild, user_id)?, r.rank(guild, user_id)?, r.card_accent(user_id)?)))
+        .await?;
     let Some(member) = member else {
         return Ok(Reply::notice(format!("I haven't seen any activity from {} in this server yet.", user.name)));
     };
     let level = Level::from_xp(member.xp);
     let name = if member.display_name.is_empty() { user.name.clone() } else { member.display_name.clone() };
+    let accent = accent.unwrap_or(card::DEFAULT_ACCENT);
+    let ranked = rank.filter(|_| member.left_at_ms.is_none());
     let rank = match (rank, member.left_at_ms) {
         (_, Some(_)) => "left the server".to_owned(),
         (Some(rank), None) => format!("#{}", thousands(rank)),
@@ -35,8 +43,8 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     };
     let percent = (level.progress * 100).checked_div(level.needed).unwrap_or(0);
     let joined = member.joined_at_ms.map_or_else(|| "unknown".to_owned(), discord_date);
-    let embed = EmbedBuilder::new()
-        .color(ACCENT)
+    let mut embed = EmbedBuilder::new()
+        .color(accent)
         .title(format!("{name} — level {}", level.level))
         .description(format!(
             "{} {percent}%\n{} / {} XP to level {}",
@@ -51,7 +59,34 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         .field(EmbedFieldBuilder::new("Reactions given", thousands(member.reactions_given)).inline())
         .field(EmbedFieldBuilder::new("Reactions received", thousands(member.reactions_received)).inline())
         .field(EmbedFieldBuilder::new("Joined", joined).inline())
-        .footer(EmbedFooterBuilder::new(format!("@{}", member.username)))
-        .build();
-    Ok(Reply::embed(embed))
+        .footer(EmbedFooterBuilder::new(format!("@{}", member.username)));
+    let data = CardData {
+        user_id,
+        name,
+        username: member.username.clone(),
+        xp: member.xp,
+        rank: ranked,
+        messages: member.messages,
+        reactions_given: member.reactions_given,
+        reactions_received: member.reactions_received,
+        accent,
+    };
+    let avatar_hash = user.avatar.map(|hash| hash.to_string());
+    let avatar = request.context.avatars.png(user_id, avatar_hash.as_deref()).await;
+    let rendered =
+        tokio::task::spawn_blocking(move || card::render(&data, avatar.as_deref().map(Vec::as_slice))).await?;
+    match rendered {
+        Ok(png) => {
+            embed = embed.image(ImageSource::attachment(CARD_FILE)?);
+            let attachment = Attachment::from_bytes(CARD_FILE.to_owned(), png, 0);
+            Ok(Reply::embed(embed.build()).with_attachment(attachment))
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not draw a rank card; answering without it");
+            Ok(Reply::embed(embed.build()))
+        }
+    }
 }
+
+/// The rank card's file name, which the embed's image points at.
+const CARD_FILE: &str = "rank-card.png";

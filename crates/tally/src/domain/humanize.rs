@@ -76,6 +76,25 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// Up to two initials of a name, for the avatar disc.
+pub fn initials(name: &str) -> String {
+    let mut words = name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
+    let first = words.next().into_iter();
+    let second = words.next().into_iter();
+    let initials: String = first.chain(second).flat_map(char::to_uppercase).collect();
+    if initials.is_empty() {
+        "?".to_owned()
+    } else {
+        initials
+    }
+}
+
+/// A stable hue for a member, so their disc keeps its colour.
+pub fn hue(user_id: &str) -> u32 {
+    let hash = user_id.bytes().fold(2_166_136_261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
+    hash % 360
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,5 +133,13 @@ mod tests {
         let t = datetime!(2026-11-23 10:00 UTC);
         assert_eq!(since(t, t), "less than a minute");
         assert_eq!(since(t, datetime!(2026-11-23 10:05 UTC)), "5 minutes");
+    }
+
+    #[test]
+    fn initials_of_names() {
+        assert_eq!(initials("Ada Lovelace"), "AL");
+        assert_eq!(initials("zed"), "Z");
+        assert_eq!(initials("  "), "?");
+        assert_eq!(initials("★ star ✦"), "S");
     }
 }

@@ -54,4 +54,6 @@ pub const SQLITE: &[&str] = &[
     ",
     // 2: servers choose whether their leaderboard is on the web page.
     "ALTER TABLE guilds ADD COLUMN web_public INTEGER NOT NULL DEFAULT 0;",
+    // 3: members choose their rank card's colour (one choice across servers).
+    "CREATE TABLE card_prefs (user_id INTEGER PRIMARY KEY, accent INTEGER NOT NULL);",
 ];

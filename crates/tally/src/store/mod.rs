@@ -191,6 +191,8 @@ pub trait Reader: Send + Sync {
     fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError>;
     /// Servers whose leaderboard is public on the web page, by name.
     fn public_guilds(&self) -> Result<Vec<Guild>, StoreError>;
+    /// The rank card colour a member chose (0xRRGGBB), if any.
+    fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
     /// 1-based rank by XP among present, non-bot members with XP; None when unranked.

@@ -143,6 +143,10 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.public_guilds()
     }
 
+    fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError> {
+        self.inner.card_accent(user_id)
+    }
+
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         self.inner.member(guild_id, user_id)
     }

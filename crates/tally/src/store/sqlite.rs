@@ -90,6 +90,22 @@ pub fn set_web_public(path: &Path, guild_id: Id, public: bool) -> Result<(), Sto
     Ok(())
 }
 
+/// Records a member's rank card colour, or forgets it (None: the default).
+/// Like [`set_web_public`], a short write beside the ledger's.
+pub fn set_card_accent(path: &Path, user_id: Id, accent: Option<u32>) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    match accent {
+        Some(accent) => conn.execute(
+            "INSERT INTO card_prefs (user_id, accent) VALUES (?1, ?2)
+             ON CONFLICT (user_id) DO UPDATE SET accent = excluded.accent",
+            params![user_id as i64, i64::from(accent)],
+        )?,
+        None => conn.execute("DELETE FROM card_prefs WHERE user_id = ?1", [user_id as i64])?,
+    };
+    Ok(())
+}
+
 /// The single writing connection, owned by the ledger.
 pub struct SqliteWriter {
     conn: Connection,
@@ -354,6 +370,14 @@ impl Reader for SqliteReader {
         self.with(|c| {
             c.prepare_cached("SELECT guild_id, name, web_public FROM guilds WHERE guild_id = ?1")?
                 .query_row([guild_id as i64], guild_from_row)
+                .optional()
+        })
+    }
+
+    fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT accent FROM card_prefs WHERE user_id = ?1")?
+                .query_row([user_id as i64], |r| r.get::<_, i64>(0).map(|a| a as u32))
                 .optional()
         })
     }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::views::{BoardView, MemberView, ProfileView, ServerView};
-use crate::domain::humanize::thousands;
+use crate::domain::humanize::{hue, initials, thousands};
 
 /// Makes text safe inside HTML elements and quoted attributes.
 pub fn escape(text: &str) -> String {
@@ -33,25 +33,6 @@ fn layout(title: &str, body: &str) -> String {
          <footer>Counted exactly once by Tally.</footer></body></html>\n",
         title = escape(title)
     )
-}
-
-/// Up to two initials of a name, for the avatar disc.
-pub fn initials(name: &str) -> String {
-    let mut words = name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
-    let first = words.next().into_iter();
-    let second = words.next().into_iter();
-    let initials: String = first.chain(second).flat_map(char::to_uppercase).collect();
-    if initials.is_empty() {
-        "?".to_owned()
-    } else {
-        initials
-    }
-}
-
-/// A stable hue for a member, so their disc keeps its colour.
-pub fn hue(user_id: &str) -> u32 {
-    let hash = user_id.bytes().fold(2_166_136_261u32, |h, b| (h ^ u32::from(b)).wrapping_mul(16_777_619));
-    hash % 360
 }
 
 fn avatar(member: &MemberView) -> String {
@@ -226,14 +207,6 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(escape("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
-    }
-
-    #[test]
-    fn initials_of_names() {
-        assert_eq!(initials("Ada Lovelace"), "AL");
-        assert_eq!(initials("zed"), "Z");
-        assert_eq!(initials("  "), "?");
-        assert_eq!(initials("★ star ✦"), "S");
     }
 
     #[test]
