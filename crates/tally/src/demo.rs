@@ -179,7 +179,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let sim = Arc::new(Simulator::start(demo_sim_config()).await?);
     let world = build_world(&sim, args.members)?;
     let guild_id = world.guild_id;
-    let asker = world.people[0];
+    let people = world.people.clone();
     println!("Tally demo: a simulated Discord server with {} members at {}", args.members, sim.api_base());
     println!("Database: {} (Ctrl-C to stop)", args.database_url);
     let mut config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
@@ -214,6 +214,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
         seconds += 1;
         if seconds % 5 == 3 {
+            // Ask as the most active member still in the server (people come and go).
+            let present = sim.members_of(guild_id);
+            let asker = people.iter().copied().find(|p| present.contains(p)).unwrap_or(people[0]);
             let answer = sim.invoke(Invocation::new(guild_id, asker, "stats")).await;
             last_answer = match answer {
                 Ok(reply) => reply.text().lines().take(3).collect::<Vec<_>>().join(" | "),

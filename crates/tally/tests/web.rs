@@ -88,6 +88,22 @@ async fn the_api_serves_public_boards_only_in_order() {
     let gone = get(addr, &format!("/api/servers/{guild}/members/{}", h.members[3])).await;
     assert_eq!(gone.status, 404, "members who left are never shown");
     assert_eq!(get(addr, &format!("/api/servers/{}/leaderboard", guild + 1)).await.status, 404);
+
+    // The last 30 days: every message, the one leave, and the joins whose
+    // dates fall in the window (members joined 1 to 64 days ago).
+    let activity = get(addr, &format!("/api/servers/{guild}/activity")).await.json();
+    let days = activity["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let sum = |field: &str| days.iter().map(|d| d[field].as_u64().unwrap()).sum::<u64>();
+    let messages: usize = (0..MEMBERS).map(|i| i % 7 + 1).sum();
+    assert_eq!(sum("messages"), messages as u64);
+    assert_eq!(sum("leaves"), 1);
+    let first = days[0]["date"].as_str().unwrap().to_owned();
+    let joins_in_window = h.export().iter().filter(|r| r.joined_at[..10] >= *first).count();
+    assert!(joins_in_window > 0 && joins_in_window < MEMBERS);
+    assert_eq!(sum("joins"), joins_in_window as u64);
+    let xp: u64 = h.export().iter().map(|r| r.xp).sum();
+    assert_eq!(sum("xp"), xp, "all XP was earned in the window");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,6 +167,8 @@ async fn the_board_reads_right_in_headless_chromium() {
         assert!(dom.contains(&format!(">{name}</a>")), "{name} is on page 1");
     }
     assert!(dom.contains("Page 1 of 2"));
+    let charted: u64 = attribute_values(&dom, "data-messages").iter().map(|m| m.parse::<u64>().unwrap()).sum();
+    assert_eq!(charted, (0..MEMBERS).map(|i| i % 7 + 1).sum::<usize>() as u64, "the chart shows every message");
 
     // Follow the page's own "Next" link, as a visitor would.
     let next = dom

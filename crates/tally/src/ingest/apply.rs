@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
-use crate::store::{Member, MembershipChange, RowWrite, StoreError, StoreOps};
+use crate::store::{GuildDay, Member, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
 
 /// A member whose place on the leaderboard a batch changed: their XP while
 /// ranked before and after (None: not ranked, as a bot, a member who left or
@@ -49,6 +49,8 @@ struct Touched<'o> {
     ops: &'o mut dyn StoreOps,
     members: HashMap<(Id, Id), Entry>,
     settings: HashMap<Id, XpSettings>,
+    /// Each server's figures by day, added to `guild_days` once per batch.
+    days: HashMap<(Id, i64), GuildDay>,
 }
 
 impl<'o> Touched<'o> {
@@ -104,7 +106,18 @@ impl<'o> Touched<'o> {
         Ok(s)
     }
 
+    /// The running figures of `guild_id` on the day of `at_ms`.
+    fn day(&mut self, guild_id: Id, at_ms: i64) -> &mut GuildDay {
+        let day = at_ms.div_euclid(DAY_MS);
+        self.days.entry((guild_id, day)).or_insert_with(|| GuildDay { day, ..GuildDay::default() })
+    }
+
     fn flush(self) -> Result<Vec<RankChange>, StoreError> {
+        let mut days: Vec<_> = self.days.iter().collect();
+        days.sort_unstable_by_key(|(key, _)| **key);
+        for ((guild_id, _), counts) in days {
+            self.ops.add_guild_day(*guild_id, counts)?;
+        }
         let mut changes = Vec::new();
         // In key order: neighbouring rows share B-tree pages, so each page is
         // found and rewritten once instead of once per member in hash order.
@@ -139,7 +152,7 @@ where
 {
     let activities = activities.into_iter();
     let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
-    let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new() };
+    let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new(), days: HashMap::new() };
     touched.load_in_key_order(activities.clone())?;
     for activity in activities {
         match activity {
@@ -174,10 +187,15 @@ where
                 if !member.bot {
                     member.messages += 1;
                     let at = snowflake::timestamp_ms(*message_id);
+                    let mut earned = 0;
                     if settings.earns_xp(member.last_xp_at_ms, at) {
-                        member.xp += u64::from(settings.message_xp(*message_id));
+                        earned = u64::from(settings.message_xp(*message_id));
+                        member.xp += earned;
                         member.last_xp_at_ms = Some(at);
                     }
+                    let day = touched.day(author.guild_id, at);
+                    day.messages += 1;
+                    day.xp += earned;
                 }
             }
             Activity::MemberListComplete { guild_id, present, requested_at_ms } => {
@@ -210,7 +228,14 @@ where
         }
     }
     for (guild_id, user_id, change, at) in joins {
-        touched.ops.log_membership(guild_id, user_id, change, at)?;
+        // Counted per day only when new, so a join seen twice counts once.
+        if touched.ops.log_membership(guild_id, user_id, change, at)? {
+            let day = touched.day(guild_id, at);
+            match change {
+                MembershipChange::Join => day.joins += 1,
+                MembershipChange::Leave => day.leaves += 1,
+            }
+        }
     }
     touched.flush()
 }

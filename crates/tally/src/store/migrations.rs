@@ -56,4 +56,20 @@ pub const SQLITE: &[&str] = &[
     "ALTER TABLE guilds ADD COLUMN web_public INTEGER NOT NULL DEFAULT 0;",
     // 3: members choose their rank card's colour (one choice across servers).
     "CREATE TABLE card_prefs (user_id INTEGER PRIMARY KEY, accent INTEGER NOT NULL);",
+    // 4: each server's activity per UTC day, written with the counts. Joins
+    // and leaves already logged are carried over; earlier messages cannot be.
+    "
+    CREATE TABLE guild_days (
+        guild_id INTEGER NOT NULL,
+        day      INTEGER NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        xp       INTEGER NOT NULL DEFAULT 0,
+        joins    INTEGER NOT NULL DEFAULT 0,
+        leaves   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, day)
+    ) WITHOUT ROWID;
+    INSERT INTO guild_days (guild_id, day, joins, leaves)
+        SELECT guild_id, at / 86400000, SUM(change = 'join'), SUM(change = 'leave')
+        FROM membership_log WHERE at >= 0 GROUP BY guild_id, at / 86400000;
+    ",
 ];

@@ -92,6 +92,24 @@ pub enum RowWrite {
     Everything,
 }
 
+/// A day is counted from midnight UTC, as days since the Unix epoch.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// One server's activity on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuildDay {
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    /// Messages posted (by members, not bots).
+    pub messages: u64,
+    /// XP earned.
+    pub xp: u64,
+    /// Joins logged that day.
+    pub joins: u64,
+    /// Leaves logged that day.
+    pub leaves: u64,
+}
+
 /// A join or a leave, for the membership log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MembershipChange {
@@ -142,13 +160,16 @@ pub trait StoreOps {
     /// ranking columns stayed the same is updated without touching the index.
     fn save_member(&mut self, member: &Member, write: RowWrite) -> Result<(), StoreError>;
     /// Appends to the join/leave log; a repeat of the same entry is ignored.
+    /// True when the entry is new.
     fn log_membership(
         &mut self,
         guild_id: Id,
         user_id: Id,
         change: MembershipChange,
         at_ms: i64,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+    /// Adds a batch's figures to a server's day.
+    fn add_guild_day(&mut self, guild_id: Id, counts: &GuildDay) -> Result<(), StoreError>;
     /// Remembers a counted reaction and whose message it went to. False when already remembered.
     fn insert_reaction(
         &mut self,
@@ -191,6 +212,9 @@ pub trait Reader: Send + Sync {
     fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError>;
     /// Servers whose leaderboard is public on the web page, by name.
     fn public_guilds(&self) -> Result<Vec<Guild>, StoreError>;
+    /// A server's days from `first` to `last` (days since the epoch,
+    /// inclusive) that had any activity, oldest first.
+    fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError>;
     /// The rank card colour a member chose (0xRRGGBB), if any.
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use super::{Guild, LeaderboardPage, Member, Reader, ShardPosition, StoreError};
+use super::{Guild, GuildDay, LeaderboardPage, Member, Reader, ShardPosition, StoreError};
 use crate::domain::activity::Id;
 use crate::domain::standings::Standings;
 use crate::ingest::apply::{ranked_xp, RankChange};
@@ -145,6 +145,10 @@ impl<R: Reader> Reader for IndexedReader<R> {
 
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError> {
         self.inner.card_accent(user_id)
+    }
+
+    fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
+        self.inner.guild_days(guild_id, first, last)
     }
 
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {

@@ -7,7 +7,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{
-    migrations, Guild, LeaderboardPage, Member, MembershipChange, Reader, RowWrite, ShardPosition, StoreError, StoreOps,
+    migrations, Guild, GuildDay, LeaderboardPage, Member, MembershipChange, Reader, RowWrite, ShardPosition,
+    StoreError, StoreOps,
 };
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
 
@@ -257,12 +258,31 @@ impl StoreOps for SqliteOps<'_> {
         user_id: Id,
         change: MembershipChange,
         at_ms: i64,
-    ) -> Result<(), StoreError> {
-        self.tx
+    ) -> Result<bool, StoreError> {
+        let inserted = self
+            .tx
             .prepare_cached(
                 "INSERT OR IGNORE INTO membership_log (guild_id, user_id, change, at) VALUES (?1, ?2, ?3, ?4)",
             )?
             .execute(params![guild_id as i64, user_id as i64, change.as_str(), at_ms])?;
+        Ok(inserted == 1)
+    }
+
+    fn add_guild_day(&mut self, guild_id: Id, c: &GuildDay) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO guild_days (guild_id, day, messages, xp, joins, leaves) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (guild_id, day) DO UPDATE SET messages = messages + excluded.messages,
+                 xp = xp + excluded.xp, joins = joins + excluded.joins, leaves = leaves + excluded.leaves",
+            )?
+            .execute(params![
+                guild_id as i64,
+                c.day,
+                c.messages as i64,
+                c.xp as i64,
+                c.joins as i64,
+                c.leaves as i64
+            ])?;
         Ok(())
     }
 
@@ -374,6 +394,25 @@ impl Reader for SqliteReader {
         })
     }
 
+    fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT day, messages, xp, joins, leaves FROM guild_days
+                 WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
+            )?
+            .query_map(params![guild_id as i64, first, last], |r| {
+                Ok(GuildDay {
+                    day: r.get(0)?,
+                    messages: r.get::<_, i64>(1)? as u64,
+                    xp: r.get::<_, i64>(2)? as u64,
+                    joins: r.get::<_, i64>(3)? as u64,
+                    leaves: r.get::<_, i64>(4)? as u64,
+                })
+            })?
+            .collect()
+        })
+    }
+
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError> {
         self.with(|c| {
             c.prepare_cached("SELECT accent FROM card_prefs WHERE user_id = ?1")?
@@ -454,5 +493,42 @@ impl Reader for SqliteReader {
             })?
             .collect()
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database from before day buckets gets its days' joins and leaves
+    /// from the membership log when it is opened.
+    #[test]
+    fn upgrading_fills_days_from_the_membership_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &migrations::SQLITE[..3] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 3).unwrap();
+            let day = 86_400_000_i64;
+            for (user, change, at) in [(1, "join", 5 * day + 1), (2, "join", 5 * day + 2), (1, "leave", 7 * day)] {
+                conn.execute(
+                    "INSERT INTO membership_log (guild_id, user_id, change, at) VALUES (9, ?1, ?2, ?3)",
+                    params![user, change, at],
+                )
+                .unwrap();
+            }
+        }
+        drop(open_writer(&path).unwrap());
+        let days = open_reader(&path).unwrap().guild_days(9, 0, 100).unwrap();
+        assert_eq!(
+            days,
+            [
+                GuildDay { day: 5, joins: 2, ..GuildDay::default() },
+                GuildDay { day: 7, leaves: 1, ..GuildDay::default() }
+            ]
+        );
     }
 }

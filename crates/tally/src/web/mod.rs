@@ -72,6 +72,7 @@ pub fn router(context: Arc<Context>) -> Router {
         .route("/api/servers", get(servers_api))
         .route("/api/servers/{guild}/leaderboard", get(board_api))
         .route("/api/servers/{guild}/members/{user}", get(profile_api))
+        .route("/api/servers/{guild}/activity", get(activity_api))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
@@ -82,6 +83,12 @@ pub fn router(context: Arc<Context>) -> Router {
 #[derive(Debug, Deserialize)]
 struct PageQuery {
     page: Option<u64>,
+}
+
+/// `?days=N` (1 to 366; default 30).
+#[derive(Debug, Deserialize)]
+struct DaysQuery {
+    days: Option<i64>,
 }
 
 /// Runs a store read off the async threads.
@@ -134,7 +141,14 @@ async fn board_page(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let page = query.page.unwrap_or(1);
-    html(read(&context, move |r| Ok(pages::board(&views::board(r, guild, page)?))).await)
+    html(
+        read(&context, move |r| {
+            let board = views::board(r, guild, page)?;
+            let activity = views::activity(r, guild, views::today(), views::ACTIVITY_DAYS)?;
+            Ok(pages::board(&board, &activity))
+        })
+        .await,
+    )
 }
 
 async fn profile_page(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
@@ -152,6 +166,15 @@ async fn board_api(
 ) -> Response {
     let page = query.page.unwrap_or(1);
     json(read(&context, move |r| views::board(r, guild, page)).await)
+}
+
+async fn activity_api(
+    State(context): State<Arc<Context>>,
+    Path(guild): Path<u64>,
+    Query(query): Query<DaysQuery>,
+) -> Response {
+    let days = query.days.unwrap_or(views::ACTIVITY_DAYS);
+    json(read(&context, move |r| views::activity(r, guild, views::today(), days)).await)
 }
 
 async fn profile_api(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {

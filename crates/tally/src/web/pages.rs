@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::views::{BoardView, MemberView, ProfileView, ServerView};
+use super::views::{ActivityView, BoardView, MemberView, ProfileView, ServerView};
 use crate::domain::humanize::{hue, initials, thousands};
 
 /// Makes text safe inside HTML elements and quoted attributes.
@@ -72,8 +72,61 @@ pub fn index(servers: &[ServerView]) -> String {
     layout("Tally leaderboards", &body)
 }
 
-/// One page of a server's board.
-pub fn board(view: &BoardView) -> String {
+/// Bars for the last days: messages above, joins (green) and leaves (red)
+/// in a strip below. Plain SVG, sized by the page.
+pub fn activity_chart(view: &ActivityView) -> String {
+    let days = &view.days;
+    if days.iter().all(|d| d.messages == 0 && d.joins == 0 && d.leaves == 0) {
+        return String::new();
+    }
+    let (width, top, strip) = (900.0_f64, 120.0_f64, 40.0_f64);
+    let slot = width / days.len().max(1) as f64;
+    let most_messages = days.iter().map(|d| d.messages).max().unwrap_or(0).max(1) as f64;
+    let most_moves = days.iter().map(|d| d.joins.max(d.leaves)).max().unwrap_or(0).max(1) as f64;
+    let mut svg = format!(
+        "<svg class=\"chart\" viewBox=\"0 0 {width} {h}\" role=\"img\" aria-label=\"Messages, joins and leaves per day\">",
+        h = top + strip * 2.0 + 4.0
+    );
+    for (i, d) in days.iter().enumerate() {
+        let x = i as f64 * slot + 2.0;
+        let w = (slot - 4.0).max(1.0);
+        let bar = top * d.messages as f64 / most_messages;
+        let joined = strip * d.joins as f64 / most_moves;
+        let left = strip * d.leaves as f64 / most_moves;
+        let _ = write!(
+            svg,
+            "<g data-date=\"{date}\" data-messages=\"{m}\"><title>{date}: {m} messages, {j} joined, {l} left</title>\
+             <rect class=\"msg\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bar:.1}\" rx=\"2\"/>\
+             <rect class=\"join\" x=\"{x:.1}\" y=\"{jy:.1}\" width=\"{w:.1}\" height=\"{joined:.1}\"/>\
+             <rect class=\"leave\" x=\"{x:.1}\" y=\"{ly:.1}\" width=\"{w:.1}\" height=\"{left:.1}\"/></g>",
+            date = d.date,
+            m = d.messages,
+            j = d.joins,
+            l = d.leaves,
+            y = top - bar,
+            jy = top + 4.0 + strip - joined,
+            ly = top + 4.0 + strip,
+        );
+    }
+    svg.push_str("</svg>");
+    let total: u64 = days.iter().map(|d| d.messages).sum();
+    let joins: u64 = days.iter().map(|d| d.joins).sum();
+    let leaves: u64 = days.iter().map(|d| d.leaves).sum();
+    format!(
+        "<section class=\"activity\"><h2>Last {n} days</h2><p class=\"sub\">{total} messages · \
+         <span class=\"joined\">{joins} joined</span> · <span class=\"left\">{leaves} left</span></p>{svg}\
+         <p class=\"axis\"><span>{from}</span><span>{to} (UTC)</span></p></section>",
+        n = days.len(),
+        from = days.first().map_or("", |d| d.date.as_str()),
+        to = days.last().map_or("", |d| d.date.as_str()),
+        total = thousands(total),
+        joins = thousands(joins),
+        leaves = thousands(leaves),
+    )
+}
+
+/// One page of a server's board, with its recent activity.
+pub fn board(view: &BoardView, activity: &ActivityView) -> String {
     let server = &view.server;
     let mut body = format!(
         "<h1>{name}</h1><p class=\"sub\">{total} ranked member{s} · page {page} of {pages}</p>",
@@ -83,6 +136,7 @@ pub fn board(view: &BoardView) -> String {
         page = view.page,
         pages = view.pages,
     );
+    body.push_str(&activity_chart(activity));
     if view.members.is_empty() {
         body.push_str("<p class=\"empty\">No one has earned XP here yet. Messages earn XP; check back soon.</p>");
     }

@@ -112,6 +112,67 @@ pub struct ProfileView {
     pub member: MemberView,
 }
 
+/// Days shown in a server's activity chart.
+pub const ACTIVITY_DAYS: i64 = 30;
+
+/// One day of a server's activity.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct DayView {
+    /// The date (UTC), `YYYY-MM-DD`.
+    pub date: String,
+    /// Messages posted.
+    pub messages: u64,
+    /// XP earned.
+    pub xp: u64,
+    /// Members who joined.
+    pub joins: u64,
+    /// Members who left.
+    pub leaves: u64,
+}
+
+/// A server's activity over the last days, one entry a day, oldest first.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ActivityView {
+    /// Whose.
+    pub server: ServerView,
+    /// Every day of the period, quiet ones included.
+    pub days: Vec<DayView>,
+}
+
+/// The last `days` days of a public server's activity, up to `today` (days
+/// since the Unix epoch, UTC).
+pub fn activity(reader: &dyn Reader, guild_id: Id, today: i64, days: i64) -> Result<ActivityView, ViewError> {
+    let server = public_server(reader, guild_id)?;
+    let first = today - days.clamp(1, 366) + 1;
+    let stored = reader.guild_days(guild_id, first, today)?;
+    let days = (first..=today)
+        .map(|day| {
+            let found = stored.iter().find(|d| d.day == day).copied().unwrap_or_default();
+            DayView {
+                date: date_of(day),
+                messages: found.messages,
+                xp: found.xp,
+                joins: found.joins,
+                leaves: found.leaves,
+            }
+        })
+        .collect();
+    Ok(ActivityView { server, days })
+}
+
+/// `YYYY-MM-DD` for a day counted from the Unix epoch.
+pub fn date_of(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| day.to_string())
+}
+
+/// Today, as days since the Unix epoch (UTC).
+pub fn today() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    (now.as_secs() / 86_400) as i64
+}
+
 /// The servers whose board is public.
 pub fn servers(reader: &dyn Reader) -> Result<Vec<ServerView>, StoreError> {
     Ok(reader.public_guilds()?.into_iter().map(server_view).collect())

@@ -102,3 +102,31 @@ fn a_rejoin_seen_in_a_member_list_reopens_membership() {
     let m = db.member(5);
     assert_eq!((m.joined_at_ms, m.left_at_ms), (Some(3_000), None));
 }
+
+#[test]
+fn each_server_day_adds_up_messages_xp_joins_and_leaves() {
+    use crate::domain::snowflake;
+    use crate::store::{GuildDay, DAY_MS};
+    let mut db = db();
+    let s = XpSettings::default();
+    // Two messages on one day (a minute apart), one on the next, in two batches.
+    let (a, b) = (message_at(86_400 * 3, 1), message_at(86_400 * 3 + 61, 2));
+    let c = message_at(86_400 * 4 + 10, 3);
+    db.apply(&[message(5, a), message(6, b)]);
+    db.apply(&[message(5, c), message(7, c + 1), Activity::MemberLeft { guild_id: 1, user_id: 7, at_ms: 5 * DAY_MS }]);
+    // A join Tally already knows, seen again, is not counted again.
+    db.apply(&[Activity::MemberJoined(profile(5, false)), Activity::MemberSeen(profile(5, false))]);
+    let day = |ms: i64| ms.div_euclid(DAY_MS);
+    let (d3, d4) = (day(snowflake::timestamp_ms(a)), day(snowflake::timestamp_ms(c)));
+    let days = db.reader.guild_days(1, 0, i64::MAX).unwrap();
+    let xp = |ids: &[u64]| ids.iter().map(|&id| u64::from(s.message_xp(id))).sum::<u64>();
+    assert_eq!(
+        days,
+        [
+            GuildDay { day: 0, joins: 3, ..GuildDay::default() }, // members 5, 6, 7 joined at 1,000 ms
+            GuildDay { day: 5, leaves: 1, ..GuildDay::default() },
+            GuildDay { day: d3, messages: 2, xp: xp(&[a, b]), ..GuildDay::default() },
+            GuildDay { day: d4, messages: 2, xp: xp(&[c, c + 1]), ..GuildDay::default() },
+        ]
+    );
+}
