@@ -74,6 +74,9 @@ pub struct InteractionReply {
     pub data: Value,
     /// Attached files: (form field, filename, bytes).
     pub files: Vec<(String, String, Vec<u8>)>,
+    /// The answer replaced the message whose button was clicked (response
+    /// types 7 and 6) instead of posting a new one.
+    pub updates_message: bool,
     /// Time from dispatch to the first acknowledgement.
     pub ack_after: Duration,
 }
@@ -135,19 +138,22 @@ pub(crate) struct Pending {
     pub channel_id: u64,
     pub created: Instant,
     pub acknowledged: Option<(Instant, bool)>,
+    pub updates_message: bool,
     pub done: Option<oneshot::Sender<InteractionReply>>,
 }
 
 impl Pending {
     pub fn new(id: u64, channel_id: u64, done: oneshot::Sender<InteractionReply>) -> Self {
-        Self { id, channel_id, created: Instant::now(), acknowledged: None, done: Some(done) }
+        Self { id, channel_id, created: Instant::now(), acknowledged: None, updates_message: false, done: Some(done) }
     }
 
     /// Completes the wait with the answer.
     pub fn finish(&mut self, data: Value, files: Vec<(String, String, Vec<u8>)>) {
         let (at, deferred) = self.acknowledged.unwrap_or((Instant::now(), false));
         if let Some(done) = self.done.take() {
-            let _ = done.send(InteractionReply { deferred, data, files, ack_after: at - self.created });
+            let updates_message = self.updates_message;
+            let _ =
+                done.send(InteractionReply { deferred, data, files, updates_message, ack_after: at - self.created });
         }
     }
 }

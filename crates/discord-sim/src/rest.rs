@@ -215,11 +215,17 @@ fn callback(
     }
     let kind = body["type"].as_u64().unwrap_or(0);
     match kind {
-        4 => {
+        // CHANNEL_MESSAGE_WITH_SOURCE, or UPDATE_MESSAGE for a component's message.
+        4 | 7 => {
             pending.acknowledged = Some((Instant::now(), false));
+            pending.updates_message = kind == 7;
             pending.finish(body["data"].clone(), files);
         }
-        5 => pending.acknowledged = Some((Instant::now(), true)),
+        // Deferred: a message to come, or an update to the component's message.
+        5 | 6 => {
+            pending.acknowledged = Some((Instant::now(), true));
+            pending.updates_message = kind == 6;
+        }
         _ => return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"),
     }
     let interaction_id = pending.id;

@@ -463,6 +463,76 @@ impl Simulator {
         Ok(receiver)
     }
 
+    /// Clicks the button `custom_id` on a message the bot sent (`on`, an
+    /// answer from [`Simulator::invoke`] or an earlier click), as `user_id`,
+    /// and waits for the bot's answer. As in Discord's client, a button that
+    /// is missing or disabled cannot be clicked.
+    pub async fn click(
+        &self,
+        guild_id: u64,
+        user_id: u64,
+        on: &InteractionReply,
+        custom_id: &str,
+    ) -> Result<InteractionReply, SimError> {
+        let button = on.data["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|row| row["components"].as_array().into_iter().flatten())
+            .find(|c| c["custom_id"] == custom_id)
+            .ok_or(SimError::Unknown("button"))?;
+        if button["disabled"] == true {
+            return Err(SimError::Unknown("enabled button"));
+        }
+        let receiver = self.with(|s| -> Result<_, SimError> {
+            let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+            let guild = s.world.guilds.get(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let member = guild.members.get(&user_id).cloned().ok_or(SimError::Unknown("member"))?;
+            let channel_id = guild.channels.first().copied().ok_or(SimError::Unknown("channel"))?;
+            let bot = self.shared.bot.clone();
+            let (id, message_id, now) = (s.clock.next_id(), s.clock.next_id(), s.clock.now_ms());
+            let mut message = payloads::message(message_id, channel_id, &bot, now);
+            for key in ["embeds", "components", "flags"] {
+                if !on.data[key].is_null() {
+                    message[key] = on.data[key].clone();
+                }
+            }
+            message["type"] = json!(20); // CHAT_INPUT_COMMAND: an interaction's answer
+            let mut invoker = payloads::member(&member, &user);
+            invoker["permissions"] = json!(payloads::ALL_PERMISSIONS);
+            let token = format!("aW50ZXJhY3Rpb246{id:x}");
+            let interaction = json!({
+                "id": id.to_string(),
+                "application_id": self.shared.application_id.to_string(),
+                "type": 3,
+                "data": { "custom_id": custom_id, "component_type": 2 },
+                "message": message,
+                "guild": { "id": guild_id.to_string(), "locale": "en-US", "features": [] },
+                "guild_id": guild_id.to_string(),
+                "guild_locale": "en-US",
+                "channel": payloads::channel(channel_id, guild_id, 0),
+                "channel_id": channel_id.to_string(),
+                "member": invoker,
+                "token": token,
+                "version": 1,
+                "app_permissions": payloads::ALL_PERMISSIONS,
+                "locale": "en-US",
+                "entitlements": [],
+                "authorizing_integration_owners": { "0": guild_id.to_string() },
+                "context": 0,
+                "attachment_size_limit": 10_485_760,
+            });
+            let (done, receiver) = oneshot::channel();
+            s.interactions.insert(token, Pending::new(id, channel_id, done));
+            self.dispatch(s, guild_id, 0, "INTERACTION_CREATE", interaction)?;
+            Ok(receiver)
+        })?;
+        match tokio::time::timeout(EDIT_DEADLINE.min(Duration::from_secs(30)), receiver).await {
+            Ok(Ok(reply)) => Ok(reply),
+            _ => Err(SimError::NoAnswer(format!("button {custom_id}"))),
+        }
+    }
+
     /// Fault: cuts every live gateway connection without a close frame.
     /// Sessions stay resumable; events sent meanwhile are buffered.
     pub fn drop_connections(&self) {

@@ -76,19 +76,28 @@ pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: 
 fn command_name(interaction: &Interaction) -> &str {
     match &interaction.data {
         Some(InteractionData::ApplicationCommand(data)) => &data.name,
+        Some(InteractionData::MessageComponent(_)) => "button",
         _ => "?",
     }
 }
 
 async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
-    let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else {
-        return Reply::notice("Tally only understands its slash commands.");
-    };
     let Some(guild_id) = interaction.guild_id else {
         return Reply::notice("Tally counts activity in servers. Use this command in a server.");
     };
     let Some(invoker) = interaction.author().cloned() else {
         return Reply::notice("Discord did not say who asked; please try again.");
+    };
+    let data = match &interaction.data {
+        Some(InteractionData::ApplicationCommand(data)) => data,
+        Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
+            let request = Request { context, guild_id, invoker };
+            return leaderboard::clicked(&request, &click.custom_id).await.unwrap_or_else(|error| {
+                tracing::error!(%error, "leaderboard page failed");
+                Reply::notice("Something went wrong reading the server's stats. Please try again in a moment.")
+            });
+        }
+        _ => return Reply::notice("Tally only understands its slash commands."),
     };
     let input = CommandInputData::from(data.as_ref().clone());
     let request = Request { context, guild_id, invoker };

@@ -6,11 +6,12 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use twilight_model::application::interaction::Interaction;
+use twilight_model::application::interaction::{Interaction, InteractionType};
+use twilight_model::channel::message::Component;
 use twilight_model::channel::message::{Embed, MessageFlags};
 use twilight_model::http::attachment::Attachment;
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
-use twilight_util::builder::interaction_response::ChannelMessageBuilder;
+use twilight_util::builder::interaction_response::{ChannelMessageBuilder, UpdateMessageBuilder};
 
 use crate::bot::Context;
 use crate::retry::{self, CallError, Retry};
@@ -29,18 +30,22 @@ pub struct Reply {
     pub ephemeral: bool,
     /// Files sent with it (the rank card).
     pub attachments: Vec<Attachment>,
+    /// Buttons under it (leaderboard pages).
+    pub components: Vec<Component>,
+    /// Replaces the message whose button was clicked, instead of posting.
+    pub update: bool,
 }
 
 impl Reply {
     /// An answer everyone in the channel sees.
     pub fn embed(embed: Embed) -> Self {
-        Self { embeds: vec![embed], ephemeral: false, attachments: Vec::new() }
+        Self { embeds: vec![embed], ephemeral: false, attachments: Vec::new(), components: Vec::new(), update: false }
     }
 
     /// A short message only the asker sees: wrong place, unknown member, and so on.
     pub fn notice(text: impl Into<String>) -> Self {
         let embed = twilight_util::builder::embed::EmbedBuilder::new().color(NOTICE).description(text).build();
-        Self { embeds: vec![embed], ephemeral: true, attachments: Vec::new() }
+        Self { embeds: vec![embed], ephemeral: true, attachments: Vec::new(), components: Vec::new(), update: false }
     }
 
     /// The same answer with a file attached.
@@ -72,24 +77,37 @@ pub async fn respond(
     let client = context.http.interaction(context.application_id);
     let ack_deadline = received + ACK_DEADLINE;
     tokio::pin!(work);
+    // A button's answer replaces the message it sits on.
+    let on_button = interaction.kind == InteractionType::MessageComponent;
     match tokio::time::timeout_at(received + ANSWER_BUDGET, &mut work).await {
         Ok(reply) => {
-            let mut message = ChannelMessageBuilder::new().embeds(reply.embeds);
-            if !reply.attachments.is_empty() {
-                message = message.attachments(reply.attachments);
-            }
-            if reply.ephemeral {
-                message = message.flags(MessageFlags::EPHEMERAL);
-            }
-            let response = message.build();
+            let response = if reply.update {
+                UpdateMessageBuilder::new().embeds(reply.embeds).components(reply.components).build()
+            } else {
+                let mut message = ChannelMessageBuilder::new().embeds(reply.embeds);
+                if !reply.attachments.is_empty() {
+                    message = message.attachments(reply.attachments);
+                }
+                if !reply.components.is_empty() {
+                    message = message.components(reply.components);
+                }
+                if reply.ephemeral {
+                    message = message.flags(MessageFlags::EPHEMERAL);
+                }
+                message.build()
+            };
             acknowledge(ack_deadline, "answering a command", || {
                 client.create_response(interaction.id, &interaction.token, &response).into_future()
             })
             .await?;
         }
         Err(_) => {
-            let response =
-                InteractionResponse { kind: InteractionResponseType::DeferredChannelMessageWithSource, data: None };
+            let kind = if on_button {
+                InteractionResponseType::DeferredUpdateMessage
+            } else {
+                InteractionResponseType::DeferredChannelMessageWithSource
+            };
+            let response = InteractionResponse { kind, data: None };
             acknowledge(ack_deadline, "deferring a command", || {
                 client.create_response(interaction.id, &interaction.token, &response).into_future()
             })
@@ -99,6 +117,7 @@ pub async fn respond(
                 client
                     .update_response(&interaction.token)
                     .embeds(Some(&reply.embeds))
+                    .components(Some(&reply.components))
                     .attachments(&reply.attachments)
                     .into_future()
             })
