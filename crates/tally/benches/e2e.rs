@@ -193,6 +193,7 @@ fn rank_cards() -> Vec<(&'static str, Vec<Duration>)> {
         reactions_given: i,
         reactions_received: 2 * i,
         accent: DEFAULT_ACCENT,
+        days: (0..30).map(|d| (i + d) % 9).collect(),
     };
     let avatar = discord_sim::cdn::avatar_png(80_351_110_224_678_912);
     let _ = render(&card(0), None); // loads the fonts once

@@ -85,6 +85,11 @@ async fn the_api_serves_public_boards_only_in_order() {
     let profile = get(addr, &format!("/api/servers/{guild}/members/{id}")).await.json();
     assert_eq!(profile["member"]["rank"], 11);
     assert_eq!(profile["member"]["name"], name.as_str());
+    let days = profile["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let record = h.export().into_iter().find(|r| r.user_id == *id).unwrap();
+    let day_sum = |field: &str| days.iter().map(|d| d[field].as_u64().unwrap()).sum::<u64>();
+    assert_eq!((day_sum("messages"), day_sum("xp")), (record.messages, record.xp), "every message is on a day");
     let gone = get(addr, &format!("/api/servers/{guild}/members/{}", h.members[3])).await;
     assert_eq!(gone.status, 404, "members who left are never shown");
     assert_eq!(get(addr, &format!("/api/servers/{}/leaderboard", guild + 1)).await.status, 404);
@@ -195,6 +200,9 @@ async fn the_board_reads_right_in_headless_chromium() {
     .unwrap();
     assert!(member.contains(&format!("<h1>{name}</h1>")), "{member}");
     assert!(member.contains("<strong class=\"rank\">#1</strong>"));
+    let charted: u64 = attribute_values(&member, "data-messages").iter().map(|m| m.parse::<u64>().unwrap()).sum();
+    let record = h.export().into_iter().find(|r| r.user_id == *id).unwrap();
+    assert_eq!(charted, record.messages, "the member's chart shows each of their messages");
 
     // Kept for people to look at: CI keeps target/web-screenshots/.
     let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots/leaderboard.png");

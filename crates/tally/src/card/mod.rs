@@ -125,6 +125,7 @@ mod tests {
             reactions_given: 5,
             reactions_received: 9,
             accent: 0x5865F2,
+            days: (0..30).map(|d| d % 4).collect(),
         }
     }
 
@@ -148,6 +149,18 @@ mod tests {
         assert!(bright(&p) > 20, "the name is drawn");
         let blank = decode(&render(&card(""), None).unwrap()).unwrap();
         assert_eq!(bright(&blank), 0, "no name, no text there");
+    }
+
+    #[test]
+    fn the_chart_has_a_bar_a_day() {
+        let p = decode(&render(&card("Ada"), None).unwrap()).unwrap();
+        let (x0, base, width, tallest) = svg::CHART;
+        let slot = width / 30.0;
+        let at = |day: usize, height: f32| pixel(&p, (x0 + slot * (day as f32 + 0.5)) as u32, (base - height) as u32);
+        // Day 3 has the most messages (3): its bar reaches near the top.
+        assert_eq!(at(3, tallest - 4.0), 0x5865F2, "the busiest day's bar is full height");
+        assert_eq!(at(1, tallest - 4.0), svg::BACKGROUND, "a day with one message is shorter");
+        assert_ne!(at(0, 1.0), 0x5865F2, "a quiet day is a faint stub");
     }
 
     #[test]

@@ -10,7 +10,9 @@ use crate::domain::Level;
 /// Card width in pixels.
 pub const WIDTH: u32 = 934;
 /// Card height in pixels.
-pub const HEIGHT: u32 = 282;
+pub const HEIGHT: u32 = 372;
+/// Where the 30-day chart's bars stand: x, baseline y, width, tallest bar.
+pub const CHART: (f32, f32, f32, f32) = (270.0, 350.0, 620.0, 56.0);
 /// Centre and radius of the avatar disc.
 pub const AVATAR: (f32, f32, f32) = (141.0, 141.0, 94.0);
 /// Where the progress bar is: x, y, width, height.
@@ -41,6 +43,8 @@ pub struct CardData {
     pub reactions_received: u64,
     /// The accent colour (0xRRGGBB).
     pub accent: u32,
+    /// Messages on each of the last days, oldest first (the chart).
+    pub days: Vec<u64>,
 }
 
 /// Escapes text for SVG.
@@ -104,6 +108,10 @@ pub fn svg(card: &CardData) -> String {
 <rect x="{bx}" y="{by}" width="{filled}" height="{bh}" rx="{radius}" fill="url(#fill)"/>
 <text x="{bx}" y="248" font-size="21" fill="#b5bac1">@{username}</text>
 <text x="890" y="248" font-size="21" fill="#b5bac1" text-anchor="end"><tspan fill="#ffffff" font-weight="bold">{messages}</tspan> messages · <tspan fill="#ffffff" font-weight="bold">{given}</tspan> reactions given · <tspan fill="#ffffff" font-weight="bold">{received}</tspan> received</text>
+<line x1="40" y1="276" x2="894" y2="276" stroke="#2b2d31" stroke-width="2"/>
+<text x="47" y="318" font-size="18" fill="#b5bac1">LAST {n_days} DAYS</text>
+<text x="47" y="346" font-size="22" fill="#ffffff" font-weight="bold">{recent} <tspan font-size="18" font-weight="normal" fill="#b5bac1">messages</tspan></text>
+{chart}
 </svg>"##,
         accent = card.accent & 0xFF_FFFF,
         light = lighter(card.accent & 0xFF_FFFF),
@@ -121,7 +129,30 @@ pub fn svg(card: &CardData) -> String {
         messages = thousands(card.messages),
         given = thousands(card.reactions_given),
         received = thousands(card.reactions_received),
+        n_days = card.days.len(),
+        recent = thousands(card.days.iter().sum()),
+        chart = chart(&card.days, card.accent & 0xFF_FFFF),
     );
+    out
+}
+
+/// Bars of messages per day under the card; a quiet day is a faint stub.
+fn chart(days: &[u64], accent: u32) -> String {
+    let (x0, base, width, tallest) = CHART;
+    let most = days.iter().copied().max().unwrap_or(0).max(1) as f32;
+    let slot = width / days.len().max(1) as f32;
+    let mut out = String::new();
+    for (i, &messages) in days.iter().enumerate() {
+        let height = (tallest * messages as f32 / most).max(3.0);
+        let fill = if messages == 0 { "#2b2d31".to_owned() } else { format!("#{accent:06x}") };
+        let _ = write!(
+            out,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{height:.1}" rx="2" fill="{fill}"/>"#,
+            x = x0 + i as f32 * slot + 2.0,
+            y = base - height,
+            w = (slot - 4.0).max(1.0),
+        );
+    }
     out
 }
 
@@ -140,6 +171,7 @@ mod tests {
             reactions_given: 3,
             reactions_received: 4,
             accent: 0x5865F2,
+            days: vec![0, 3, 1],
         }
     }
 
@@ -150,6 +182,8 @@ mod tests {
         assert!(svg.contains("#1,234"));
         assert!(svg.contains(">12,345</tspan> messages"));
         assert!(svg.contains(">50</tspan> / 155 XP"), "150 XP is level 1 with 50 of 155");
+        assert!(svg.contains("LAST 3 DAYS"));
+        assert_eq!(svg.matches("<rect x=\"").count(), 5, "the progress bar's two rectangles and three day bars");
     }
 
     #[test]

@@ -26,8 +26,17 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         return Ok(Reply::notice(format!("{} is a bot, and bots don't earn XP.", user.name)));
     }
     let (guild, user_id) = (request.guild_id.get(), user.id.get());
-    let (member, rank, accent) = request
-        .read(move |r| Ok((r.member(guild, user_id)?, r.rank(guild, user_id)?, r.card_accent(user_id)?)))
+    let today = crate::domain::days::today();
+    let first = today - CHART_DAYS + 1;
+    let (member, rank, accent, days) = request
+        .read(move |r| {
+            Ok((
+                r.member(guild, user_id)?,
+                r.rank(guild, user_id)?,
+                r.card_accent(user_id)?,
+                r.member_days(guild, user_id, first, today)?,
+            ))
+        })
         .await?;
     let Some(member) = member else {
         return Ok(Reply::notice(format!("I haven't seen any activity from {} in this server yet.", user.name)));
@@ -70,6 +79,7 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         reactions_given: member.reactions_given,
         reactions_received: member.reactions_received,
         accent,
+        days: (first..=today).map(|day| days.iter().find(|d| d.day == day).map_or(0, |d| d.messages)).collect(),
     };
     let avatar_hash = user.avatar.map(|hash| hash.to_string());
     let avatar = request.context.avatars.png(user_id, avatar_hash.as_deref()).await;
@@ -87,6 +97,9 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         }
     }
 }
+
+/// Days in the card's chart.
+const CHART_DAYS: i64 = 30;
 
 /// The rank card's file name, which the embed's image points at.
 const CARD_FILE: &str = "rank-card.png";

@@ -3,6 +3,7 @@
 //! unit-tested on its own and gives the same answer on replay.
 
 pub mod activity;
+pub mod days;
 pub mod humanize;
 pub mod level;
 pub mod snowflake;

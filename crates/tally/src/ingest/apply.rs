@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
-use crate::store::{GuildDay, Member, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
+use crate::store::{GuildDay, Member, MemberDay, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
 
 /// A member whose place on the leaderboard a batch changed: their XP while
 /// ranked before and after (None: not ranked, as a bot, a member who left or
@@ -51,6 +51,8 @@ struct Touched<'o> {
     settings: HashMap<Id, XpSettings>,
     /// Each server's figures by day, added to `guild_days` once per batch.
     days: HashMap<(Id, i64), GuildDay>,
+    /// Each member's figures by day, keyed as `member_days` is.
+    member_days: HashMap<(Id, i64, Id), MemberDay>,
 }
 
 impl<'o> Touched<'o> {
@@ -118,6 +120,11 @@ impl<'o> Touched<'o> {
         for ((guild_id, _), counts) in days {
             self.ops.add_guild_day(*guild_id, counts)?;
         }
+        let mut member_days: Vec<_> = self.member_days.iter().collect();
+        member_days.sort_unstable_by_key(|(key, _)| **key);
+        for ((guild_id, _, user_id), counts) in member_days {
+            self.ops.add_member_day(*guild_id, *user_id, counts)?;
+        }
         let mut changes = Vec::new();
         // In key order: neighbouring rows share B-tree pages, so each page is
         // found and rewritten once instead of once per member in hash order.
@@ -152,7 +159,13 @@ where
 {
     let activities = activities.into_iter();
     let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
-    let mut touched = Touched { ops, members: HashMap::new(), settings: HashMap::new(), days: HashMap::new() };
+    let mut touched = Touched {
+        ops,
+        members: HashMap::new(),
+        settings: HashMap::new(),
+        days: HashMap::new(),
+        member_days: HashMap::new(),
+    };
     touched.load_in_key_order(activities.clone())?;
     for activity in activities {
         match activity {
@@ -196,6 +209,13 @@ where
                     let day = touched.day(author.guild_id, at);
                     day.messages += 1;
                     day.xp += earned;
+                    let day = at.div_euclid(DAY_MS);
+                    let mine = touched
+                        .member_days
+                        .entry((author.guild_id, day, author.user_id))
+                        .or_insert_with(|| MemberDay { day, ..MemberDay::default() });
+                    mine.messages += 1;
+                    mine.xp += earned;
                 }
             }
             Activity::MemberListComplete { guild_id, present, requested_at_ms } => {

@@ -72,4 +72,16 @@ pub const SQLITE: &[&str] = &[
         SELECT guild_id, at / 86400000, SUM(change = 'join'), SUM(change = 'leave')
         FROM membership_log WHERE at >= 0 GROUP BY guild_id, at / 86400000;
     ",
+    // 5: each member's messages and XP per UTC day. Keyed by day before
+    // member, so a batch's writes for today sit together.
+    "
+    CREATE TABLE member_days (
+        guild_id INTEGER NOT NULL,
+        day      INTEGER NOT NULL,
+        user_id  INTEGER NOT NULL,
+        messages INTEGER NOT NULL DEFAULT 0,
+        xp       INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, day, user_id)
+    ) WITHOUT ROWID;
+    ",
 ];

@@ -92,8 +92,7 @@ pub enum RowWrite {
     Everything,
 }
 
-/// A day is counted from midnight UTC, as days since the Unix epoch.
-pub const DAY_MS: i64 = 86_400_000;
+pub use crate::domain::days::DAY_MS;
 
 /// One server's activity on one day.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -108,6 +107,17 @@ pub struct GuildDay {
     pub joins: u64,
     /// Leaves logged that day.
     pub leaves: u64,
+}
+
+/// One member's activity on one day.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemberDay {
+    /// Days since the Unix epoch (UTC).
+    pub day: i64,
+    /// Messages posted.
+    pub messages: u64,
+    /// XP earned.
+    pub xp: u64,
 }
 
 /// A join or a leave, for the membership log.
@@ -170,6 +180,8 @@ pub trait StoreOps {
     ) -> Result<bool, StoreError>;
     /// Adds a batch's figures to a server's day.
     fn add_guild_day(&mut self, guild_id: Id, counts: &GuildDay) -> Result<(), StoreError>;
+    /// Adds a batch's figures to a member's day.
+    fn add_member_day(&mut self, guild_id: Id, user_id: Id, counts: &MemberDay) -> Result<(), StoreError>;
     /// Remembers a counted reaction and whose message it went to. False when already remembered.
     fn insert_reaction(
         &mut self,
@@ -215,6 +227,9 @@ pub trait Reader: Send + Sync {
     /// A server's days from `first` to `last` (days since the epoch,
     /// inclusive) that had any activity, oldest first.
     fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError>;
+    /// A member's days from `first` to `last` (inclusive, at most a year)
+    /// that had any activity, oldest first.
+    fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError>;
     /// The rank card colour a member chose (0xRRGGBB), if any.
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.

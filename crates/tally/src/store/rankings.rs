@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use super::{Guild, GuildDay, LeaderboardPage, Member, Reader, ShardPosition, StoreError};
+use super::{Guild, GuildDay, LeaderboardPage, Member, MemberDay, Reader, ShardPosition, StoreError};
 use crate::domain::activity::Id;
 use crate::domain::standings::Standings;
 use crate::ingest::apply::{ranked_xp, RankChange};
@@ -149,6 +149,10 @@ impl<R: Reader> Reader for IndexedReader<R> {
 
     fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
         self.inner.guild_days(guild_id, first, last)
+    }
+
+    fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError> {
+        self.inner.member_days(guild_id, user_id, first, last)
     }
 
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {

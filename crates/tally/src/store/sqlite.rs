@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{
-    migrations, Guild, GuildDay, LeaderboardPage, Member, MembershipChange, Reader, RowWrite, ShardPosition,
+    migrations, Guild, GuildDay, LeaderboardPage, Member, MemberDay, MembershipChange, Reader, RowWrite, ShardPosition,
     StoreError, StoreOps,
 };
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
@@ -268,6 +268,17 @@ impl StoreOps for SqliteOps<'_> {
         Ok(inserted == 1)
     }
 
+    fn add_member_day(&mut self, guild_id: Id, user_id: Id, c: &MemberDay) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO member_days (guild_id, day, user_id, messages, xp) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (guild_id, day, user_id) DO UPDATE SET messages = messages + excluded.messages,
+                 xp = xp + excluded.xp",
+            )?
+            .execute(params![guild_id as i64, c.day, user_id as i64, c.messages as i64, c.xp as i64])?;
+        Ok(())
+    }
+
     fn add_guild_day(&mut self, guild_id: Id, c: &GuildDay) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
@@ -410,6 +421,27 @@ impl Reader for SqliteReader {
                 })
             })?
             .collect()
+        })
+    }
+
+    fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError> {
+        let last = last.min(first.saturating_add(366));
+        self.with(|c| {
+            // One key lookup a day: the key leads with the day, not the
+            // member, and a range over days would scan every member's rows.
+            let mut lookup = c.prepare_cached(
+                "SELECT messages, xp FROM member_days WHERE guild_id = ?1 AND day = ?2 AND user_id = ?3",
+            )?;
+            let mut days = Vec::new();
+            for day in first..=last {
+                let found = lookup
+                    .query_row(params![guild_id as i64, day, user_id as i64], |r| {
+                        Ok(MemberDay { day, messages: r.get::<_, i64>(0)? as u64, xp: r.get::<_, i64>(1)? as u64 })
+                    })
+                    .optional()?;
+                days.extend(found);
+            }
+            Ok(days)
         })
     }
 

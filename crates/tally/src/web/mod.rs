@@ -144,7 +144,7 @@ async fn board_page(
     html(
         read(&context, move |r| {
             let board = views::board(r, guild, page)?;
-            let activity = views::activity(r, guild, views::today(), views::ACTIVITY_DAYS)?;
+            let activity = views::activity(r, guild, crate::domain::days::today(), views::ACTIVITY_DAYS)?;
             Ok(pages::board(&board, &activity))
         })
         .await,
@@ -152,7 +152,10 @@ async fn board_page(
 }
 
 async fn profile_page(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
-    html(read(&context, move |r| Ok(pages::profile(&views::profile(r, guild, user)?))).await)
+    html(
+        read(&context, move |r| Ok(pages::profile(&views::profile(r, guild, user, crate::domain::days::today())?)))
+            .await,
+    )
 }
 
 async fn servers_api(State(context): State<Arc<Context>>) -> Response {
@@ -174,11 +177,11 @@ async fn activity_api(
     Query(query): Query<DaysQuery>,
 ) -> Response {
     let days = query.days.unwrap_or(views::ACTIVITY_DAYS);
-    json(read(&context, move |r| views::activity(r, guild, views::today(), days)).await)
+    json(read(&context, move |r| views::activity(r, guild, crate::domain::days::today(), days)).await)
 }
 
 async fn profile_api(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
-    json(read(&context, move |r| views::profile(r, guild, user)).await)
+    json(read(&context, move |r| views::profile(r, guild, user, crate::domain::days::today())).await)
 }
 
 /// 200 while the ledger stores events and every shard is connected; 503

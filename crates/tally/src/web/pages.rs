@@ -228,7 +228,42 @@ pub fn profile(view: &ProfileView) -> String {
         let _ = write!(body, "<div><dt>{label}</dt><dd>{}</dd></div>", escape(&value));
     }
     body.push_str("</dl>");
+    body.push_str(&member_chart(view));
     layout(&format!("{} — {}", m.name, server.name), &body)
+}
+
+/// A member's messages per day, as bars.
+fn member_chart(view: &ProfileView) -> String {
+    let days = &view.days;
+    let total: u64 = days.iter().map(|d| d.messages).sum();
+    let (width, height) = (900.0_f64, 120.0_f64);
+    let slot = width / days.len().max(1) as f64;
+    let most = days.iter().map(|d| d.messages).max().unwrap_or(0).max(1) as f64;
+    let mut svg =
+        format!("<svg class=\"chart\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"Messages per day\">");
+    for (i, d) in days.iter().enumerate() {
+        let bar = height * d.messages as f64 / most;
+        let _ = write!(
+            svg,
+            "<g data-date=\"{date}\" data-messages=\"{m}\"><title>{date}: {m} messages, {xp} XP</title>\
+             <rect class=\"msg\" x=\"{x:.1}\" y=\"{y:.1}\" width=\"{w:.1}\" height=\"{bar:.1}\" rx=\"2\"/></g>",
+            date = d.date,
+            m = d.messages,
+            xp = d.xp,
+            x = i as f64 * slot + 2.0,
+            y = height - bar,
+            w = (slot - 4.0).max(1.0),
+        );
+    }
+    svg.push_str("</svg>");
+    format!(
+        "<section class=\"activity\"><h2>Last {n} days</h2><p class=\"sub\">{total} messages</p>{svg}\
+         <p class=\"axis\"><span>{from}</span><span>{to} (UTC)</span></p></section>",
+        n = days.len(),
+        total = thousands(total),
+        from = days.first().map_or("", |d| d.date.as_str()),
+        to = days.last().map_or("", |d| d.date.as_str()),
+    )
 }
 
 /// A page for what cannot be shown.

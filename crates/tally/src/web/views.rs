@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::domain::days::date_of;
 use crate::domain::{activity::Id, Level};
 use crate::store::{Guild, Member, Reader, StoreError};
 
@@ -110,6 +111,19 @@ pub struct ProfileView {
     pub server: ServerView,
     /// Their figures.
     pub member: MemberView,
+    /// Their last [`ACTIVITY_DAYS`] days, oldest first, quiet days included.
+    pub days: Vec<MemberDayView>,
+}
+
+/// One day of a member's activity.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct MemberDayView {
+    /// The date (UTC), `YYYY-MM-DD`.
+    pub date: String,
+    /// Messages posted.
+    pub messages: u64,
+    /// XP earned.
+    pub xp: u64,
 }
 
 /// Days shown in a server's activity chart.
@@ -160,19 +174,6 @@ pub fn activity(reader: &dyn Reader, guild_id: Id, today: i64, days: i64) -> Res
     Ok(ActivityView { server, days })
 }
 
-/// `YYYY-MM-DD` for a day counted from the Unix epoch.
-pub fn date_of(day: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
-        .map(|t| t.date().to_string())
-        .unwrap_or_else(|_| day.to_string())
-}
-
-/// Today, as days since the Unix epoch (UTC).
-pub fn today() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    (now.as_secs() / 86_400) as i64
-}
-
 /// The servers whose board is public.
 pub fn servers(reader: &dyn Reader) -> Result<Vec<ServerView>, StoreError> {
     Ok(reader.public_guilds()?.into_iter().map(server_view).collect())
@@ -206,14 +207,22 @@ pub fn board(reader: &dyn Reader, guild_id: Id, page: u64) -> Result<BoardView, 
     Ok(BoardView { server, page, pages, total: found.total, members })
 }
 
-/// A member's page, on a public server. Members who left, and bots, are
-/// never shown.
-pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id) -> Result<ProfileView, ViewError> {
+/// A member's page, on a public server, with their days up to `today`.
+/// Members who left, and bots, are never shown.
+pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id, today: i64) -> Result<ProfileView, ViewError> {
     let server = public_server(reader, guild_id)?;
     let member = match reader.member(guild_id, user_id)? {
         Some(m) if m.left_at_ms.is_none() && !m.bot => m,
         _ => return Err(ViewError::NotFound),
     };
     let rank = reader.rank(guild_id, user_id)?;
-    Ok(ProfileView { server, member: MemberView::new(&member, rank) })
+    let first = today - ACTIVITY_DAYS + 1;
+    let stored = reader.member_days(guild_id, user_id, first, today)?;
+    let days = (first..=today)
+        .map(|day| {
+            let found = stored.iter().find(|d| d.day == day).copied().unwrap_or_default();
+            MemberDayView { date: date_of(day), messages: found.messages, xp: found.xp }
+        })
+        .collect();
+    Ok(ProfileView { server, member: MemberView::new(&member, rank), days })
 }

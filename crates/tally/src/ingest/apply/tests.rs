@@ -129,4 +129,10 @@ fn each_server_day_adds_up_messages_xp_joins_and_leaves() {
             GuildDay { day: d4, messages: 2, xp: xp(&[c, c + 1]), ..GuildDay::default() },
         ]
     );
+    use crate::store::MemberDay;
+    assert_eq!(
+        db.reader.member_days(1, 5, d3 - 10, d4 + 10).unwrap(),
+        [MemberDay { day: d3, messages: 1, xp: xp(&[a]) }, MemberDay { day: d4, messages: 1, xp: xp(&[c]) }]
+    );
+    assert_eq!(db.reader.member_days(1, 6, d4, d4).unwrap(), [], "member 6 was quiet on day 4");
 }

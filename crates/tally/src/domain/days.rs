@@ -1,0 +1,36 @@
+//! Calendar days as Tally counts them: whole UTC days since the Unix epoch,
+//! the key of the per-day activity tables.
+
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// The day of a moment given in ms since the Unix epoch.
+pub fn day_of(ms: i64) -> i64 {
+    ms.div_euclid(DAY_MS)
+}
+
+/// Today, by the system clock.
+pub fn today() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    day_of(now.as_millis() as i64)
+}
+
+/// `YYYY-MM-DD` for a day.
+pub fn date_of(day: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(day * 86_400)
+        .map(|t| t.date().to_string())
+        .unwrap_or_else(|_| day.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_dates() {
+        assert_eq!(day_of(0), 0);
+        assert_eq!(day_of(DAY_MS - 1), 0);
+        assert_eq!(day_of(-1), -1);
+        assert_eq!(date_of(day_of(1_700_000_000_000)), "2023-11-14");
+    }
+}
