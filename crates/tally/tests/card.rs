@@ -99,3 +99,36 @@ async fn members_choose_their_card_colour() {
     let reply = h.stats(ada).await;
     assert_eq!(rgb(&reply.files[0].2, WIDTH / 2, 2), [0x58, 0x65, 0xF2], "back to blurple");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activity_shows_the_servers_days_with_a_chart() {
+    let h = Harness::start(4).await;
+    for round in 0..3 {
+        for &member in &h.members[..=round] {
+            h.sim.send_message(h.guild, member).unwrap();
+        }
+        h.sim.advance(Duration::from_secs(61));
+    }
+    h.sim.leave(h.guild, h.members[3]).unwrap();
+    h.settle().await;
+
+    let reply = h.invoke(Invocation::new(h.guild, h.members[0], "activity").option("days", 7)).await;
+    assert_eq!(reply.field("Messages").as_deref(), Some("6"), "{}", reply.text());
+    assert_eq!(reply.field("Left").as_deref(), Some("1"));
+    let xp: u64 = h.export().iter().map(|r| r.xp).sum();
+    assert_eq!(reply.field("XP earned"), Some(xp.to_string()));
+    assert!(reply.embed()["title"].as_str().unwrap().contains("last 7 days"));
+    assert_eq!(reply.embed()["image"]["url"], "attachment://activity.png");
+    let chart = tally::card::decode(&reply.files[0].2).expect("a PNG");
+    assert_eq!((chart.width(), chart.height()), (tally::card::activity::WIDTH, tally::card::activity::HEIGHT));
+    // Today's bar (the last of seven) is drawn in the accent colour.
+    let (x0, base, width, _) = tally::card::activity::BARS;
+    let today = at(&chart, (x0 + width - width / 14.0) as u32, base as u32 - 3);
+    assert_eq!(today, [0x58, 0x65, 0xF2], "today's messages bar");
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/rank-cards");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("activity.png"), &reply.files[0].2).unwrap();
+
+    let too_short = h.invoke(Invocation::new(h.guild, h.members[0], "activity").option("days", 3).unchecked()).await;
+    assert!(too_short.is_ephemeral(), "a stale client's out-of-range days get a note: {}", too_short.text());
+}

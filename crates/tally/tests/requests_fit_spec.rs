@@ -23,7 +23,7 @@ async fn registration_and_answers_fit_discords_request_schemas() {
         requests.iter().find(|r| r.method == "PUT" && r.path.ends_with("/commands")).expect("commands registered");
     spec::assert_fits_array("ApplicationCommandUpdateRequest", &registration.body);
     let names: Vec<&str> = registration.body.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["stats", "leaderboard", "joined", "card"]);
+    assert_eq!(names, ["stats", "leaderboard", "joined", "card", "activity"]);
 
     let callbacks: Vec<_> = requests.iter().filter(|r| r.path.ends_with("/callback")).collect();
     assert_eq!(callbacks.len(), 4, "one answer per command");

@@ -2,6 +2,7 @@
 //! in-process by resvg with a bundled font (DejaVu Sans, so every machine
 //! draws the same letters), and the member's avatar painted into its disc.
 
+pub mod activity;
 pub mod avatars;
 pub mod svg;
 
@@ -80,13 +81,24 @@ fn options() -> &'static usvg::Options<'static> {
 /// Renders `card` to PNG bytes. `avatar` is the member's picture as PNG;
 /// when it is missing or unreadable the disc shows their initials.
 pub fn render(card: &CardData, avatar: Option<&[u8]>) -> Result<Vec<u8>, CardError> {
-    let tree = usvg::Tree::from_str(&svg::svg(card), options())?;
-    let mut pixmap = Pixmap::new(svg::WIDTH, svg::HEIGHT).ok_or_else(|| CardError::Image("no memory".into()))?;
-    resvg::render(&tree, Transform::identity(), &mut pixmap.as_mut());
+    let mut pixmap = draw(&svg::svg(card), svg::WIDTH, svg::HEIGHT)?;
     if let Some(picture) = avatar.and_then(|png| Pixmap::decode_png(png).ok()) {
         paint_avatar(&mut pixmap, &picture);
     }
     pixmap.encode_png().map_err(|e| CardError::Image(e.to_string()))
+}
+
+/// Renders the `/activity` chart to PNG bytes.
+pub fn render_activity(chart: &activity::ActivityChart) -> Result<Vec<u8>, CardError> {
+    let pixmap = draw(&activity::svg(chart), activity::WIDTH, activity::HEIGHT)?;
+    pixmap.encode_png().map_err(|e| CardError::Image(e.to_string()))
+}
+
+fn draw(svg: &str, width: u32, height: u32) -> Result<Pixmap, CardError> {
+    let tree = usvg::Tree::from_str(svg, options())?;
+    let mut pixmap = Pixmap::new(width, height).ok_or_else(|| CardError::Image("no memory".into()))?;
+    resvg::render(&tree, Transform::identity(), &mut pixmap.as_mut());
+    Ok(pixmap)
 }
 
 /// Paints `picture`, scaled to fill the avatar disc, clipped to the circle.

@@ -1,6 +1,7 @@
 //! Slash commands: their definitions (registered at start), and the handler
 //! that answers each interaction within Discord's 3-second deadline.
 
+mod activity;
 mod card;
 mod joined;
 mod leaderboard;
@@ -26,6 +27,7 @@ pub fn definitions() -> Vec<Command> {
         leaderboard::LeaderboardCommand::create_command().into(),
         joined::JoinedCommand::create_command().into(),
         card::CardCommand::create_command().into(),
+        activity::ActivityCommand::create_command().into(),
     ]
 }
 
@@ -114,13 +116,17 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
             Ok(command) => joined::run(&request, command).await,
             Err(error) => return bad_options(error),
         },
+        "activity" => match activity::ActivityCommand::from_interaction(input) {
+            Ok(command) => activity::run(&request, command).await,
+            Err(error) => return bad_options(error),
+        },
         "card" => match card::CardCommand::from_interaction(input) {
             Ok(command) => card::run(&request, command).await,
             Err(error) => return bad_options(error),
         },
         other => {
             return Reply::notice(format!(
-                "I don't know the command /{other}. Try /stats, /leaderboard, /joined or /card."
+                "I don't know the command /{other}. Try /stats, /leaderboard, /joined, /activity or /card."
             ))
         }
     };

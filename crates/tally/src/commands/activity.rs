@@ -1,0 +1,60 @@
+//! `/activity [days]`: the server's messages per day, and joins against
+//! leaves, as a chart with the totals.
+
+use twilight_interactions::command::{CommandModel, CreateCommand};
+use twilight_model::http::attachment::Attachment;
+use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, ImageSource};
+
+use super::reply::{thousands, ACCENT};
+use super::{Reply, Request};
+use crate::card::activity::ActivityChart;
+use crate::domain::days::{date_of, today};
+use crate::store::GuildDay;
+
+/// The `/activity` command.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "activity", desc = "Messages, joins and leaves in this server, day by day", contexts = "guild")]
+pub struct ActivityCommand {
+    /// How many days back (default 30).
+    #[command(desc = "How many days back (7 to 90, default 30)", min_value = 7, max_value = 90)]
+    pub days: Option<i64>,
+}
+
+/// The chart's file name, which the embed's image points at.
+const CHART_FILE: &str = "activity.png";
+
+pub(crate) async fn run(request: &Request<'_>, command: ActivityCommand) -> anyhow::Result<Reply> {
+    let span = command.days.unwrap_or(30).clamp(7, 90);
+    let (guild, last) = (request.guild_id.get(), today());
+    let first = last - span + 1;
+    let (stored, server) = request
+        .read(move |r| Ok((r.guild_days(guild, first, last)?, r.guild(guild)?.map(|g| g.name).unwrap_or_default())))
+        .await?;
+    let days: Vec<GuildDay> = (first..=last)
+        .map(|day| stored.iter().find(|d| d.day == day).copied().unwrap_or(GuildDay { day, ..GuildDay::default() }))
+        .collect();
+    let sum = |f: fn(&GuildDay) -> u64| days.iter().map(f).sum::<u64>();
+    let busiest = days.iter().filter(|d| d.messages > 0).max_by_key(|d| (d.messages, -d.day));
+    let busiest = busiest
+        .map_or_else(|| "none yet".to_owned(), |d| format!("{} ({} messages)", date_of(d.day), thousands(d.messages)));
+    let mut embed = EmbedBuilder::new()
+        .color(ACCENT)
+        .title(format!("Activity, last {span} days"))
+        .field(EmbedFieldBuilder::new("Messages", thousands(sum(|d| d.messages))).inline())
+        .field(EmbedFieldBuilder::new("XP earned", thousands(sum(|d| d.xp))).inline())
+        .field(EmbedFieldBuilder::new("Joined", thousands(sum(|d| d.joins))).inline())
+        .field(EmbedFieldBuilder::new("Left", thousands(sum(|d| d.leaves))).inline())
+        .field(EmbedFieldBuilder::new("Busiest day", busiest).inline());
+    let chart = ActivityChart { server, days, accent: ACCENT };
+    match tokio::task::spawn_blocking(move || crate::card::render_activity(&chart)).await? {
+        Ok(png) => {
+            embed = embed.image(ImageSource::attachment(CHART_FILE)?);
+            let attachment = Attachment::from_bytes(CHART_FILE.to_owned(), png, 0);
+            Ok(Reply::embed(embed.build()).with_attachment(attachment))
+        }
+        Err(error) => {
+            tracing::error!(%error, "could not draw the activity chart; answering without it");
+            Ok(Reply::embed(embed.build()))
+        }
+    }
+}
