@@ -34,9 +34,10 @@ async fn the_asker_pages_with_buttons_and_no_one_else_can() {
 
     let first = h.invoke(Invocation::new(h.guild, asker, "leaderboard")).await;
     assert!(footer(&first).starts_with("Page 1 of 3"), "{}", footer(&first));
-    let next = format!("lb:{asker}:2");
-    assert_eq!(buttons(&first), [(format!("lb:{asker}:1"), true), (next.clone(), false)]);
-    assert!(h.sim.click(h.guild, asker, &first, &format!("lb:{asker}:1")).await.is_err(), "Previous is disabled");
+    let id = |page: u64| format!("lb:{asker}:{page}:all:xp");
+    let next = id(2);
+    assert_eq!(buttons(&first), [(id(1), true), (next.clone(), false)]);
+    assert!(h.sim.click(h.guild, asker, &first, &id(1)).await.is_err(), "Previous is disabled");
 
     let second = h.sim.click(h.guild, asker, &first, &next).await.unwrap();
     assert!(second.updates_message, "the page replaces the asker's copy");
@@ -45,13 +46,13 @@ async fn the_asker_pages_with_buttons_and_no_one_else_can() {
     assert_eq!(second.embed()["description"], typed.embed()["description"], "the same page as /leaderboard page:2");
     assert!(second.embed()["description"].as_str().unwrap().starts_with("**#11**"));
 
-    let refused = h.sim.click(h.guild, other, &second, &format!("lb:{asker}:3")).await.unwrap();
+    let refused = h.sim.click(h.guild, other, &second, &id(3)).await.unwrap();
     assert!(!refused.updates_message && refused.is_ephemeral(), "someone else gets a note, the copy stays");
     assert!(refused.text().contains(&format!("Only <@{asker}>")), "{}", refused.text());
 
-    let third = h.sim.click(h.guild, asker, &second, &format!("lb:{asker}:3")).await.unwrap();
+    let third = h.sim.click(h.guild, asker, &second, &id(3)).await.unwrap();
     assert!(footer(&third).starts_with("Page 3 of 3"));
-    assert_eq!(buttons(&third)[1], (format!("lb:{asker}:3"), true), "Next stops at the last page");
+    assert_eq!(buttons(&third)[1], (id(3), true), "Next stops at the last page");
     assert_eq!(third.embed()["description"].as_str().unwrap().lines().count(), 5, "25 members: 10, 10, 5");
 
     // Every answer has the shape Discord's OpenAPI description gives it.
@@ -62,4 +63,55 @@ async fn the_asker_pages_with_buttons_and_no_one_else_can() {
         };
         spec::assert_fits(schema, &request.body);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weekly_boards_count_the_window_and_skip_who_left() {
+    use std::time::Duration;
+    let h = Harness::start(14).await;
+    // Member i posts i + 1 messages, a minute apart, all today; member 13,
+    // the busiest, then leaves.
+    for round in 0..14 {
+        for (i, &member) in h.members.iter().enumerate() {
+            if i >= round {
+                h.sim.send_message(h.guild, member).unwrap();
+            }
+        }
+        h.sim.advance(Duration::from_secs(61));
+    }
+    h.sim.leave(h.guild, h.members[13]).unwrap();
+    h.settle().await;
+    let asker = h.members[0];
+
+    let board = |period: &'static str, by: &'static str| {
+        Invocation::new(h.guild, asker, "leaderboard").option("period", period).option("by", by)
+    };
+    let weekly = h.invoke(board("week", "messages")).await;
+    assert_eq!(weekly.embed()["title"], "Leaderboard — messages, last 7 days");
+    let lines: Vec<String> = weekly.embed()["description"].as_str().unwrap().lines().map(str::to_owned).collect();
+    assert_eq!(lines[0], "**#1** Member 12 — 13 messages", "member 13 left and is not listed");
+    assert_eq!(lines[9], "**#10** Member 3 — 4 messages");
+    assert!(footer(&weekly).starts_with("Page 1 of 2 · 13 ranked members"), "{}", footer(&weekly));
+    let next = format!("lb:{asker}:2:week:messages");
+    assert_eq!(buttons(&weekly)[1], (next.clone(), false), "the buttons keep the period and measure");
+    let second = h.sim.click(h.guild, asker, &weekly, &next).await.unwrap();
+    let last_line = second.embed()["description"].as_str().unwrap().lines().last().unwrap().to_owned();
+    assert_eq!(last_line, "**#13** Member 0 — 1 message");
+
+    // Monthly XP equals all-time XP here: everything happened today.
+    let monthly = h.invoke(board("month", "xp")).await;
+    let all_time = h.invoke(Invocation::new(h.guild, asker, "leaderboard")).await;
+    let names = |reply: &InteractionReply| -> Vec<String> {
+        let text = reply.embed()["description"].as_str().unwrap();
+        text.lines().map(|l| l.split(" — ").next().unwrap().to_owned()).collect()
+    };
+    assert_eq!(names(&monthly), names(&all_time), "same members in the same order");
+    let top_xp = h.export().into_iter().filter(|r| r.left_at.is_empty()).map(|r| r.xp).max().unwrap();
+    assert!(monthly.embed()["description"]
+        .as_str()
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .ends_with(&format!("{top_xp} XP")));
 }

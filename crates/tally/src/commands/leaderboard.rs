@@ -1,37 +1,121 @@
-//! `/leaderboard [page]`: the server's members by XP, ten a page, with
-//! Previous/Next buttons that only the member who asked can use.
+//! `/leaderboard [page] [period] [by]`: the server's members by XP (all
+//! time, from the in-memory standings) or by XP or messages over the last
+//! week or month (from the day tables), ten a page, with Previous/Next
+//! buttons that only the member who asked can use.
 
 use std::fmt::Write as _;
 
-use twilight_interactions::command::{CommandModel, CreateCommand};
+use twilight_interactions::command::{CommandModel, CommandOption, CreateCommand, CreateOption};
 use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle};
 use twilight_model::channel::message::Component;
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
 use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
+use crate::domain::days::today;
 use crate::domain::Level;
+use crate::store::{Measure, Member};
 
 /// Members on one page.
 pub const PAGE_SIZE: u64 = 10;
 
+/// How far back a board looks.
+#[derive(CommandOption, CreateOption, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// Everything since Tally started counting.
+    #[option(name = "all time", value = "all")]
+    All,
+    /// The last 7 days, today included.
+    #[option(name = "this week (7 days)", value = "week")]
+    Week,
+    /// The last 30 days, today included.
+    #[option(name = "this month (30 days)", value = "month")]
+    Month,
+}
+
+/// What a board ranks by.
+#[derive(CommandOption, CreateOption, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum By {
+    /// XP.
+    #[option(name = "XP", value = "xp")]
+    Xp,
+    /// Messages posted.
+    #[option(name = "messages", value = "messages")]
+    Messages,
+}
+
+impl Period {
+    fn key(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        [Self::All, Self::Week, Self::Month].into_iter().find(|p| p.key() == key)
+    }
+
+    /// Days covered, for the windows.
+    fn days(self) -> Option<i64> {
+        match self {
+            Self::All => None,
+            Self::Week => Some(7),
+            Self::Month => Some(30),
+        }
+    }
+}
+
+impl By {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Xp => "xp",
+            Self::Messages => "messages",
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        [Self::Xp, Self::Messages].into_iter().find(|b| b.key() == key)
+    }
+}
+
+/// Which board, and which page of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct View {
+    page: u64,
+    period: Period,
+    by: By,
+}
+
 /// The `/leaderboard` command.
 #[derive(CommandModel, CreateCommand, Debug)]
-#[command(name = "leaderboard", desc = "The server's most active members by XP", contexts = "guild")]
+#[command(name = "leaderboard", desc = "The server's most active members", contexts = "guild")]
 pub struct LeaderboardCommand {
     /// Which page (default: 1).
     #[command(desc = "Which page (default: 1)", min_value = 1)]
     pub page: Option<i64>,
+    /// How far back (default: all time).
+    #[command(desc = "How far back (default: all time)")]
+    pub period: Option<Period>,
+    /// Rank by XP or messages (default: XP).
+    #[command(desc = "Rank by XP or messages (default: XP)")]
+    pub by: Option<By>,
 }
 
 pub(crate) async fn run(request: &Request<'_>, command: LeaderboardCommand) -> anyhow::Result<Reply> {
-    page_reply(request, command.page.unwrap_or(1).max(1) as u64).await
+    let view = View {
+        page: command.page.unwrap_or(1).max(1) as u64,
+        period: command.period.unwrap_or(Period::All),
+        by: command.by.unwrap_or(By::Xp),
+    };
+    page_reply(request, view).await
 }
 
 /// A click on a Previous/Next button (`custom_id` from [`buttons`]). Only
 /// the member who asked pages their copy; others are told to ask their own.
 pub(crate) async fn clicked(request: &Request<'_>, custom_id: &str) -> anyhow::Result<Reply> {
-    let Some((asker, page)) = parse_button(custom_id) else {
+    let Some((asker, view)) = parse_button(custom_id) else {
         return Ok(Reply::notice("This button is from an older version of Tally. Run /leaderboard again."));
     };
     if asker != request.invoker.id.get() {
@@ -39,7 +123,7 @@ pub(crate) async fn clicked(request: &Request<'_>, custom_id: &str) -> anyhow::R
             "Only <@{asker}> can turn the pages of this leaderboard. Run /leaderboard to get your own."
         )));
     }
-    let mut reply = page_reply(request, page).await?;
+    let mut reply = page_reply(request, view).await?;
     reply.update = !reply.ephemeral;
     Ok(reply)
 }
@@ -47,17 +131,21 @@ pub(crate) async fn clicked(request: &Request<'_>, custom_id: &str) -> anyhow::R
 /// The prefix of Tally's leaderboard buttons.
 pub(crate) const BUTTON_PREFIX: &str = "lb:";
 
-/// `lb:<asker>:<page>`, read back.
-fn parse_button(custom_id: &str) -> Option<(u64, u64)> {
-    let (asker, page) = custom_id.strip_prefix(BUTTON_PREFIX)?.split_once(':')?;
-    Some((asker.parse().ok()?, page.parse().ok().filter(|p| *p >= 1)?))
+/// `lb:<asker>:<page>[:<period>:<by>]`, read back.
+fn parse_button(custom_id: &str) -> Option<(u64, View)> {
+    let mut parts = custom_id.strip_prefix(BUTTON_PREFIX)?.split(':');
+    let asker = parts.next()?.parse().ok()?;
+    let page = parts.next()?.parse().ok().filter(|p| *p >= 1)?;
+    let period = parts.next().map_or(Some(Period::All), Period::from_key)?;
+    let by = parts.next().map_or(Some(By::Xp), By::from_key)?;
+    Some((asker, View { page, period, by }))
 }
 
-/// Previous and Next for `asker`'s copy at `page` of `pages`.
-fn buttons(asker: u64, page: u64, pages: u64) -> Vec<Component> {
+/// Previous and Next for `asker`'s copy of `view`, out of `pages`.
+fn buttons(asker: u64, view: View, pages: u64) -> Vec<Component> {
     let button = |label: &str, target: u64, disabled: bool| {
         Component::Button(Button {
-            custom_id: Some(format!("{BUTTON_PREFIX}{asker}:{target}")),
+            custom_id: Some(format!("{BUTTON_PREFIX}{asker}:{target}:{}:{}", view.period.key(), view.by.key())),
             disabled,
             emoji: None,
             id: None,
@@ -67,6 +155,7 @@ fn buttons(asker: u64, page: u64, pages: u64) -> Vec<Component> {
             url: None,
         })
     };
+    let page = view.page;
     let row = ActionRow {
         components: vec![
             button("◀ Previous", page.saturating_sub(1).max(1), page <= 1),
@@ -77,42 +166,78 @@ fn buttons(asker: u64, page: u64, pages: u64) -> Vec<Component> {
     vec![Component::ActionRow(row)]
 }
 
-async fn page_reply(request: &Request<'_>, page: u64) -> anyhow::Result<Reply> {
-    let guild = request.guild_id.get();
-    let board = request.read(move |r| r.leaderboard(guild, (page - 1) * PAGE_SIZE, PAGE_SIZE)).await?;
-    if board.total == 0 {
-        return Ok(Reply::notice("No one has earned XP here yet. Messages earn XP; check back soon!"));
+/// One board line's figure: level and all-time XP, or the period's figure.
+fn line_figure(member: &Member, figure: Option<u64>, by: By) -> String {
+    match (figure, by) {
+        (None, _) => format!("level {} · {} XP", Level::from_xp(member.xp).level, thousands(member.xp)),
+        (Some(n), By::Xp) => format!("{} XP", thousands(n)),
+        (Some(n), By::Messages) => format!("{} message{}", thousands(n), if n == 1 { "" } else { "s" }),
     }
-    let pages = board.total.div_ceil(PAGE_SIZE);
-    if board.members.is_empty() {
+}
+
+async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> {
+    let guild = request.guild_id.get();
+    let View { page, period, by } = view;
+    let offset = (page - 1) * PAGE_SIZE;
+    // All-time XP comes from the in-memory standings; everything else from
+    // the day tables. Either way: rows with their figure, and the total.
+    let (rows, total) = match (period.days(), by) {
+        (None, By::Xp) => {
+            let board = request.read(move |r| r.leaderboard(guild, offset, PAGE_SIZE)).await?;
+            (board.members.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), board.total)
+        }
+        (days, _) => {
+            let last = today();
+            // All-time messages: every day there is.
+            let first = days.map_or(0, |d| last - d + 1);
+            let measure = if by == By::Xp { Measure::Xp } else { Measure::Messages };
+            let board = request.read(move |r| r.period_board(guild, first, last, measure, offset, PAGE_SIZE)).await?;
+            (board.rows.into_iter().map(|(m, n)| (m, Some(n))).collect(), board.total)
+        }
+    };
+    if total == 0 {
+        return Ok(Reply::notice(match period {
+            Period::All => "No one has earned XP here yet. Messages earn XP; check back soon!".to_owned(),
+            _ => format!("No one has been active here in the period ({}). Check back soon!", period_words(period)),
+        }));
+    }
+    let pages = total.div_ceil(PAGE_SIZE);
+    if rows.is_empty() {
         return Ok(Reply::notice(format!(
             "The leaderboard has {pages} page{}; there is no page {page}.",
             if pages == 1 { "" } else { "s" }
         )));
     }
     let mut lines = String::new();
-    for (i, member) in board.members.iter().enumerate() {
-        let rank = (page - 1) * PAGE_SIZE + i as u64 + 1;
+    for (i, (member, figure)) in rows.iter().enumerate() {
+        let rank = offset + i as u64 + 1;
         let name = if member.display_name.is_empty() { &member.username } else { &member.display_name };
-        let _ = writeln!(
-            lines,
-            "**#{rank}** {} — level {} · {} XP",
-            escape_markdown(name),
-            Level::from_xp(member.xp).level,
-            thousands(member.xp)
-        );
+        let _ = writeln!(lines, "**#{rank}** {} — {}", escape_markdown(name), line_figure(member, *figure, by));
     }
+    let title = match (period, by) {
+        (Period::All, By::Xp) => "Leaderboard".to_owned(),
+        (_, By::Xp) => format!("Leaderboard — XP, {}", period_words(period)),
+        (_, By::Messages) => format!("Leaderboard — messages, {}", period_words(period)),
+    };
     let embed = EmbedBuilder::new()
         .color(ACCENT)
-        .title("Leaderboard")
+        .title(title)
         .description(lines)
-        .footer(EmbedFooterBuilder::new(format!("Page {page} of {pages} · {} ranked members", thousands(board.total))))
+        .footer(EmbedFooterBuilder::new(format!("Page {page} of {pages} · {} ranked members", thousands(total))))
         .build();
     let mut reply = Reply::embed(embed);
     if pages > 1 {
-        reply.components = buttons(request.invoker.id.get(), page, pages);
+        reply.components = buttons(request.invoker.id.get(), view, pages);
     }
     Ok(reply)
+}
+
+fn period_words(period: Period) -> &'static str {
+    match period {
+        Period::All => "all time",
+        Period::Week => "last 7 days",
+        Period::Month => "last 30 days",
+    }
 }
 
 /// Keeps names like `*star*` from turning into formatting.
@@ -132,8 +257,11 @@ mod tests {
     #[test]
     fn buttons_round_trip_and_stop_at_the_ends() {
         use super::*;
-        assert_eq!(parse_button("lb:42:7"), Some((42, 7)));
+        let view = |page, period, by| View { page, period, by };
+        assert_eq!(parse_button("lb:42:7"), Some((42, view(7, Period::All, By::Xp))), "the first buttons' form");
+        assert_eq!(parse_button("lb:42:2:week:messages"), Some((42, view(2, Period::Week, By::Messages))));
         assert_eq!(parse_button("lb:42:0"), None);
+        assert_eq!(parse_button("lb:42:2:year:xp"), None);
         assert_eq!(parse_button("other:1:2"), None);
         let ids = |components: Vec<Component>| -> Vec<(String, bool)> {
             let Component::ActionRow(row) = &components[0] else { panic!("a row") };
@@ -145,8 +273,15 @@ mod tests {
                 })
                 .collect()
         };
-        assert_eq!(ids(buttons(42, 1, 3)), [("lb:42:1".to_owned(), true), ("lb:42:2".to_owned(), false)]);
-        assert_eq!(ids(buttons(42, 3, 3)), [("lb:42:2".to_owned(), false), ("lb:42:3".to_owned(), true)]);
+        let at = |page| view(page, Period::Month, By::Xp);
+        assert_eq!(
+            ids(buttons(42, at(1), 3)),
+            [("lb:42:1:month:xp".to_owned(), true), ("lb:42:2:month:xp".to_owned(), false)]
+        );
+        assert_eq!(
+            ids(buttons(42, at(3), 3)),
+            [("lb:42:2:month:xp".to_owned(), false), ("lb:42:3:month:xp".to_owned(), true)]
+        );
     }
 
     #[test]

@@ -218,6 +218,24 @@ pub struct Guild {
     pub web_public: bool,
 }
 
+/// What a period's board ranks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Measure {
+    /// XP earned in the period.
+    Xp,
+    /// Messages posted in the period.
+    Messages,
+}
+
+/// A page of a period's board: members with what they did in the period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodPage {
+    /// Members on this page with their figure, best first.
+    pub rows: Vec<(Member, u64)>,
+    /// Members on the whole board.
+    pub total: u64,
+}
+
 /// Read-only queries for commands and export. Never blocks the writer.
 pub trait Reader: Send + Sync {
     /// One server, if Tally has seen it (or an admin configured it).
@@ -230,6 +248,17 @@ pub trait Reader: Send + Sync {
     /// A member's days from `first` to `last` (inclusive, at most a year)
     /// that had any activity, oldest first.
     fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError>;
+    /// Present non-bot members by what they did from day `first` to `last`
+    /// (inclusive), those with nothing left out; ties by id.
+    fn period_board(
+        &self,
+        guild_id: Id,
+        first: i64,
+        last: i64,
+        by: Measure,
+        offset: u64,
+        limit: u64,
+    ) -> Result<PeriodPage, StoreError>;
     /// The rank card colour a member chose (0xRRGGBB), if any.
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-use super::{Guild, GuildDay, LeaderboardPage, Member, MemberDay, Reader, ShardPosition, StoreError};
+use super::{
+    Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, PeriodPage, Reader, ShardPosition, StoreError,
+};
 use crate::domain::activity::Id;
 use crate::domain::standings::Standings;
 use crate::ingest::apply::{ranked_xp, RankChange};
@@ -153,6 +155,18 @@ impl<R: Reader> Reader for IndexedReader<R> {
 
     fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError> {
         self.inner.member_days(guild_id, user_id, first, last)
+    }
+
+    fn period_board(
+        &self,
+        guild_id: Id,
+        first: i64,
+        last: i64,
+        by: Measure,
+        offset: u64,
+        limit: u64,
+    ) -> Result<PeriodPage, StoreError> {
+        self.inner.period_board(guild_id, first, last, by, offset, limit)
     }
 
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {

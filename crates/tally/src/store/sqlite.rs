@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{
-    migrations, Guild, GuildDay, LeaderboardPage, Member, MemberDay, MembershipChange, Reader, RowWrite, ShardPosition,
-    StoreError, StoreOps,
+    migrations, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, MembershipChange, PeriodPage, Reader,
+    RowWrite, ShardPosition, StoreError, StoreOps,
 };
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
 
@@ -442,6 +442,46 @@ impl Reader for SqliteReader {
                 days.extend(found);
             }
             Ok(days)
+        })
+    }
+
+    fn period_board(
+        &self,
+        guild_id: Id,
+        first: i64,
+        last: i64,
+        by: Measure,
+        offset: u64,
+        limit: u64,
+    ) -> Result<PeriodPage, StoreError> {
+        let column = match by {
+            Measure::Xp => "xp",
+            Measure::Messages => "messages",
+        };
+        // Only members who did something in the period have day rows, so
+        // this reads those rows, not the whole server.
+        let totals = format!(
+            "SELECT d.user_id AS user_id, SUM(d.{column}) AS figure FROM member_days d
+             JOIN members m ON m.guild_id = d.guild_id AND m.user_id = d.user_id
+             WHERE d.guild_id = ?1 AND d.day BETWEEN ?2 AND ?3 AND m.left_at IS NULL AND m.bot = 0
+             GROUP BY d.user_id HAVING figure > 0"
+        );
+        self.with(|c| {
+            let total: i64 = c
+                .prepare_cached(&format!("SELECT COUNT(*) FROM ({totals})"))?
+                .query_row(params![guild_id as i64, first, last], |r| r.get(0))?;
+            let columns = MEMBER_COLUMNS.split(", ").map(|col| format!("m.{col}")).collect::<Vec<_>>().join(", ");
+            let rows = c
+                .prepare_cached(&format!(
+                    "WITH t AS ({totals}) SELECT {columns}, t.figure FROM t
+                     JOIN members m ON m.guild_id = ?1 AND m.user_id = t.user_id
+                     ORDER BY t.figure DESC, t.user_id LIMIT ?4 OFFSET ?5"
+                ))?
+                .query_map(params![guild_id as i64, first, last, limit as i64, offset as i64], |r| {
+                    Ok((member_from_row(r)?, r.get::<_, i64>(12)? as u64))
+                })?
+                .collect::<Result<_, _>>()?;
+            Ok(PeriodPage { rows, total: total as u64 })
         })
     }
 
