@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use discord_sim::{Invocation, SimConfig, Simulator};
 use tally::bot::Bot;
 use tally::config::BotConfig;
+use tally::dice::Dice as Rng;
 use tally::timings::quantile;
 
 const WAIT: Duration = Duration::from_secs(1800);
@@ -32,27 +33,6 @@ fn main() {
     let scale: f64 = std::env::var("TALLY_BENCH_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
     runtime.block_on(run(scale));
-}
-
-/// SplitMix64: small, fast, and the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 /// Zipf's law over `n` ranks with exponent `s`: rank k drawn with weight 1/k^s.

@@ -11,6 +11,7 @@ use discord_sim::{Invocation, SimConfig, Simulator};
 use crate::bot::Bot;
 use crate::cli::shutdown_signal;
 use crate::config::BotConfig;
+use crate::dice::Dice;
 use crate::domain::Level;
 
 /// Options of `tally demo`.
@@ -43,30 +44,6 @@ pub struct SimArgs {
     /// The token the simulator accepts.
     #[arg(long, default_value = "sim-token")]
     token: String,
-}
-
-/// A small deterministic generator (SplitMix64): the demo needs variety, not secrecy.
-struct Dice(u64);
-
-impl Dice {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    /// An index skewed to the front, as a few members do most of the talking.
-    fn skewed(&mut self, n: usize) -> usize {
-        let a = self.below(n);
-        let b = self.below(a + 1);
-        self.below(b + 1)
-    }
 }
 
 const FIRST: &[&str] = &[

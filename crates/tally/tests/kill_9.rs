@@ -13,27 +13,11 @@ use std::time::Duration;
 
 use discord_sim::{SimConfig, Simulator};
 use harness::{export, kill_9, settle, spawn_bot, terminate, WAIT};
+use tally::dice::Dice as Rng;
 use tally::domain::XpSettings;
 
 const KILLS: usize = 20;
 const EMOJIS: [&str; 3] = ["👍", "🎉", "🔥"];
-
-/// A small deterministic generator, so a failing run can be replayed by seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
 
 /// What one member should end up with.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::domain::days::date_of;
-use crate::domain::humanize::thousands;
+use crate::domain::humanize::{escape_markup as escape, thousands};
 use crate::store::GuildDay;
 
 /// Image width in pixels.
@@ -27,10 +27,6 @@ pub struct ActivityChart {
     pub days: Vec<GuildDay>,
     /// Bar colour (0xRRGGBB).
     pub accent: u32,
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The chart as SVG.

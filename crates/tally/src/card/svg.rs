@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::domain::humanize::{hue, initials, thousands};
+use crate::domain::humanize::{escape_markup as escape, hue, initials, thousands};
 use crate::domain::Level;
 
 /// Card width in pixels.
@@ -45,22 +45,6 @@ pub struct CardData {
     pub accent: u32,
     /// Messages on each of the last days, oldest first (the chart).
     pub days: Vec<u64>,
-}
-
-/// Escapes text for SVG.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// `text` cut to `max` characters, with an ellipsis when cut.

@@ -2,14 +2,13 @@
 //! leaves, as a chart with the totals.
 
 use twilight_interactions::command::{CommandModel, CreateCommand};
-use twilight_model::http::attachment::Attachment;
-use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, ImageSource};
+use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder};
 
 use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
 use crate::card::activity::ActivityChart;
 use crate::domain::days::{date_of, today};
-use crate::store::GuildDay;
+use crate::store::{every_day, GuildDay};
 
 /// The `/activity` command.
 #[derive(CommandModel, CreateCommand, Debug)]
@@ -30,14 +29,12 @@ pub(crate) async fn run(request: &Request<'_>, command: ActivityCommand) -> anyh
     let (stored, server) = request
         .read(move |r| Ok((r.guild_days(guild, first, last)?, r.guild(guild)?.map(|g| g.name).unwrap_or_default())))
         .await?;
-    let days: Vec<GuildDay> = (first..=last)
-        .map(|day| stored.iter().find(|d| d.day == day).copied().unwrap_or(GuildDay { day, ..GuildDay::default() }))
-        .collect();
+    let days = every_day(first, last, &stored);
     let sum = |f: fn(&GuildDay) -> u64| days.iter().map(f).sum::<u64>();
     let busiest = days.iter().filter(|d| d.messages > 0).max_by_key(|d| (d.messages, -d.day));
     let busiest = busiest
         .map_or_else(|| "none yet".to_owned(), |d| format!("{} ({} messages)", date_of(d.day), thousands(d.messages)));
-    let mut embed = EmbedBuilder::new()
+    let embed = EmbedBuilder::new()
         .color(ACCENT)
         .title(format!("Activity, last {span} days"))
         .field(EmbedFieldBuilder::new("Messages", thousands(sum(|d| d.messages))).inline())
@@ -46,15 +43,6 @@ pub(crate) async fn run(request: &Request<'_>, command: ActivityCommand) -> anyh
         .field(EmbedFieldBuilder::new("Left", thousands(sum(|d| d.leaves))).inline())
         .field(EmbedFieldBuilder::new("Busiest day", busiest).inline());
     let chart = ActivityChart { server, days, accent: ACCENT };
-    match tokio::task::spawn_blocking(move || crate::card::render_activity(&chart)).await? {
-        Ok(png) => {
-            embed = embed.image(ImageSource::attachment(CHART_FILE)?);
-            let attachment = Attachment::from_bytes(CHART_FILE.to_owned(), png, 0);
-            Ok(Reply::embed(embed.build()).with_attachment(attachment))
-        }
-        Err(error) => {
-            tracing::error!(%error, "could not draw the activity chart; answering without it");
-            Ok(Reply::embed(embed.build()))
-        }
-    }
+    let rendered = tokio::task::spawn_blocking(move || crate::card::render_activity(&chart)).await?;
+    Reply::embed_with_image(embed, CHART_FILE, rendered)
 }

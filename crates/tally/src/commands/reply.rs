@@ -11,6 +11,7 @@ use twilight_model::channel::message::Component;
 use twilight_model::channel::message::{Embed, MessageFlags};
 use twilight_model::http::attachment::Attachment;
 use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
+use twilight_util::builder::embed::{EmbedBuilder, ImageSource};
 use twilight_util::builder::interaction_response::{ChannelMessageBuilder, UpdateMessageBuilder};
 
 use crate::bot::Context;
@@ -48,10 +49,24 @@ impl Reply {
         Self { embeds: vec![embed], ephemeral: true, attachments: Vec::new(), components: Vec::new(), update: false }
     }
 
-    /// The same answer with a file attached.
-    pub fn with_attachment(mut self, attachment: Attachment) -> Self {
-        self.attachments.push(attachment);
-        self
+    /// An embed showing a drawn image, attached as `file`. When drawing
+    /// failed the embed goes alone: the figures matter more than the picture.
+    pub fn embed_with_image(
+        embed: EmbedBuilder,
+        file: &str,
+        image: Result<Vec<u8>, crate::card::CardError>,
+    ) -> anyhow::Result<Self> {
+        Ok(match image {
+            Ok(png) => {
+                let mut reply = Self::embed(embed.image(ImageSource::attachment(file)?).build());
+                reply.attachments.push(Attachment::from_bytes(file.to_owned(), png, 0));
+                reply
+            }
+            Err(error) => {
+                tracing::error!(%error, file, "could not draw an image; answering without it");
+                Self::embed(embed.build())
+            }
+        })
     }
 }
 

@@ -3,13 +3,11 @@
 use twilight_interactions::command::{CommandModel, CreateCommand, ResolvedUser};
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, EmbedFooterBuilder};
 
-use twilight_model::http::attachment::Attachment;
-use twilight_util::builder::embed::ImageSource;
-
 use super::reply::{discord_date, progress_bar, thousands};
 use super::{Reply, Request};
 use crate::card::{self, CardData};
 use crate::domain::Level;
+use crate::store::every_day;
 
 /// The `/stats` command.
 #[derive(CommandModel, CreateCommand, Debug)]
@@ -52,7 +50,7 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     };
     let percent = (level.progress * 100).checked_div(level.needed).unwrap_or(0);
     let joined = member.joined_at_ms.map_or_else(|| "unknown".to_owned(), discord_date);
-    let mut embed = EmbedBuilder::new()
+    let embed = EmbedBuilder::new()
         .color(accent)
         .title(format!("{name} — level {}", level.level))
         .description(format!(
@@ -79,23 +77,13 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         reactions_given: member.reactions_given,
         reactions_received: member.reactions_received,
         accent,
-        days: (first..=today).map(|day| days.iter().find(|d| d.day == day).map_or(0, |d| d.messages)).collect(),
+        days: every_day(first, today, &days).iter().map(|d| d.messages).collect(),
     };
     let avatar_hash = user.avatar.map(|hash| hash.to_string());
     let avatar = request.context.avatars.png(user_id, avatar_hash.as_deref()).await;
     let rendered =
         tokio::task::spawn_blocking(move || card::render(&data, avatar.as_deref().map(Vec::as_slice))).await?;
-    match rendered {
-        Ok(png) => {
-            embed = embed.image(ImageSource::attachment(CARD_FILE)?);
-            let attachment = Attachment::from_bytes(CARD_FILE.to_owned(), png, 0);
-            Ok(Reply::embed(embed.build()).with_attachment(attachment))
-        }
-        Err(error) => {
-            tracing::error!(%error, "could not draw a rank card; answering without it");
-            Ok(Reply::embed(embed.build()))
-        }
-    }
+    Reply::embed_with_image(embed, CARD_FILE, rendered)
 }
 
 /// Days in the card's chart.

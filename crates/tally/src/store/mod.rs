@@ -120,6 +120,38 @@ pub struct MemberDay {
     pub xp: u64,
 }
 
+/// A row of a per-day table. Only days with activity are stored.
+pub trait DayRow: Copy {
+    /// Its day.
+    fn day(&self) -> i64;
+    /// The row of a day without activity.
+    fn quiet(day: i64) -> Self;
+}
+
+impl DayRow for GuildDay {
+    fn day(&self) -> i64 {
+        self.day
+    }
+    fn quiet(day: i64) -> Self {
+        Self { day, ..Self::default() }
+    }
+}
+
+impl DayRow for MemberDay {
+    fn day(&self) -> i64 {
+        self.day
+    }
+    fn quiet(day: i64) -> Self {
+        Self { day, ..Self::default() }
+    }
+}
+
+/// Every day from `first` to `last`, quiet ones filled in, from the stored
+/// rows of that span: what charts and totals show.
+pub fn every_day<T: DayRow>(first: i64, last: i64, stored: &[T]) -> Vec<T> {
+    (first..=last).map(|day| stored.iter().copied().find(|d| d.day() == day).unwrap_or_else(|| T::quiet(day))).collect()
+}
+
 /// A join or a leave, for the membership log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MembershipChange {

@@ -187,68 +187,53 @@ impl StoreOps for SqliteOps<'_> {
 
     fn save_member(&mut self, m: &Member, write: RowWrite) -> Result<(), StoreError> {
         let key = (m.guild_id as i64, m.user_id as i64);
-        match write {
-            RowWrite::Insert => self
-                .tx
-                .prepare_cached(&format!(
-                    "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-                ))?
-                .execute(params![
-                    key.0,
-                    key.1,
-                    m.username,
-                    m.display_name,
-                    m.bot,
-                    m.messages as i64,
-                    m.reactions_given as i64,
-                    m.reactions_received as i64,
-                    m.xp as i64,
-                    m.last_xp_at_ms,
-                    m.joined_at_ms,
-                    m.left_at_ms,
-                ])?,
+        let everything = match write {
             // Leaves the indexed columns (xp, left_at, bot) out of SET, so
             // SQLite does not touch the ranking index.
-            RowWrite::Counters => self
-                .tx
-                .prepare_cached(
-                    "UPDATE members SET username = ?3, display_name = ?4, messages = ?5, reactions_given = ?6,
-                     reactions_received = ?7, last_xp_at = ?8, joined_at = ?9
-                     WHERE guild_id = ?1 AND user_id = ?2",
-                )?
-                .execute(params![
-                    key.0,
-                    key.1,
-                    m.username,
-                    m.display_name,
-                    m.messages as i64,
-                    m.reactions_given as i64,
-                    m.reactions_received as i64,
-                    m.last_xp_at_ms,
-                    m.joined_at_ms,
-                ])?,
-            RowWrite::Everything => self
-                .tx
-                .prepare_cached(
-                    "UPDATE members SET username = ?3, display_name = ?4, bot = ?5, messages = ?6,
-                     reactions_given = ?7, reactions_received = ?8, xp = ?9, last_xp_at = ?10, joined_at = ?11,
-                     left_at = ?12 WHERE guild_id = ?1 AND user_id = ?2",
-                )?
-                .execute(params![
-                    key.0,
-                    key.1,
-                    m.username,
-                    m.display_name,
-                    m.bot,
-                    m.messages as i64,
-                    m.reactions_given as i64,
-                    m.reactions_received as i64,
-                    m.xp as i64,
-                    m.last_xp_at_ms,
-                    m.joined_at_ms,
-                    m.left_at_ms,
-                ])?,
+            RowWrite::Counters => {
+                self.tx
+                    .prepare_cached(
+                        "UPDATE members SET username = ?3, display_name = ?4, messages = ?5, reactions_given = ?6,
+                         reactions_received = ?7, last_xp_at = ?8, joined_at = ?9
+                         WHERE guild_id = ?1 AND user_id = ?2",
+                    )?
+                    .execute(params![
+                        key.0,
+                        key.1,
+                        m.username,
+                        m.display_name,
+                        m.messages as i64,
+                        m.reactions_given as i64,
+                        m.reactions_received as i64,
+                        m.last_xp_at_ms,
+                        m.joined_at_ms,
+                    ])?;
+                return Ok(());
+            }
+            RowWrite::Insert => std::borrow::Cow::Owned(format!(
+                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            )),
+            // The same parameters, in MEMBER_COLUMNS order.
+            RowWrite::Everything => std::borrow::Cow::Borrowed(
+                "UPDATE members SET username = ?3, display_name = ?4, bot = ?5, messages = ?6,
+                 reactions_given = ?7, reactions_received = ?8, xp = ?9, last_xp_at = ?10, joined_at = ?11,
+                 left_at = ?12 WHERE guild_id = ?1 AND user_id = ?2",
+            ),
         };
+        self.tx.prepare_cached(&everything)?.execute(params![
+            key.0,
+            key.1,
+            m.username,
+            m.display_name,
+            m.bot,
+            m.messages as i64,
+            m.reactions_given as i64,
+            m.reactions_received as i64,
+            m.xp as i64,
+            m.last_xp_at_ms,
+            m.joined_at_ms,
+            m.left_at_ms,
+        ])?;
         Ok(())
     }
 

@@ -6,21 +6,7 @@ use std::fmt::Write as _;
 use super::views::{ActivityView, BoardView, MemberView, ProfileView, ServerView};
 use crate::domain::humanize::{hue, initials, thousands};
 
-/// Makes text safe inside HTML elements and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::domain::humanize::escape_markup as escape;
 
 const STYLE: &str = include_str!("style.css");
 

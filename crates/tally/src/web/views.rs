@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::domain::days::date_of;
 use crate::domain::{activity::Id, Level};
-use crate::store::{Guild, Member, Reader, StoreError};
+use crate::store::{every_day, Guild, Member, Reader, StoreError};
 
 /// Members on one page of the web board.
 pub const PAGE_SIZE: u64 = 50;
@@ -159,17 +159,9 @@ pub fn activity(reader: &dyn Reader, guild_id: Id, today: i64, days: i64) -> Res
     let server = public_server(reader, guild_id)?;
     let first = today - days.clamp(1, 366) + 1;
     let stored = reader.guild_days(guild_id, first, today)?;
-    let days = (first..=today)
-        .map(|day| {
-            let found = stored.iter().find(|d| d.day == day).copied().unwrap_or_default();
-            DayView {
-                date: date_of(day),
-                messages: found.messages,
-                xp: found.xp,
-                joins: found.joins,
-                leaves: found.leaves,
-            }
-        })
+    let days = every_day(first, today, &stored)
+        .into_iter()
+        .map(|d| DayView { date: date_of(d.day), messages: d.messages, xp: d.xp, joins: d.joins, leaves: d.leaves })
         .collect();
     Ok(ActivityView { server, days })
 }
@@ -218,11 +210,9 @@ pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id, today: i64) -> Re
     let rank = reader.rank(guild_id, user_id)?;
     let first = today - ACTIVITY_DAYS + 1;
     let stored = reader.member_days(guild_id, user_id, first, today)?;
-    let days = (first..=today)
-        .map(|day| {
-            let found = stored.iter().find(|d| d.day == day).copied().unwrap_or_default();
-            MemberDayView { date: date_of(day), messages: found.messages, xp: found.xp }
-        })
+    let days = every_day(first, today, &stored)
+        .into_iter()
+        .map(|d| MemberDayView { date: date_of(d.day), messages: d.messages, xp: d.xp })
         .collect();
     Ok(ProfileView { server, member: MemberView::new(&member, rank), days })
 }
