@@ -72,7 +72,8 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                 tracing::info!(shard = shard_id.number(), ?frame, "gateway connection closed; reconnecting");
             }
             Some(Ok(Message::Text(json))) => {
-                let (sequence, activities, session) = match decode(json) {
+                let received_at_ms = now_ms();
+                let (sequence, activities, session) = match decode(json, received_at_ms) {
                     Decoded::Counted { sequence, activities } => {
                         (sequence, activities, current_session(&shard, &mut session))
                     }
@@ -82,7 +83,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                             last_submitted = 0; // a new session numbers from 1 again
                         }
                         on_dispatch(&shard, &context, &session, last_submitted, &event);
-                        (sequence, read_event(&event, &mut members), session)
+                        (sequence, read_event(&event, received_at_ms, &mut members), session)
                     }
                     Decoded::Ignored => continue,
                     Decoded::Unknown { event_type } => {
@@ -123,8 +124,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
 
 /// What an event (other than a message or reaction) records, including the
 /// members a completed member list shows to have left.
-fn read_event(event: &Event, members: &mut ChunkCollector) -> Vec<crate::domain::Activity> {
-    let now = now_ms();
+fn read_event(event: &Event, now: i64, members: &mut ChunkCollector) -> Vec<crate::domain::Activity> {
     let mut activities = translate(event, now);
     match event {
         Event::GuildCreate(create) if matches!(create.as_ref(), GuildCreate::Available(_)) => {

@@ -95,7 +95,7 @@ fn frame(event_type: &str, sequence: u64, d: &Value) -> String {
 /// Decodes and, for dispatches, translates: the whole path a frame takes
 /// before the ledger. Returns the activities.
 fn read(text: String) -> Option<Vec<Activity>> {
-    activities(decode(text))
+    activities(decode(text, NOW_MS))
 }
 
 /// The same through twilight's full models only: the reference for the fast path.
@@ -176,7 +176,7 @@ proptest! {
     #[test]
     fn any_payload_of_any_event_type_is_answered(event_type in prop::sample::select(EVENT_TYPES.to_vec()),
                                                 sequence in 1u64..u64::MAX / 2, d in any_json()) {
-        match decode(frame(event_type, sequence, &d)) {
+        match decode(frame(event_type, sequence, &d), NOW_MS) {
             Decoded::Dispatch { sequence: s, event } => {
                 prop_assert_eq!(s, sequence);
                 let _ = translate(&event, NOW_MS);

@@ -115,3 +115,71 @@ async fn weekly_boards_count_the_window_and_skip_who_left() {
         .unwrap()
         .ends_with(&format!("{top_xp} XP")));
 }
+
+/// Boards by reactions count what still stands: removals and clears come
+/// off, reactions to one's own message never count, and the week's board,
+/// the all-time board and /activity agree with the export.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reaction_boards_count_what_still_stands() {
+    let h = Harness::start(6).await;
+    let m = &h.members;
+    let posts: Vec<u64> = m.iter().map(|&member| h.sim.send_message(h.guild, member).unwrap()).collect();
+    // Member i's post gets a reaction from each member before i: member 5
+    // gets 5, member 4 gets 4, ..., member 0 none.
+    for (i, &post) in posts.iter().enumerate() {
+        for &reactor in &m[..i] {
+            h.sim.react(post, reactor, "👍").unwrap();
+        }
+    }
+    h.sim.react(posts[1], m[1], "🎉").unwrap(); // one's own: never counted
+    h.sim.unreact(posts[5], m[0], "👍").unwrap(); // member 5 is down to 4
+    h.sim.react(posts[2], m[4], "🎉").unwrap();
+    h.sim.clear_reactions(posts[2], Some("🎉")).unwrap(); // member 2 keeps their 2 👍
+    h.settle().await;
+
+    let board = |period: &'static str, by: &'static str| {
+        Invocation::new(h.guild, m[0], "leaderboard").option("period", period).option("by", by)
+    };
+    let lines = |reply: &InteractionReply| -> Vec<String> {
+        reply.embed()["description"].as_str().unwrap().lines().map(str::to_owned).collect()
+    };
+    let received = h.invoke(board("week", "reactions")).await;
+    assert_eq!(received.embed()["title"], "Leaderboard — reactions received, last 7 days");
+    assert_eq!(
+        lines(&received),
+        [
+            "**#1** Member 4 — 4 reactions received", // ties (members 4 and 5) by id
+            "**#2** Member 5 — 4 reactions received",
+            "**#3** Member 3 — 3 reactions received",
+            "**#4** Member 2 — 2 reactions received",
+            "**#5** Member 1 — 1 reaction received",
+        ]
+    );
+    let all_time = h.invoke(board("all", "reactions")).await;
+    assert_eq!(lines(&all_time), lines(&received), "everything happened this week");
+
+    // Given: member 0 gave to 1..=5 and took one back (4); member 1 to 2..=5 (4); ...
+    let given = h.invoke(board("month", "reactions_given")).await;
+    assert_eq!(lines(&given)[0], "**#1** Member 0 — 4 reactions given");
+    let export = h.export();
+    let given_in_export: Vec<(String, u64)> = {
+        let mut rows: Vec<(String, u64)> =
+            export.iter().filter(|r| r.reactions_given > 0).map(|r| (r.name.clone(), r.reactions_given)).collect();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        rows
+    };
+    let given_on_board: Vec<(String, u64)> = lines(&given)
+        .iter()
+        .map(|l| {
+            let (name, figure) = l.split_once(" — ").unwrap();
+            let name = name.split_once(' ').unwrap().1.to_owned();
+            (name, figure.split(' ').next().unwrap().parse().unwrap())
+        })
+        .collect();
+    assert_eq!(given_on_board, given_in_export, "the month's board equals the totals");
+
+    let activity = h.invoke(Invocation::new(h.guild, m[0], "activity")).await;
+    let standing: u64 = export.iter().map(|r| r.reactions_given).sum();
+    assert_eq!(standing, 14);
+    assert_eq!(activity.field("Reactions"), Some(standing.to_string()));
+}

@@ -39,6 +39,7 @@ pub(crate) async fn run(request: &Request<'_>, command: ActivityCommand) -> anyh
         .title(format!("Activity, last {span} days"))
         .field(EmbedFieldBuilder::new("Messages", thousands(sum(|d| d.messages))).inline())
         .field(EmbedFieldBuilder::new("XP earned", thousands(sum(|d| d.xp))).inline())
+        .field(EmbedFieldBuilder::new("Reactions", thousands(sum(|d| d.reactions))).inline())
         .field(EmbedFieldBuilder::new("Joined", thousands(sum(|d| d.joins))).inline())
         .field(EmbedFieldBuilder::new("Left", thousands(sum(|d| d.leaves))).inline())
         .field(EmbedFieldBuilder::new("Busiest day", busiest).inline());

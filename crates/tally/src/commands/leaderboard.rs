@@ -1,7 +1,9 @@
-//! `/leaderboard [page] [period] [by]`: the server's members by XP (all
-//! time, from the in-memory standings) or by XP or messages over the last
-//! week or month (from the day tables), ten a page, with Previous/Next
-//! buttons that only the member who asked can use.
+//! `/leaderboard [page] [period] [by]`: the server's members by XP,
+//! messages or reactions, over all time or the last week or month, ten a
+//! page, with Previous/Next buttons that only the member who asked can use.
+//! All-time XP comes from the in-memory standings; the other boards from
+//! the members' totals or the day tables, their order kept while current
+//! (see `store::boards`).
 
 use std::fmt::Write as _;
 
@@ -14,7 +16,7 @@ use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
 use crate::domain::days::today;
 use crate::domain::Level;
-use crate::store::{Measure, Member};
+use crate::store::{Measure, Member, Span};
 
 /// Members on one page.
 pub const PAGE_SIZE: u64 = 10;
@@ -42,6 +44,12 @@ pub enum By {
     /// Messages posted.
     #[option(name = "messages", value = "messages")]
     Messages,
+    /// Reactions others gave the member's messages.
+    #[option(name = "reactions received", value = "reactions")]
+    Reactions,
+    /// Reactions the member gave.
+    #[option(name = "reactions given", value = "reactions_given")]
+    ReactionsGiven,
 }
 
 impl Period {
@@ -68,15 +76,49 @@ impl Period {
 }
 
 impl By {
+    const ALL: [Self; 4] = [Self::Xp, Self::Messages, Self::Reactions, Self::ReactionsGiven];
+
     fn key(self) -> &'static str {
         match self {
             Self::Xp => "xp",
             Self::Messages => "messages",
+            Self::Reactions => "reactions",
+            Self::ReactionsGiven => "reactions_given",
         }
     }
 
     fn from_key(key: &str) -> Option<Self> {
-        [Self::Xp, Self::Messages].into_iter().find(|b| b.key() == key)
+        Self::ALL.into_iter().find(|b| b.key() == key)
+    }
+
+    fn measure(self) -> Measure {
+        match self {
+            Self::Xp => Measure::Xp,
+            Self::Messages => Measure::Messages,
+            Self::Reactions => Measure::ReactionsReceived,
+            Self::ReactionsGiven => Measure::ReactionsGiven,
+        }
+    }
+
+    /// `n` of it, in words: "1 message", "12 reactions received".
+    fn count(self, n: u64) -> String {
+        let (one, many) = match self {
+            Self::Xp => ("XP", "XP"),
+            Self::Messages => ("message", "messages"),
+            Self::Reactions => ("reaction received", "reactions received"),
+            Self::ReactionsGiven => ("reaction given", "reactions given"),
+        };
+        format!("{} {}", thousands(n), if n == 1 { one } else { many })
+    }
+
+    /// How a board's title names it.
+    fn title(self) -> &'static str {
+        match self {
+            Self::Xp => "XP",
+            Self::Messages => "messages",
+            Self::Reactions => "reactions received",
+            Self::ReactionsGiven => "reactions given",
+        }
     }
 }
 
@@ -98,8 +140,8 @@ pub struct LeaderboardCommand {
     /// How far back (default: all time).
     #[command(desc = "How far back (default: all time)")]
     pub period: Option<Period>,
-    /// Rank by XP or messages (default: XP).
-    #[command(desc = "Rank by XP or messages (default: XP)")]
+    /// Rank by XP, messages or reactions (default: XP).
+    #[command(desc = "Rank by XP, messages or reactions (default: XP)")]
     pub by: Option<By>,
 }
 
@@ -166,12 +208,11 @@ fn buttons(asker: u64, view: View, pages: u64) -> Vec<Component> {
     vec![Component::ActionRow(row)]
 }
 
-/// One board line's figure: level and all-time XP, or the period's figure.
+/// One board line's figure: level and all-time XP, or the board's figure.
 fn line_figure(member: &Member, figure: Option<u64>, by: By) -> String {
-    match (figure, by) {
-        (None, _) => format!("level {} · {} XP", Level::from_xp(member.xp).level, thousands(member.xp)),
-        (Some(n), By::Xp) => format!("{} XP", thousands(n)),
-        (Some(n), By::Messages) => format!("{} message{}", thousands(n), if n == 1 { "" } else { "s" }),
+    match figure {
+        None => format!("level {} · {} XP", Level::from_xp(member.xp).level, thousands(member.xp)),
+        Some(n) => by.count(n),
     }
 }
 
@@ -187,18 +228,17 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
             (board.members.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), board.total)
         }
         (days, _) => {
-            let last = today();
-            // All-time messages: every day there is.
-            let first = days.map_or(0, |d| last - d + 1);
-            let measure = if by == By::Xp { Measure::Xp } else { Measure::Messages };
-            let board = request.read(move |r| r.period_board(guild, first, last, measure, offset, PAGE_SIZE)).await?;
+            let span = days.map_or(Span::AllTime, |d| Span::Days { first: today() - d + 1, last: today() });
+            let measure = by.measure();
+            let board = request.read(move |r| r.period_board(guild, span, measure, offset, PAGE_SIZE)).await?;
             (board.rows.into_iter().map(|(m, n)| (m, Some(n))).collect(), board.total)
         }
     };
     if total == 0 {
-        return Ok(Reply::notice(match period {
-            Period::All => "No one has earned XP here yet. Messages earn XP; check back soon!".to_owned(),
-            _ => format!("No one has been active here in the period ({}). Check back soon!", period_words(period)),
+        return Ok(Reply::notice(match (period, by) {
+            (Period::All, By::Xp) => "No one has earned XP here yet. Messages earn XP; check back soon!".to_owned(),
+            (Period::All, _) => format!("No one here has any {} yet. Check back soon!", by.title()),
+            _ => format!("No one here has any {} in the {}. Check back soon!", by.title(), period_words(period)),
         }));
     }
     let pages = total.div_ceil(PAGE_SIZE);
@@ -216,8 +256,7 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     }
     let title = match (period, by) {
         (Period::All, By::Xp) => "Leaderboard".to_owned(),
-        (_, By::Xp) => format!("Leaderboard — XP, {}", period_words(period)),
-        (_, By::Messages) => format!("Leaderboard — messages, {}", period_words(period)),
+        _ => format!("Leaderboard — {}, {}", by.title(), period_words(period)),
     };
     let embed = EmbedBuilder::new()
         .color(ACCENT)

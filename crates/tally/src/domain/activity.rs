@@ -73,6 +73,9 @@ pub enum Activity {
         reactor_is_bot: bool,
         /// Author of the message reacted to (`message_author_id`), when Discord sends it.
         author_id: Option<Id>,
+        /// When Tally received it (ms): Discord's payload carries no time, and
+        /// the day it is counted on comes from this.
+        at_ms: i64,
     },
     /// A reaction was removed.
     ReactionRemoved {

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
-use crate::store::{GuildDay, Member, MemberDay, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
+use crate::store::{CountedReaction, DayChange, Member, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
 
 /// A member whose place on the leaderboard a batch changed: their XP while
 /// ranked before and after (None: not ranked, as a bot, a member who left or
@@ -33,6 +33,15 @@ fn ranked(xp: u64, left_at_ms: Option<i64>, bot: bool) -> Option<u64> {
     (!bot && left_at_ms.is_none() && xp > 0).then_some(xp)
 }
 
+/// What a committed batch changed, for what is kept in memory beside the database.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// Leaderboard moves, for the in-memory standings.
+    pub moves: Vec<RankChange>,
+    /// Every server the batch touched, so boards built from them are known stale.
+    pub guilds: Vec<Id>,
+}
+
 /// One member in a batch: the row, whether it changed, and the row as loaded.
 type Entry = (Member, bool, Option<Loaded>);
 
@@ -50,9 +59,9 @@ struct Touched<'o> {
     members: HashMap<(Id, Id), Entry>,
     settings: HashMap<Id, XpSettings>,
     /// Each server's figures by day, added to `guild_days` once per batch.
-    days: HashMap<(Id, i64), GuildDay>,
+    days: HashMap<(Id, i64), DayChange>,
     /// Each member's figures by day, keyed as `member_days` is.
-    member_days: HashMap<(Id, i64, Id), MemberDay>,
+    member_days: HashMap<(Id, i64, Id), DayChange>,
 }
 
 impl<'o> Touched<'o> {
@@ -108,22 +117,30 @@ impl<'o> Touched<'o> {
         Ok(s)
     }
 
-    /// The running figures of `guild_id` on the day of `at_ms`.
-    fn day(&mut self, guild_id: Id, at_ms: i64) -> &mut GuildDay {
-        let day = at_ms.div_euclid(DAY_MS);
-        self.days.entry((guild_id, day)).or_insert_with(|| GuildDay { day, ..GuildDay::default() })
+    /// The running figures of `guild_id` on `day`.
+    fn day(&mut self, guild_id: Id, day: i64) -> &mut DayChange {
+        self.days.entry((guild_id, day)).or_default()
     }
 
-    fn flush(self) -> Result<Vec<RankChange>, StoreError> {
+    /// The running figures of one member on `day`.
+    fn member_day(&mut self, guild_id: Id, day: i64, user_id: Id) -> &mut DayChange {
+        self.member_days.entry((guild_id, day, user_id)).or_default()
+    }
+
+    fn flush(self) -> Result<Applied, StoreError> {
+        let mut guilds: Vec<Id> =
+            self.members.keys().map(|(guild, _)| *guild).chain(self.days.keys().map(|(guild, _)| *guild)).collect();
+        guilds.sort_unstable();
+        guilds.dedup();
         let mut days: Vec<_> = self.days.iter().collect();
         days.sort_unstable_by_key(|(key, _)| **key);
-        for ((guild_id, _), counts) in days {
-            self.ops.add_guild_day(*guild_id, counts)?;
+        for ((guild_id, day), change) in days {
+            self.ops.add_guild_day(*guild_id, *day, change)?;
         }
         let mut member_days: Vec<_> = self.member_days.iter().collect();
         member_days.sort_unstable_by_key(|(key, _)| **key);
-        for ((guild_id, _, user_id), counts) in member_days {
-            self.ops.add_member_day(*guild_id, *user_id, counts)?;
+        for ((guild_id, day, user_id), change) in member_days {
+            self.ops.add_member_day(*guild_id, *day, *user_id, change)?;
         }
         let mut changes = Vec::new();
         // In key order: neighbouring rows share B-tree pages, so each page is
@@ -145,14 +162,14 @@ impl<'o> Touched<'o> {
                 changes.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
             }
         }
-        Ok(changes)
+        Ok(Applied { moves: changes, guilds })
     }
 }
 
 /// Applies `activities` in order through `ops`. Call inside a transaction:
 /// on error the caller rolls back and nothing is counted. Returns the
 /// leaderboard moves to apply once the transaction is committed.
-pub fn apply<'a, I>(ops: &mut dyn StoreOps, activities: I) -> Result<Vec<RankChange>, StoreError>
+pub fn apply<'a, I>(ops: &mut dyn StoreOps, activities: I) -> Result<Applied, StoreError>
 where
     I: IntoIterator<Item = &'a Activity>,
     I::IntoIter: Clone,
@@ -206,16 +223,13 @@ where
                         member.xp += earned;
                         member.last_xp_at_ms = Some(at);
                     }
-                    let day = touched.day(author.guild_id, at);
-                    day.messages += 1;
-                    day.xp += earned;
                     let day = at.div_euclid(DAY_MS);
-                    let mine = touched
-                        .member_days
-                        .entry((author.guild_id, day, author.user_id))
-                        .or_insert_with(|| MemberDay { day, ..MemberDay::default() });
+                    let server = touched.day(author.guild_id, day);
+                    server.messages += 1;
+                    server.xp += earned as i64;
+                    let mine = touched.member_day(author.guild_id, day, author.user_id);
                     mine.messages += 1;
-                    mine.xp += earned;
+                    mine.xp += earned as i64;
                 }
             }
             Activity::MemberListComplete { guild_id, present, requested_at_ms } => {
@@ -232,17 +246,17 @@ where
                     }
                 }
             }
-            Activity::ReactionAdded { guild_id, key, reactor_is_bot, author_id } => {
-                add_reaction(&mut touched, *guild_id, key, *reactor_is_bot, *author_id)?;
+            Activity::ReactionAdded { guild_id, key, reactor_is_bot, author_id, at_ms } => {
+                add_reaction(&mut touched, *guild_id, key, *reactor_is_bot, *author_id, at_ms.div_euclid(DAY_MS))?;
             }
             Activity::ReactionRemoved { guild_id, key } => {
-                if let Some(author) = touched.ops.delete_reaction(key)? {
-                    undo_reaction(&mut touched, *guild_id, key.user_id, author)?;
+                if let Some(counted) = touched.ops.delete_reaction(key)? {
+                    undo_reaction(&mut touched, *guild_id, counted)?;
                 }
             }
             Activity::ReactionsCleared { guild_id, message_id, emoji } => {
-                for (reactor, author) in touched.ops.delete_message_reactions(*message_id, emoji.as_deref())? {
-                    undo_reaction(&mut touched, *guild_id, reactor, author)?;
+                for counted in touched.ops.delete_message_reactions(*message_id, emoji.as_deref())? {
+                    undo_reaction(&mut touched, *guild_id, counted)?;
                 }
             }
         }
@@ -250,7 +264,7 @@ where
     for (guild_id, user_id, change, at) in joins {
         // Counted per day only when new, so a join seen twice counts once.
         if touched.ops.log_membership(guild_id, user_id, change, at)? {
-            let day = touched.day(guild_id, at);
+            let day = touched.day(guild_id, at.div_euclid(DAY_MS));
             match change {
                 MembershipChange::Join => day.joins += 1,
                 MembershipChange::Leave => day.leaves += 1,
@@ -269,6 +283,7 @@ fn add_reaction(
     key: &ReactionKey,
     reactor_is_bot: bool,
     author_id: Option<Id>,
+    day: i64,
 ) -> Result<(), StoreError> {
     if reactor_is_bot || author_id == Some(key.user_id) || touched.member(guild_id, key.user_id)?.bot {
         return Ok(());
@@ -279,22 +294,37 @@ fn add_reaction(
         }
     }
     let author = author_id.unwrap_or(UNKNOWN_AUTHOR);
-    if !touched.ops.insert_reaction(guild_id, key, author)? {
+    if !touched.ops.insert_reaction(guild_id, key, author, day)? {
         return Ok(()); // Already counted (Discord repeats an add only after a remove).
     }
-    touched.member_mut(guild_id, key.user_id)?.reactions_given += 1;
-    if author != UNKNOWN_AUTHOR {
-        touched.member_mut(guild_id, author)?.reactions_received += 1;
-    }
-    Ok(())
+    let counted = CountedReaction { reactor: key.user_id, author, day: Some(day) };
+    count_reaction(touched, guild_id, counted, 1)
 }
 
-fn undo_reaction(touched: &mut Touched<'_>, guild_id: Id, reactor: Id, author: Id) -> Result<(), StoreError> {
-    let given = &mut touched.member_mut(guild_id, reactor)?.reactions_given;
-    *given = given.saturating_sub(1);
+fn undo_reaction(touched: &mut Touched<'_>, guild_id: Id, counted: CountedReaction) -> Result<(), StoreError> {
+    count_reaction(touched, guild_id, counted, -1)
+}
+
+/// Adds (`sign` 1) or takes back (`sign` -1) a counted reaction: on the
+/// members' totals and, when it has one, on its day.
+fn count_reaction(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    counted: CountedReaction,
+    sign: i64,
+) -> Result<(), StoreError> {
+    let CountedReaction { reactor, author, day } = counted;
+    let step = |n: &mut u64| *n = n.saturating_add_signed(sign);
+    step(&mut touched.member_mut(guild_id, reactor)?.reactions_given);
     if author != UNKNOWN_AUTHOR {
-        let received = &mut touched.member_mut(guild_id, author)?.reactions_received;
-        *received = received.saturating_sub(1);
+        step(&mut touched.member_mut(guild_id, author)?.reactions_received);
+    }
+    if let Some(day) = day {
+        touched.day(guild_id, day).reactions_given += sign;
+        touched.member_day(guild_id, day, reactor).reactions_given += sign;
+        if author != UNKNOWN_AUTHOR {
+            touched.member_day(guild_id, day, author).reactions_received += sign;
+        }
     }
     Ok(())
 }

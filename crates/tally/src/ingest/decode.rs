@@ -71,8 +71,9 @@ pub struct Rejected {
     pub cause: String,
 }
 
-/// Reads one text frame from the gateway.
-pub fn decode(json: String) -> Decoded {
+/// Reads one text frame from the gateway, received at `received_at_ms`
+/// (which dates what a payload carries no time for: reactions).
+pub fn decode(json: String, received_at_ms: i64) -> Decoded {
     let bytes = json.len();
     if bytes > MAX_SINGLE_EVENT_BYTES {
         let event_type = event_type_of(&json);
@@ -85,7 +86,7 @@ pub fn decode(json: String) -> Decoded {
         let event_type = header.event_type().unwrap_or_default();
         if header.op() == 0 {
             if let (true, Some(sequence)) = (super::fast::handles(event_type), header.sequence()) {
-                return match super::fast::read(event_type, &json) {
+                return match super::fast::read(event_type, &json, received_at_ms) {
                     Ok(activities) => Decoded::Counted { sequence, activities },
                     Err(error) => Decoded::Rejected(Rejected {
                         event_type: event_type.to_owned(),
@@ -139,33 +140,33 @@ mod tests {
     #[test]
     fn dispatches_unwanted_events_and_garbage() {
         let message = r#"{"op":0,"s":7,"t":"RESUMED","d":{}}"#;
-        assert!(matches!(decode(message.into()), Decoded::Dispatch { sequence: 7, event: Event::Resumed }));
+        assert!(matches!(decode(message.into(), 0), Decoded::Dispatch { sequence: 7, event: Event::Resumed }));
         let dm = r#"{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"id":"5","author":{"id":"6","username":"a"}}}"#;
-        assert!(matches!(decode(dm.into()), Decoded::Counted { sequence: 8, activities } if activities.is_empty()));
-        assert!(matches!(decode(r#"{"op":0,"s":8,"t":"TYPING_START","d":{}}"#.into()), Decoded::Ignored));
-        assert!(matches!(decode(r#"{"op":11,"d":null,"s":null,"t":null}"#.into()), Decoded::Ignored));
-        let Decoded::Unknown { event_type } = decode(r#"{"op":0,"s":9,"t":"BRAND_NEW","d":{}}"#.into()) else {
+        assert!(matches!(decode(dm.into(), 0), Decoded::Counted { sequence: 8, activities } if activities.is_empty()));
+        assert!(matches!(decode(r#"{"op":0,"s":8,"t":"TYPING_START","d":{}}"#.into(), 0), Decoded::Ignored));
+        assert!(matches!(decode(r#"{"op":11,"d":null,"s":null,"t":null}"#.into(), 0), Decoded::Ignored));
+        let Decoded::Unknown { event_type } = decode(r#"{"op":0,"s":9,"t":"BRAND_NEW","d":{}}"#.into(), 0) else {
             panic!("an event type Discord added later is reported")
         };
         assert_eq!(event_type, "BRAND_NEW");
-        let Decoded::Rejected(r) = decode(r#"{"op":0,"s":9,"t":"MESSAGE_CREATE","d":{"id":"x"}}"#.into()) else {
+        let Decoded::Rejected(r) = decode(r#"{"op":0,"s":9,"t":"MESSAGE_CREATE","d":{"id":"x"}}"#.into(), 0) else {
             panic!("a message without its fields is rejected")
         };
         assert_eq!((r.event_type.as_str(), r.bytes), ("MESSAGE_CREATE", 50));
-        assert!(matches!(decode("{not json".into()), Decoded::Rejected(_)));
+        assert!(matches!(decode("{not json".into(), 0), Decoded::Rejected(_)));
     }
 
     #[test]
     fn oversized_single_events_are_rejected_before_parsing() {
         let padding = "x".repeat(MAX_SINGLE_EVENT_BYTES);
         let frame = format!(r#"{{"op":0,"s":1,"t":"MESSAGE_CREATE","d":{{"content":"{padding}"}}}}"#);
-        let Decoded::Rejected(r) = decode(frame) else { panic!("too large") };
+        let Decoded::Rejected(r) = decode(frame, 0) else { panic!("too large") };
         assert_eq!(r.event_type, "MESSAGE_CREATE");
         assert!(r.cause.contains("larger than"), "{}", r.cause);
         // A whole server's worth of data may be that large.
         let frame =
             format!(r#"{{"op":0,"s":1,"t":"GUILD_CREATE","d":{{"id":"1","unavailable":true,"x":"{padding}"}}}}"#);
-        assert!(matches!(decode(frame), Decoded::Dispatch { .. }));
+        assert!(matches!(decode(frame, 0), Decoded::Dispatch { .. }));
     }
 
     #[test]

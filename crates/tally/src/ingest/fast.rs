@@ -18,12 +18,13 @@ pub fn handles(event_type: &str) -> bool {
     matches!(event_type, "MESSAGE_CREATE" | "MESSAGE_REACTION_ADD" | "MESSAGE_REACTION_REMOVE")
 }
 
-/// Reads the `d` of a dispatch frame of `event_type` (one [`handles`] accepts).
-pub fn read(event_type: &str, frame: &str) -> Result<Vec<Activity>, serde_json::Error> {
+/// Reads the `d` of a dispatch frame of `event_type` (one [`handles`]
+/// accepts), received at `received_at_ms` (which dates reactions).
+pub fn read(event_type: &str, frame: &str, received_at_ms: i64) -> Result<Vec<Activity>, serde_json::Error> {
     Ok(match event_type {
         "MESSAGE_CREATE" => serde_json::from_str::<Frame<Message<'_>>>(frame)?.d.into_activity().into_iter().collect(),
         "MESSAGE_REACTION_ADD" => {
-            serde_json::from_str::<Frame<ReactionAdd>>(frame)?.d.into_activity()?.into_iter().collect()
+            serde_json::from_str::<Frame<ReactionAdd>>(frame)?.d.into_activity(received_at_ms)?.into_iter().collect()
         }
         "MESSAGE_REACTION_REMOVE" => {
             serde_json::from_str::<Frame<ReactionRemove>>(frame)?.d.into_activity()?.into_iter().collect()
@@ -162,7 +163,7 @@ struct ReactionAdd {
 }
 
 impl ReactionAdd {
-    fn into_activity(self) -> Result<Option<Activity>, serde_json::Error> {
+    fn into_activity(self, at_ms: i64) -> Result<Option<Activity>, serde_json::Error> {
         let emoji = self.emoji.key::<serde_json::Error>()?;
         let Some(guild_id) = self.guild_id else { return Ok(None) };
         Ok(Some(Activity::ReactionAdded {
@@ -170,6 +171,7 @@ impl ReactionAdd {
             key: ReactionKey { message_id: self.message_id, user_id: self.user_id, emoji },
             reactor_is_bot: self.member.is_some_and(|m| m.user.bot),
             author_id: self.message_author_id,
+            at_ms,
         }))
     }
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::apply::{apply, RankChange};
+use super::apply::{apply, Applied};
 use crate::domain::Activity;
 use crate::metrics::{self, Histogram};
 use crate::store::rankings::Rankings;
@@ -239,7 +239,8 @@ fn run(
                     return Err(error);
                 }
             };
-            rankings.apply(&changes);
+            rankings.apply(&changes.moves);
+            rankings.boards.changed(&changes.guilds);
             committed.send_modify(|c| {
                 for e in &batch {
                     c.insert(e.session.shard_id, (e.session.session_id.clone(), e.sequence));
@@ -277,7 +278,7 @@ fn commit_with_retry(
     writer: &mut SqliteWriter,
     batch: &[Envelope],
     stats: &LedgerStats,
-) -> Result<Vec<RankChange>, StoreError> {
+) -> Result<Applied, StoreError> {
     let mut backoff = Duration::from_millis(50);
     loop {
         match commit(writer, batch) {
@@ -293,7 +294,7 @@ fn commit_with_retry(
     }
 }
 
-fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<Vec<RankChange>, StoreError> {
+fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<Applied, StoreError> {
     writer.transaction(|ops| {
         let changes = apply(ops, batch.iter().flat_map(|e| &e.activities))?;
         let mut last: HashMap<u32, &Envelope> = HashMap::new();

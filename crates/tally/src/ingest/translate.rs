@@ -12,7 +12,7 @@ use crate::domain::{Activity, MemberProfile, ReactionKey};
 
 /// Translates one gateway event into the activity it records. Events Tally
 /// does not count give an empty list. `received_at_ms` dates events whose
-/// payload carries no time of its own (leaves).
+/// payload carries no time of its own (leaves, reactions).
 pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
     match event {
         Event::GuildCreate(create) => match create.as_ref() {
@@ -64,6 +64,7 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
                 },
                 reactor_is_bot: reaction.member.as_ref().is_some_and(|m| m.user.bot),
                 author_id: reaction.message_author_id.map(|id| id.get()),
+                at_ms: received_at_ms,
             }]
         }
         Event::ReactionRemove(reaction) => {

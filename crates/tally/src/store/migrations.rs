@@ -84,4 +84,13 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (guild_id, day, user_id)
     ) WITHOUT ROWID;
     ",
+    // 6: reactions per day. A counted reaction remembers the day it was
+    // counted on, so removing it takes it off that day; reactions counted
+    // before this version have no day and are taken off no day.
+    "
+    ALTER TABLE counted_reactions ADD COLUMN day INTEGER;
+    ALTER TABLE member_days ADD COLUMN reactions_given INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE member_days ADD COLUMN reactions_received INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE guild_days ADD COLUMN reactions INTEGER NOT NULL DEFAULT 0;
+    ",
 ];

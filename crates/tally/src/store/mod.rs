@@ -3,6 +3,7 @@
 //! inside one transaction per batch; commands and export read through
 //! [`Reader`].
 
+pub mod boards;
 mod migrations;
 pub mod rankings;
 pub mod sqlite;
@@ -107,6 +108,8 @@ pub struct GuildDay {
     pub joins: u64,
     /// Leaves logged that day.
     pub leaves: u64,
+    /// Reactions given that day (by members, to members), still standing.
+    pub reactions: u64,
 }
 
 /// One member's activity on one day.
@@ -118,6 +121,39 @@ pub struct MemberDay {
     pub messages: u64,
     /// XP earned.
     pub xp: u64,
+    /// Reactions given that day, still standing.
+    pub reactions_given: u64,
+    /// Reactions received that day, still standing.
+    pub reactions_received: u64,
+}
+
+/// What one batch adds to one day's row, of a server or of a member.
+/// Signed: removing a reaction takes it off the day it was counted on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DayChange {
+    /// Messages posted.
+    pub messages: i64,
+    /// XP earned.
+    pub xp: i64,
+    /// Reactions given (a server's day counts these as its reactions).
+    pub reactions_given: i64,
+    /// Reactions received (members' days only).
+    pub reactions_received: i64,
+    /// Joins (servers' days only).
+    pub joins: i64,
+    /// Leaves (servers' days only).
+    pub leaves: i64,
+}
+
+/// A reaction Tally counted, as remembered so it can be taken back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountedReaction {
+    /// Who reacted.
+    pub reactor: Id,
+    /// Whose message it was (0 when Discord did not say).
+    pub author: Id,
+    /// The day it was counted on; None for reactions counted before days were kept.
+    pub day: Option<i64>,
 }
 
 /// A row of a per-day table. Only days with activity are stored.
@@ -211,21 +247,27 @@ pub trait StoreOps {
         at_ms: i64,
     ) -> Result<bool, StoreError>;
     /// Adds a batch's figures to a server's day.
-    fn add_guild_day(&mut self, guild_id: Id, counts: &GuildDay) -> Result<(), StoreError>;
+    fn add_guild_day(&mut self, guild_id: Id, day: i64, change: &DayChange) -> Result<(), StoreError>;
     /// Adds a batch's figures to a member's day.
-    fn add_member_day(&mut self, guild_id: Id, user_id: Id, counts: &MemberDay) -> Result<(), StoreError>;
-    /// Remembers a counted reaction and whose message it went to. False when already remembered.
+    fn add_member_day(&mut self, guild_id: Id, day: i64, user_id: Id, change: &DayChange) -> Result<(), StoreError>;
+    /// Remembers a counted reaction, whose message it went to and the day it
+    /// was counted on. False when already remembered.
     fn insert_reaction(
         &mut self,
         guild_id: Id,
         key: &crate::domain::ReactionKey,
         author_id: Id,
+        day: i64,
     ) -> Result<bool, StoreError>;
-    /// Forgets a counted reaction, returning whose message it went to; None when it was never counted.
-    fn delete_reaction(&mut self, key: &crate::domain::ReactionKey) -> Result<Option<Id>, StoreError>;
+    /// Forgets a counted reaction, returning what was remembered; None when it was never counted.
+    fn delete_reaction(&mut self, key: &crate::domain::ReactionKey) -> Result<Option<CountedReaction>, StoreError>;
     /// Forgets all counted reactions on a message (of one emoji, when given),
-    /// returning `(reactor, author)` for each.
-    fn delete_message_reactions(&mut self, message_id: Id, emoji: Option<&str>) -> Result<Vec<(Id, Id)>, StoreError>;
+    /// returning each.
+    fn delete_message_reactions(
+        &mut self,
+        message_id: Id,
+        emoji: Option<&str>,
+    ) -> Result<Vec<CountedReaction>, StoreError>;
     /// Stores where a shard's session stands.
     fn save_position(&mut self, position: &ShardPosition) -> Result<(), StoreError>;
 }
@@ -250,22 +292,74 @@ pub struct Guild {
     pub web_public: bool,
 }
 
-/// What a period's board ranks by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a board ranks by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Measure {
-    /// XP earned in the period.
+    /// XP earned.
     Xp,
-    /// Messages posted in the period.
+    /// Messages posted.
     Messages,
+    /// Reactions others gave the member's messages.
+    ReactionsReceived,
+    /// Reactions the member gave others' messages.
+    ReactionsGiven,
 }
 
-/// A page of a period's board: members with what they did in the period.
+impl Measure {
+    /// The column holding it, in `members` and in `member_days` alike.
+    fn column(self) -> &'static str {
+        match self {
+            Self::Xp => "xp",
+            Self::Messages => "messages",
+            Self::ReactionsReceived => "reactions_received",
+            Self::ReactionsGiven => "reactions_given",
+        }
+    }
+}
+
+/// Which days a board adds up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Span {
+    /// Everything ever counted (the members' totals).
+    AllTime,
+    /// Days `first` to `last` (days since the epoch, inclusive).
+    Days {
+        /// The first day.
+        first: i64,
+        /// The last day.
+        last: i64,
+    },
+}
+
+/// A board's whole order: `(user_id, figure)`, best first.
+pub type BoardOrder = Vec<(Id, u64)>;
+
+/// A page of a board: members with their figure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeriodPage {
     /// Members on this page with their figure, best first.
     pub rows: Vec<(Member, u64)>,
     /// Members on the whole board.
     pub total: u64,
+}
+
+/// The page `offset..offset + limit` of `order`, with each member's row.
+fn page_of<R: Reader + ?Sized>(
+    reader: &R,
+    guild_id: Id,
+    order: &[(Id, u64)],
+    offset: u64,
+    limit: u64,
+) -> Result<PeriodPage, StoreError> {
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(order.len());
+    let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(order.len());
+    let mut rows = Vec::with_capacity(end - start);
+    for &(user_id, figure) in &order[start..end] {
+        if let Some(member) = reader.member(guild_id, user_id)? {
+            rows.push((member, figure));
+        }
+    }
+    Ok(PeriodPage { rows, total: order.len() as u64 })
 }
 
 /// Read-only queries for commands and export. Never blocks the writer.
@@ -280,17 +374,21 @@ pub trait Reader: Send + Sync {
     /// A member's days from `first` to `last` (inclusive, at most a year)
     /// that had any activity, oldest first.
     fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError>;
-    /// Present non-bot members by what they did from day `first` to `last`
-    /// (inclusive), those with nothing left out; ties by id.
+    /// Present non-bot members by `by` over `span`, those with nothing left
+    /// out, ties by id: the whole order.
+    fn board_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<BoardOrder, StoreError>;
+    /// One page of [`Reader::board_order`], with the members' rows.
     fn period_board(
         &self,
         guild_id: Id,
-        first: i64,
-        last: i64,
+        span: Span,
         by: Measure,
         offset: u64,
         limit: u64,
-    ) -> Result<PeriodPage, StoreError>;
+    ) -> Result<PeriodPage, StoreError> {
+        let order = self.board_order(guild_id, span, by)?;
+        page_of(self, guild_id, &order, offset, limit)
+    }
     /// The rank card colour a member chose (0xRRGGBB), if any.
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use super::boards::BoardCache;
 use super::{
-    Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, PeriodPage, Reader, ShardPosition, StoreError,
+    page_of, BoardOrder, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, PeriodPage, Reader,
+    ShardPosition, Span, StoreError,
 };
 use crate::domain::activity::Id;
 use crate::domain::standings::Standings;
@@ -30,11 +32,13 @@ enum State {
 #[derive(Debug)]
 pub struct Rankings {
     state: RwLock<State>,
+    /// Other boards' orders, built by SQL and kept while they are current.
+    pub boards: BoardCache,
 }
 
 impl Default for Rankings {
     fn default() -> Self {
-        Self { state: RwLock::new(State::Building { pending: Vec::new() }) }
+        Self { state: RwLock::new(State::Building { pending: Vec::new() }), boards: BoardCache::default() }
     }
 }
 
@@ -157,16 +161,23 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.member_days(guild_id, user_id, first, last)
     }
 
+    fn board_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<BoardOrder, StoreError> {
+        let order =
+            self.rankings.boards.get_or_build((guild_id, span, by), || self.inner.board_order(guild_id, span, by))?;
+        Ok(order.as_ref().clone())
+    }
+
     fn period_board(
         &self,
         guild_id: Id,
-        first: i64,
-        last: i64,
+        span: Span,
         by: Measure,
         offset: u64,
         limit: u64,
     ) -> Result<PeriodPage, StoreError> {
-        self.inner.period_board(guild_id, first, last, by, offset, limit)
+        let order =
+            self.rankings.boards.get_or_build((guild_id, span, by), || self.inner.board_order(guild_id, span, by))?;
+        page_of(self, guild_id, &order, offset, limit)
     }
 
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
@@ -248,7 +259,7 @@ mod tests {
         snapshot_taken.recv().unwrap();
         for part in script[300..].chunks(50) {
             let changes = commit(&mut writer, part);
-            rankings.apply(&changes);
+            rankings.apply(&changes.moves);
         }
         while !rankings.is_ready() {
             std::thread::yield_now();

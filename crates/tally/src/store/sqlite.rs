@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
 use super::{
-    migrations, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, MembershipChange, PeriodPage, Reader,
-    RowWrite, ShardPosition, StoreError, StoreOps,
+    migrations, BoardOrder, CountedReaction, DayChange, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay,
+    MembershipChange, Reader, RowWrite, ShardPosition, Span, StoreError, StoreOps,
 };
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
 
@@ -132,6 +132,14 @@ struct SqliteOps<'a> {
 const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
      reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at";
 
+fn counted_reaction(row: &Row<'_>) -> rusqlite::Result<CountedReaction> {
+    Ok(CountedReaction {
+        reactor: row.get::<_, i64>(0)? as u64,
+        author: row.get::<_, i64>(1)? as u64,
+        day: row.get(2)?,
+    })
+}
+
 fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
     Ok(Member {
         guild_id: row.get::<_, i64>(0)? as u64,
@@ -253,72 +261,87 @@ impl StoreOps for SqliteOps<'_> {
         Ok(inserted == 1)
     }
 
-    fn add_member_day(&mut self, guild_id: Id, user_id: Id, c: &MemberDay) -> Result<(), StoreError> {
+    fn add_member_day(&mut self, guild_id: Id, day: i64, user_id: Id, c: &DayChange) -> Result<(), StoreError> {
+        // MAX(0, …): a removal never takes a day below nothing, even for a
+        // day whose row has gone.
         self.tx
             .prepare_cached(
-                "INSERT INTO member_days (guild_id, day, user_id, messages, xp) VALUES (?1, ?2, ?3, ?4, ?5)
+                "INSERT INTO member_days (guild_id, day, user_id, messages, xp, reactions_given, reactions_received)
+                 VALUES (?1, ?2, ?3, ?4, ?5, MAX(0, ?6), MAX(0, ?7))
                  ON CONFLICT (guild_id, day, user_id) DO UPDATE SET messages = messages + excluded.messages,
-                 xp = xp + excluded.xp",
-            )?
-            .execute(params![guild_id as i64, c.day, user_id as i64, c.messages as i64, c.xp as i64])?;
-        Ok(())
-    }
-
-    fn add_guild_day(&mut self, guild_id: Id, c: &GuildDay) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO guild_days (guild_id, day, messages, xp, joins, leaves) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (guild_id, day) DO UPDATE SET messages = messages + excluded.messages,
-                 xp = xp + excluded.xp, joins = joins + excluded.joins, leaves = leaves + excluded.leaves",
+                 xp = xp + excluded.xp, reactions_given = MAX(0, reactions_given + ?6),
+                 reactions_received = MAX(0, reactions_received + ?7)",
             )?
             .execute(params![
                 guild_id as i64,
-                c.day,
-                c.messages as i64,
-                c.xp as i64,
-                c.joins as i64,
-                c.leaves as i64
+                day,
+                user_id as i64,
+                c.messages,
+                c.xp,
+                c.reactions_given,
+                c.reactions_received
             ])?;
         Ok(())
     }
 
-    fn insert_reaction(&mut self, guild_id: Id, key: &ReactionKey, author_id: Id) -> Result<bool, StoreError> {
+    fn add_guild_day(&mut self, guild_id: Id, day: i64, c: &DayChange) -> Result<(), StoreError> {
+        self.tx
+            .prepare_cached(
+                "INSERT INTO guild_days (guild_id, day, messages, xp, joins, leaves, reactions)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, MAX(0, ?7))
+                 ON CONFLICT (guild_id, day) DO UPDATE SET messages = messages + excluded.messages,
+                 xp = xp + excluded.xp, joins = joins + excluded.joins, leaves = leaves + excluded.leaves,
+                 reactions = MAX(0, reactions + ?7)",
+            )?
+            .execute(params![guild_id as i64, day, c.messages, c.xp, c.joins, c.leaves, c.reactions_given])?;
+        Ok(())
+    }
+
+    fn insert_reaction(
+        &mut self,
+        guild_id: Id,
+        key: &ReactionKey,
+        author_id: Id,
+        day: i64,
+    ) -> Result<bool, StoreError> {
         let inserted = self
             .tx
             .prepare_cached(
-                "INSERT OR IGNORE INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR IGNORE INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id, day)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![
                 key.message_id as i64,
                 key.user_id as i64,
                 key.emoji,
                 guild_id as i64,
-                author_id as i64
+                author_id as i64,
+                day
             ])?;
         Ok(inserted == 1)
     }
 
-    fn delete_reaction(&mut self, key: &ReactionKey) -> Result<Option<Id>, StoreError> {
+    fn delete_reaction(&mut self, key: &ReactionKey) -> Result<Option<CountedReaction>, StoreError> {
         Ok(self
             .tx
             .prepare_cached(
                 "DELETE FROM counted_reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3
-                 RETURNING author_id",
+                 RETURNING user_id, author_id, day",
             )?
-            .query_row(params![key.message_id as i64, key.user_id as i64, key.emoji], |r| r.get::<_, i64>(0))
-            .optional()?
-            .map(|id| id as u64))
+            .query_row(params![key.message_id as i64, key.user_id as i64, key.emoji], counted_reaction)
+            .optional()?)
     }
 
-    fn delete_message_reactions(&mut self, message_id: Id, emoji: Option<&str>) -> Result<Vec<(Id, Id)>, StoreError> {
+    fn delete_message_reactions(
+        &mut self,
+        message_id: Id,
+        emoji: Option<&str>,
+    ) -> Result<Vec<CountedReaction>, StoreError> {
         let mut stmt = self.tx.prepare_cached(
             "DELETE FROM counted_reactions WHERE message_id = ?1 AND (?2 IS NULL OR emoji = ?2)
-             RETURNING user_id, author_id",
+             RETURNING user_id, author_id, day",
         )?;
-        let rows = stmt.query_map(params![message_id as i64, emoji], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-        })?;
+        let rows = stmt.query_map(params![message_id as i64, emoji], counted_reaction)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -393,7 +416,7 @@ impl Reader for SqliteReader {
     fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
         self.with(|c| {
             c.prepare_cached(
-                "SELECT day, messages, xp, joins, leaves FROM guild_days
+                "SELECT day, messages, xp, joins, leaves, reactions FROM guild_days
                  WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
             )?
             .query_map(params![guild_id as i64, first, last], |r| {
@@ -403,6 +426,7 @@ impl Reader for SqliteReader {
                     xp: r.get::<_, i64>(2)? as u64,
                     joins: r.get::<_, i64>(3)? as u64,
                     leaves: r.get::<_, i64>(4)? as u64,
+                    reactions: r.get::<_, i64>(5)? as u64,
                 })
             })?
             .collect()
@@ -415,13 +439,20 @@ impl Reader for SqliteReader {
             // One key lookup a day: the key leads with the day, not the
             // member, and a range over days would scan every member's rows.
             let mut lookup = c.prepare_cached(
-                "SELECT messages, xp FROM member_days WHERE guild_id = ?1 AND day = ?2 AND user_id = ?3",
+                "SELECT messages, xp, reactions_given, reactions_received FROM member_days
+                 WHERE guild_id = ?1 AND day = ?2 AND user_id = ?3",
             )?;
             let mut days = Vec::new();
             for day in first..=last {
                 let found = lookup
                     .query_row(params![guild_id as i64, day, user_id as i64], |r| {
-                        Ok(MemberDay { day, messages: r.get::<_, i64>(0)? as u64, xp: r.get::<_, i64>(1)? as u64 })
+                        Ok(MemberDay {
+                            day,
+                            messages: r.get::<_, i64>(0)? as u64,
+                            xp: r.get::<_, i64>(1)? as u64,
+                            reactions_given: r.get::<_, i64>(2)? as u64,
+                            reactions_received: r.get::<_, i64>(3)? as u64,
+                        })
                     })
                     .optional()?;
                 days.extend(found);
@@ -430,43 +461,39 @@ impl Reader for SqliteReader {
         })
     }
 
-    fn period_board(
-        &self,
-        guild_id: Id,
-        first: i64,
-        last: i64,
-        by: Measure,
-        offset: u64,
-        limit: u64,
-    ) -> Result<PeriodPage, StoreError> {
-        let column = match by {
-            Measure::Xp => "xp",
-            Measure::Messages => "messages",
+    fn board_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<BoardOrder, StoreError> {
+        let column = by.column();
+        let (sql, days) = match span {
+            Span::AllTime => (
+                format!(
+                    "SELECT user_id, {column} FROM members
+                     WHERE guild_id = ?1 AND left_at IS NULL AND bot = 0 AND {column} > 0
+                     ORDER BY {column} DESC, user_id"
+                ),
+                None,
+            ),
+            // Only members who did something in the span have day rows, so
+            // this reads those rows, not the whole server.
+            Span::Days { first, last } => (
+                format!(
+                    "SELECT t.user_id, t.figure FROM (
+                         SELECT user_id, SUM({column}) AS figure FROM member_days
+                         WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY user_id
+                     ) t JOIN members m ON m.guild_id = ?1 AND m.user_id = t.user_id
+                     WHERE t.figure > 0 AND m.left_at IS NULL AND m.bot = 0
+                     ORDER BY t.figure DESC, t.user_id"
+                ),
+                Some((first, last)),
+            ),
         };
-        // Only members who did something in the period have day rows, so
-        // this reads those rows, not the whole server.
-        let totals = format!(
-            "SELECT d.user_id AS user_id, SUM(d.{column}) AS figure FROM member_days d
-             JOIN members m ON m.guild_id = d.guild_id AND m.user_id = d.user_id
-             WHERE d.guild_id = ?1 AND d.day BETWEEN ?2 AND ?3 AND m.left_at IS NULL AND m.bot = 0
-             GROUP BY d.user_id HAVING figure > 0"
-        );
+        let row = |r: &Row<'_>| Ok((r.get::<_, i64>(0)? as Id, r.get::<_, i64>(1)? as u64));
         self.with(|c| {
-            let total: i64 = c
-                .prepare_cached(&format!("SELECT COUNT(*) FROM ({totals})"))?
-                .query_row(params![guild_id as i64, first, last], |r| r.get(0))?;
-            let columns = MEMBER_COLUMNS.split(", ").map(|col| format!("m.{col}")).collect::<Vec<_>>().join(", ");
-            let rows = c
-                .prepare_cached(&format!(
-                    "WITH t AS ({totals}) SELECT {columns}, t.figure FROM t
-                     JOIN members m ON m.guild_id = ?1 AND m.user_id = t.user_id
-                     ORDER BY t.figure DESC, t.user_id LIMIT ?4 OFFSET ?5"
-                ))?
-                .query_map(params![guild_id as i64, first, last, limit as i64, offset as i64], |r| {
-                    Ok((member_from_row(r)?, r.get::<_, i64>(12)? as u64))
-                })?
-                .collect::<Result<_, _>>()?;
-            Ok(PeriodPage { rows, total: total as u64 })
+            let mut statement = c.prepare_cached(&sql)?;
+            let rows = match days {
+                None => statement.query_map([guild_id as i64], row)?.collect(),
+                Some((first, last)) => statement.query_map(params![guild_id as i64, first, last], row)?.collect(),
+            };
+            rows
         })
     }
 

@@ -124,6 +124,10 @@ pub struct MemberDayView {
     pub messages: u64,
     /// XP earned.
     pub xp: u64,
+    /// Reactions given, still standing.
+    pub reactions_given: u64,
+    /// Reactions received, still standing.
+    pub reactions_received: u64,
 }
 
 /// Days shown in a server's activity chart.
@@ -142,6 +146,8 @@ pub struct DayView {
     pub joins: u64,
     /// Members who left.
     pub leaves: u64,
+    /// Reactions given, still standing.
+    pub reactions: u64,
 }
 
 /// A server's activity over the last days, one entry a day, oldest first.
@@ -161,7 +167,14 @@ pub fn activity(reader: &dyn Reader, guild_id: Id, today: i64, days: i64) -> Res
     let stored = reader.guild_days(guild_id, first, today)?;
     let days = every_day(first, today, &stored)
         .into_iter()
-        .map(|d| DayView { date: date_of(d.day), messages: d.messages, xp: d.xp, joins: d.joins, leaves: d.leaves })
+        .map(|d| DayView {
+            date: date_of(d.day),
+            messages: d.messages,
+            xp: d.xp,
+            joins: d.joins,
+            leaves: d.leaves,
+            reactions: d.reactions,
+        })
         .collect();
     Ok(ActivityView { server, days })
 }
@@ -212,7 +225,13 @@ pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id, today: i64) -> Re
     let stored = reader.member_days(guild_id, user_id, first, today)?;
     let days = every_day(first, today, &stored)
         .into_iter()
-        .map(|d| MemberDayView { date: date_of(d.day), messages: d.messages, xp: d.xp })
+        .map(|d| MemberDayView {
+            date: date_of(d.day),
+            messages: d.messages,
+            xp: d.xp,
+            reactions_given: d.reactions_given,
+            reactions_received: d.reactions_received,
+        })
         .collect();
     Ok(ProfileView { server, member: MemberView::new(&member, rank), days })
 }

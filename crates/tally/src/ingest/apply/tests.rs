@@ -46,11 +46,16 @@ fn message(user: u64, id: u64) -> Activity {
 }
 
 fn reaction(message_id: u64, user: u64, author: u64) -> Activity {
+    reaction_at(message_id, user, author, 0)
+}
+
+fn reaction_at(message_id: u64, user: u64, author: u64, at_ms: i64) -> Activity {
     Activity::ReactionAdded {
         guild_id: 1,
         key: ReactionKey { message_id, user_id: user, emoji: "x".into() },
         reactor_is_bot: false,
         author_id: Some(author),
+        at_ms,
     }
 }
 
@@ -132,7 +137,63 @@ fn each_server_day_adds_up_messages_xp_joins_and_leaves() {
     use crate::store::MemberDay;
     assert_eq!(
         db.reader.member_days(1, 5, d3 - 10, d4 + 10).unwrap(),
-        [MemberDay { day: d3, messages: 1, xp: xp(&[a]) }, MemberDay { day: d4, messages: 1, xp: xp(&[c]) }]
+        [
+            MemberDay { day: d3, messages: 1, xp: xp(&[a]), ..MemberDay::default() },
+            MemberDay { day: d4, messages: 1, xp: xp(&[c]), ..MemberDay::default() }
+        ]
     );
     assert_eq!(db.reader.member_days(1, 6, d4, d4).unwrap(), [], "member 6 was quiet on day 4");
+}
+
+/// A reaction counts on the day Tally received it, and taking it back (on
+/// any later day, alone or in a clear) takes it off that same day.
+#[test]
+fn reactions_count_on_their_day_and_are_taken_off_it() {
+    use crate::store::{GuildDay, MemberDay, DAY_MS};
+    let mut db = db();
+    let (d1, d2) = (20_000, 20_001);
+    let clear = |message_id| Activity::ReactionsCleared { guild_id: 1, message_id, emoji: None };
+    let removed = |message_id, user_id| Activity::ReactionRemoved {
+        guild_id: 1,
+        key: ReactionKey { message_id, user_id, emoji: "x".into() },
+    };
+    db.apply(&[message(5, 100), message(6, 200)]);
+    db.apply(&[
+        reaction_at(100, 6, 5, d1 * DAY_MS + 10), // 6 → 5 on day 1
+        reaction_at(200, 5, 6, d1 * DAY_MS + 20), // 5 → 6 on day 1
+        reaction_at(200, 7, 6, d2 * DAY_MS),      // 7 → 6 on day 2
+    ]);
+    // On day 2: 5 takes back their day-1 reaction, and message 200's are cleared.
+    db.apply(&[removed(200, 5)]);
+    db.apply(&[clear(200), reaction_at(100, 7, 5, d2 * DAY_MS + 5)]); // 7 → 5 on day 2
+    let day = |user, day| db.reader.member_days(1, user, day, day).unwrap().first().copied().unwrap_or_default();
+    let reactions = |d: MemberDay| (d.reactions_given, d.reactions_received);
+    assert_eq!(reactions(day(5, d1)), (0, 1), "5 received one on day 1; their own was taken back");
+    assert_eq!(reactions(day(6, d1)), (1, 0));
+    assert_eq!(reactions(day(6, d2)), (0, 0), "6's day-2 reaction was cleared");
+    assert_eq!(reactions(day(7, d2)), (1, 0), "7's cleared reaction is gone; the later one stands");
+    assert_eq!(reactions(day(5, d2)), (0, 1));
+    let server: Vec<(i64, u64)> =
+        db.reader.guild_days(1, d1, d2).unwrap().iter().map(|d: &GuildDay| (d.day, d.reactions)).collect();
+    assert_eq!(server, [(d1, 1), (d2, 1)]);
+    // The totals agree with the days.
+    assert_eq!((db.member(5).reactions_given, db.member(5).reactions_received), (0, 2));
+}
+
+/// A reaction counted before days were kept (no day remembered) is taken
+/// off the totals when removed, and off no day.
+#[test]
+fn reactions_from_before_days_come_off_the_totals_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut writer = sqlite::open_writer(&path).unwrap();
+    let reader = sqlite::open_reader(&path).unwrap();
+    writer.transaction(|ops| apply(ops, &[message(5, 100), reaction_at(100, 6, 5, 7 * crate::store::DAY_MS)])).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("UPDATE counted_reactions SET day = NULL", []).unwrap();
+    let removed =
+        Activity::ReactionRemoved { guild_id: 1, key: ReactionKey { message_id: 100, user_id: 6, emoji: "x".into() } };
+    writer.transaction(|ops| apply(ops, &[removed])).unwrap();
+    assert_eq!(reader.member(1, 6).unwrap().unwrap().reactions_given, 0);
+    assert_eq!(reader.member_days(1, 6, 7, 7).unwrap()[0].reactions_given, 1, "day 7 keeps what it was given");
 }

@@ -75,12 +75,13 @@ fn reactions_carry_author_and_emoji_key() {
         }),
     );
     assert_eq!(
-        translate(&e, 0),
+        translate(&e, 1_234),
         vec![Activity::ReactionAdded {
             guild_id: 2,
             key: ReactionKey { message_id: 11, user_id: 7, emoji: "id:55".into() },
             reactor_is_bot: true,
             author_id: Some(8),
+            at_ms: 1_234,
         }]
     );
     let removed = event(

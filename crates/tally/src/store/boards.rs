@@ -1,0 +1,130 @@
+//! Whole board orders (a week's messages, a month's XP, all-time reactions…)
+//! kept for reuse. A board is one SQL pass over the day rows of everyone
+//! active in its span: microseconds in a small server, about a second with
+//! 300,000 active members. Paging through it, or many members asking at
+//! once, should not repeat that pass.
+//!
+//! A kept order is reused while its server has had no commit since it was
+//! built. When the server has changed, a cheap order is built again, so
+//! small servers always see the latest count; an order that took long to
+//! build is reused for up to [`MAX_AGE`], so a large, busy server's windowed
+//! boards lag by at most that much.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::{BoardOrder, Measure, Span, StoreError};
+use crate::domain::activity::Id;
+
+/// A build slower than this is worth reusing after its server changes.
+pub const SLOW_BUILD: Duration = Duration::from_millis(50);
+
+/// How long a slow build is reused after its server changed.
+pub const MAX_AGE: Duration = Duration::from_secs(30);
+
+/// Orders kept at most; the oldest goes first.
+const MAX_KEPT: usize = 64;
+
+/// Which board: a server, a span, a measure.
+pub type BoardKey = (Id, Span, Measure);
+
+#[derive(Debug)]
+struct Kept {
+    order: Arc<BoardOrder>,
+    /// The server's generation when the build began.
+    generation: u64,
+    built_at: Instant,
+    slow: bool,
+}
+
+/// Kept board orders, and a generation per server that each commit moves.
+#[derive(Debug, Default)]
+pub struct BoardCache {
+    kept: Mutex<HashMap<BoardKey, Kept>>,
+    generations: Mutex<HashMap<Id, u64>>,
+}
+
+impl BoardCache {
+    /// Marks `guilds` as changed by a commit: their kept orders are stale.
+    pub fn changed(&self, guilds: &[Id]) {
+        if guilds.is_empty() {
+            return;
+        }
+        let mut generations = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        for guild in guilds {
+            *generations.entry(*guild).or_default() += 1;
+        }
+    }
+
+    fn generation(&self, guild: Id) -> u64 {
+        self.generations.lock().unwrap_or_else(|p| p.into_inner()).get(&guild).copied().unwrap_or_default()
+    }
+
+    /// The order for `key`: kept, or built by `build` and kept.
+    pub fn get_or_build(
+        &self,
+        key: BoardKey,
+        build: impl FnOnce() -> Result<BoardOrder, StoreError>,
+    ) -> Result<Arc<BoardOrder>, StoreError> {
+        // Read before building: a commit during the build makes it stale.
+        let generation = self.generation(key.0);
+        {
+            let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(k) = kept.get(&key) {
+                if k.generation == generation || (k.slow && k.built_at.elapsed() < MAX_AGE) {
+                    return Ok(Arc::clone(&k.order));
+                }
+            }
+        }
+        let started = Instant::now();
+        let order = Arc::new(build()?);
+        let slow = started.elapsed() >= SLOW_BUILD;
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.len() >= MAX_KEPT && !kept.contains_key(&key) {
+            if let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.built_at).map(|(key, _)| *key) {
+                kept.remove(&oldest);
+            }
+        }
+        kept.insert(key, Kept { order: Arc::clone(&order), generation, built_at: started, slow });
+        Ok(order)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[test]
+    fn a_cheap_order_is_rebuilt_after_its_server_changes_and_only_then() {
+        let cache = BoardCache::default();
+        let builds = Cell::new(0);
+        let key = (1, Span::AllTime, Measure::Messages);
+        let build = || {
+            builds.set(builds.get() + 1);
+            Ok(vec![(7, builds.get() as u64)])
+        };
+        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 1)]);
+        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 1)], "unchanged: reused");
+        cache.changed(&[2]);
+        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 1)], "another server changed");
+        cache.changed(&[1]);
+        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 2)], "this server changed: rebuilt");
+        assert_eq!(builds.get(), 2);
+    }
+
+    #[test]
+    fn a_slow_order_is_reused_for_a_while_after_changes() {
+        let cache = BoardCache::default();
+        let key = (1, Span::Days { first: 1, last: 7 }, Measure::Xp);
+        let slow = || {
+            std::thread::sleep(SLOW_BUILD);
+            Ok(vec![(7, 1)])
+        };
+        cache.get_or_build(key, slow).unwrap();
+        cache.changed(&[1]);
+        let order = cache.get_or_build(key, || panic!("a slow order is kept for MAX_AGE")).unwrap();
+        assert_eq!(*order, [(7, 1)]);
+    }
+}
