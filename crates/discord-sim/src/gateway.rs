@@ -263,14 +263,19 @@ fn identify(
 fn guild_create_payload(shared: &Shared, state: &crate::state::State, guild_id: u64, requested: u64) -> Value {
     let guild = &state.world.guilds[&guild_id];
     let everyone = requested & intents::GUILD_PRESENCES != 0;
-    let voice_channel = guild.channels.last().copied().unwrap_or(guild.id);
-    let listed = guild.members.values().filter(|m| everyone || m.in_voice || m.user_id == shared.bot.id);
+    let listed = guild.members.values().filter(|m| everyone || m.voice_channel.is_some() || m.user_id == shared.bot.id);
     let members = listed.map(|m| payloads::member(m, &state.world.users[&m.user_id])).collect();
     let voice = guild
         .members
         .values()
-        .filter(|m| m.in_voice)
-        .map(|m| payloads::voice_state(guild.id, voice_channel, m))
+        .filter(|m| m.voice_channel.is_some())
+        .map(|m| {
+            let mut v = payloads::voice_state(guild.id, m.voice_channel, m, &state.world.users[&m.user_id]);
+            let fields = v.as_object_mut().expect("an object");
+            fields.remove("guild_id");
+            fields.remove("member");
+            v
+        })
         .collect();
     payloads::guild_create(guild, members, voice)
 }

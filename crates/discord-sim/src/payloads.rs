@@ -103,7 +103,7 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
         "splash": null,
         "discovery_splash": null,
         "owner_id": g.owner_id.to_string(),
-        "afk_channel_id": null,
+        "afk_channel_id": g.voice_channels.last().map(u64::to_string),
         "afk_timeout": 300,
         "widget_enabled": false,
         "widget_channel_id": null,
@@ -140,7 +140,16 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
         "member_count": g.members.len(),
         "voice_states": voice_states,
         "members": members,
-        "channels": g.channels.iter().enumerate().map(|(i, c)| channel(*c, g.id, i)).collect::<Vec<_>>(),
+        "channels": g
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| channel(*c, g.id, i))
+            .chain(g.voice_channels.iter().enumerate().map(|(i, c)| {
+                let afk = i + 1 == g.voice_channels.len();
+                voice_channel(*c, g.id, g.channels.len() + i, if afk { "AFK" } else { "Lounge" })
+            }))
+            .collect::<Vec<_>>(),
         "threads": [],
         "presences": [],
         "stage_instances": [],
@@ -150,14 +159,37 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
     })
 }
 
-/// A voice state for a member sitting in a channel.
-pub fn voice_state(guild_id: u64, channel_id: u64, m: &Member) -> Value {
+/// A voice channel in a server.
+pub fn voice_channel(id: u64, guild_id: u64, position: usize, name: &str) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 2,
+        "guild_id": guild_id.to_string(),
+        "name": name,
+        "position": position,
+        "permission_overwrites": [],
+        "nsfw": false,
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "bitrate": 64_000,
+        "user_limit": 0,
+        "rtc_region": null,
+        "parent_id": null,
+        "flags": 0,
+    })
+}
+
+/// A member's voice state, as VOICE_STATE_UPDATE carries it: in
+/// `channel_id`, or out of voice (null). GUILD_CREATE's `voice_states`
+/// are these without `guild_id` and `member`.
+pub fn voice_state(guild_id: u64, channel_id: Option<u64>, m: &Member, user: &User) -> Value {
     json!({
         "guild_id": guild_id.to_string(),
-        "channel_id": channel_id.to_string(),
+        "channel_id": channel_id.map(|c| c.to_string()),
         "user_id": m.user_id.to_string(),
+        "member": member(m, user),
         "session_id": format!("voice{}", m.user_id),
-        "deaf": false, "mute": false, "self_deaf": false, "self_mute": false,
+        "deaf": false, "mute": false, "self_deaf": false, "self_mute": false, "self_stream": false,
         "self_video": false, "suppress": false, "request_to_speak_timestamp": null,
     })
 }

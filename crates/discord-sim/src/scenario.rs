@@ -79,12 +79,18 @@ impl Simulator {
             let created = now.saturating_sub(1000 * 86_400_000) + s.world.guilds.len() as u64 * 7_919;
             let id = s.clock.id_at(created);
             let channel = s.clock.id_at(created + 1);
+            let voice_channels = vec![s.clock.id_at(created + 2), s.clock.id_at(created + 3)];
             let mut members = std::collections::BTreeMap::new();
             members.insert(
                 bot,
-                Member { user_id: bot, nick: None, joined_at_ms: now.saturating_sub(30 * 86_400_000), in_voice: false },
+                Member {
+                    user_id: bot,
+                    nick: None,
+                    joined_at_ms: now.saturating_sub(30 * 86_400_000),
+                    voice_channel: None,
+                },
             );
-            members.insert(owner, Member { user_id: owner, nick: None, joined_at_ms: created, in_voice: false });
+            members.insert(owner, Member { user_id: owner, nick: None, joined_at_ms: created, voice_channel: None });
             s.world.guilds.insert(
                 id,
                 Guild {
@@ -92,6 +98,7 @@ impl Simulator {
                     name: name.to_owned(),
                     owner_id: owner,
                     channels: vec![channel],
+                    voice_channels,
                     members,
                     bot_joined_at_ms: now,
                 },
@@ -110,6 +117,39 @@ impl Simulator {
         self.with(|s| {
             s.world.guilds.get(&guild_id).and_then(|g| g.channels.first().copied()).ok_or(SimError::Unknown("server"))
         })
+    }
+
+    /// The server's voice channels: `[lounge, afk]`, the second being its AFK channel.
+    pub fn voice_channels_of(&self, guild_id: u64) -> Result<Vec<u64>, SimError> {
+        self.with(|s| {
+            s.world.guilds.get(&guild_id).map(|g| g.voice_channels.clone()).ok_or(SimError::Unknown("server"))
+        })
+    }
+
+    /// The member joins or moves to voice channel `channel`, or leaves voice
+    /// (None): VOICE_STATE_UPDATE.
+    pub fn set_voice(&self, guild_id: u64, user_id: u64, channel: Option<u64>) -> Result<u64, SimError> {
+        self.with(|s| {
+            let data = Self::move_voice(s, guild_id, user_id, channel)?;
+            self.dispatch(s, guild_id, intents::GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", data)
+        })
+    }
+
+    /// Like [`Self::set_voice`] with no event sent: as if it happened while
+    /// the bot could not see (the next GUILD_CREATE shows it).
+    pub fn set_voice_quietly(&self, guild_id: u64, user_id: u64, channel: Option<u64>) -> Result<(), SimError> {
+        self.with(|s| Self::move_voice(s, guild_id, user_id, channel).map(drop))
+    }
+
+    fn move_voice(s: &mut State, guild_id: u64, user_id: u64, channel: Option<u64>) -> Result<Value, SimError> {
+        let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+        let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+        if channel.is_some_and(|c| !guild.voice_channels.contains(&c)) {
+            return Err(SimError::Unknown("voice channel"));
+        }
+        let member = guild.members.get_mut(&user_id).ok_or(SimError::Unknown("member"))?;
+        member.voice_channel = channel;
+        Ok(payloads::voice_state(guild_id, channel, member, &user))
     }
 
     /// Creates an account.
@@ -148,7 +188,7 @@ impl Simulator {
                 return Err(SimError::Unknown("user"));
             }
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
-            guild.members.insert(user_id, Member { user_id, nick: None, joined_at_ms, in_voice: false });
+            guild.members.insert(user_id, Member { user_id, nick: None, joined_at_ms, voice_channel: None });
             Ok(())
         })
     }
@@ -173,7 +213,7 @@ impl Simulator {
             let now = s.clock.now_ms();
             let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
-            let member = Member { user_id, nick: None, joined_at_ms: now, in_voice: false };
+            let member = Member { user_id, nick: None, joined_at_ms: now, voice_channel: None };
             guild.members.insert(user_id, member.clone());
             let mut data = payloads::member(&member, &user);
             data["guild_id"] = json!(guild_id.to_string());
@@ -181,9 +221,16 @@ impl Simulator {
         })
     }
 
-    /// The member leaves: GUILD_MEMBER_REMOVE.
+    /// The member leaves: GUILD_MEMBER_REMOVE (after a VOICE_STATE_UPDATE
+    /// out of voice, when they were in a voice channel).
     pub fn leave(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
         self.with(|s| {
+            let in_voice =
+                s.world.guilds.get(&guild_id).and_then(|g| g.members.get(&user_id)).and_then(|m| m.voice_channel);
+            if in_voice.is_some() {
+                let data = Self::move_voice(s, guild_id, user_id, None)?;
+                self.dispatch(s, guild_id, intents::GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", data)?;
+            }
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
             guild.members.remove(&user_id).ok_or(SimError::Unknown("member"))?;
             let user = s.world.users.get(&user_id).ok_or(SimError::Unknown("user"))?;

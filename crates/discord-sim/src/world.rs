@@ -26,8 +26,8 @@ pub struct Member {
     pub nick: Option<String>,
     /// When they (last) joined, Unix ms.
     pub joined_at_ms: u64,
-    /// Whether they sit in a voice channel (such members come in GUILD_CREATE).
-    pub in_voice: bool,
+    /// The voice channel they sit in, if any (such members come in GUILD_CREATE).
+    pub voice_channel: Option<u64>,
 }
 
 /// A server.
@@ -41,6 +41,8 @@ pub struct Guild {
     pub owner_id: u64,
     /// Its text channels.
     pub channels: Vec<u64>,
+    /// Its voice channels; the last is the AFK channel.
+    pub voice_channels: Vec<u64>,
     /// Present members by user id.
     pub members: BTreeMap<u64, Member>,
     /// When the bot joined, Unix ms.

@@ -80,10 +80,17 @@ fn gateway_objects_fit_discords_schema() {
         bot: false,
         avatar: Some("a_0123456789abcdef0123456789abcdef".into()),
     };
-    let member =
-        world::Member { user_id: ann.id, nick: Some("Annie".into()), joined_at_ms: 1_700_000_000_000, in_voice: false };
+    let member = world::Member {
+        user_id: ann.id,
+        nick: Some("Annie".into()),
+        joined_at_ms: 1_700_000_000_000,
+        voice_channel: None,
+    };
     spec::assert_fits("UserResponse", &payloads::user(&ann));
     spec::assert_fits("GuildMemberResponse", &payloads::member(&member, &ann));
     spec::assert_fits("MessageResponse", &payloads::message(4_194_304, 3, &ann, 1_700_000_000_000));
     spec::assert_fits("GuildChannelResponse", &payloads::channel(3, 2, 0));
+    spec::assert_fits("GuildChannelResponse", &payloads::voice_channel(4, 2, 1, "Lounge"));
+    spec::assert_fits("VoiceStateResponse", &payloads::voice_state(2, Some(4), &member, &ann));
+    spec::assert_fits("VoiceStateResponse", &payloads::voice_state(2, None, &member, &ann));
 }

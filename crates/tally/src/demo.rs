@@ -101,13 +101,15 @@ fn capitalise(s: &str) -> String {
     c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
-/// Makes the server lively: messages, reactions, joins and leaves. The
+/// Makes the server lively: messages, reactions, voice, joins and leaves. The
 /// simulator's clock starts [`HEAD_START`] in the past and runs 20 times
 /// faster than real time until it catches up, so XP cooldowns pass quickly at
 /// first and no date is ever in the future.
 pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync::watch::Receiver<bool>) {
     let mut dice = Dice(42);
     let mut recent: Vec<u64> = Vec::new();
+    let mut in_voice = std::collections::HashSet::new();
+    let voice_channels = sim.voice_channels_of(world.guild_id).unwrap_or_default();
     let mut tick = tokio::time::interval(Duration::from_millis(20));
     loop {
         tokio::select! {
@@ -141,7 +143,17 @@ pub async fn drive(sim: Arc<Simulator>, world: DemoWorld, mut stop: tokio::sync:
             let message = recent[dice.below(recent.len())];
             sim.unreact(message, person, EMOJIS[dice.below(EMOJIS.len())]).map(|_| ())
         } else if roll < 97 {
+            in_voice.remove(&person);
             sim.leave(world.guild_id, person).map(|_| ())
+        } else if let [lounge, afk] = voice_channels[..] {
+            // Into the lounge (now and then the AFK channel), or out of voice.
+            let channel = if in_voice.remove(&person) {
+                None
+            } else {
+                in_voice.insert(person);
+                Some(if dice.below(5) == 0 { afk } else { lounge })
+            };
+            sim.set_voice(world.guild_id, person, channel).map(|_| ())
         } else {
             Ok(())
         };
@@ -240,13 +252,14 @@ fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str, web: Option<&str>)
     out.push_str(&format!("Top members of {} ranked:\n", board.total));
     for (i, m) in board.members.iter().enumerate() {
         out.push_str(&format!(
-            "  #{} {:<16} level {:>2}  {:>6} XP  {:>4} messages  {:>3} reactions received\n",
+            "  #{} {:<16} level {:>2}  {:>6} XP  {:>4} messages  {:>3} reactions received  {:>9} in voice\n",
             i + 1,
             m.display_name,
             Level::from_xp(m.xp).level,
             m.xp,
             m.messages,
-            m.reactions_received
+            m.reactions_received,
+            crate::domain::humanize::duration_short(m.voice_ms)
         ));
     }
     out.push_str(&format!("Last /stats answer: {last_answer}\n"));

@@ -42,6 +42,9 @@ pub struct Record {
     pub joined_at: String,
     /// RFC 3339, empty while the member is present.
     pub left_at: String,
+    /// Whole seconds spent in voice channels (AFK channel aside), in finished sessions.
+    #[serde(default)]
+    pub voice_seconds: u64,
 }
 
 /// Formats milliseconds since the Unix epoch as RFC 3339 (UTC, millisecond precision).
@@ -64,6 +67,7 @@ impl From<&Member> for Record {
             level: Level::from_xp(m.xp).level,
             joined_at: rfc3339(m.joined_at_ms),
             left_at: rfc3339(m.left_at_ms),
+            voice_seconds: m.voice_ms / 1000,
         }
     }
 }
@@ -79,12 +83,13 @@ pub fn write(members: &[Member], format: Format, out: &mut impl Write) -> anyhow
         Format::Csv => {
             writeln!(
                 out,
-                "guild_id,user_id,name,messages,reactions_given,reactions_received,xp,level,joined_at,left_at"
+                "guild_id,user_id,name,messages,reactions_given,reactions_received,xp,level,joined_at,left_at,\
+                 voice_seconds"
             )?;
             for r in records {
                 writeln!(
                     out,
-                    "{},{},{},{},{},{},{},{},{},{}",
+                    "{},{},{},{},{},{},{},{},{},{},{}",
                     r.guild_id,
                     r.user_id,
                     csv_field(&r.name),
@@ -94,7 +99,8 @@ pub fn write(members: &[Member], format: Format, out: &mut impl Write) -> anyhow
                     r.xp,
                     r.level,
                     r.joined_at,
-                    r.left_at
+                    r.left_at,
+                    r.voice_seconds
                 )?;
             }
         }
@@ -133,6 +139,7 @@ mod tests {
         let mut human = Member::new(1, 2);
         human.display_name = "Ann".into();
         human.xp = 120;
+        human.voice_ms = 61_999;
         let mut bot = Member::new(1, 3);
         bot.bot = true;
         let mut out = Vec::new();
@@ -140,6 +147,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines.len(), 2);
-        assert_eq!(lines[1], "1,2,Ann,0,0,0,120,1,,");
+        assert!(lines[0].ends_with(",left_at,voice_seconds"), "{}", lines[0]);
+        assert_eq!(lines[1], "1,2,Ann,0,0,0,120,1,,,61");
     }
 }

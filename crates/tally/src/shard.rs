@@ -3,7 +3,6 @@
 //! slow database slows the shard instead of filling memory.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
@@ -72,7 +71,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                 tracing::info!(shard = shard_id.number(), ?frame, "gateway connection closed; reconnecting");
             }
             Some(Ok(Message::Text(json))) => {
-                let received_at_ms = now_ms();
+                let received_at_ms = crate::domain::days::now_ms();
                 let (sequence, activities, session) = match decode(json, received_at_ms) {
                     Decoded::Counted { sequence, activities } => {
                         (sequence, activities, current_session(&shard, &mut session))
@@ -203,8 +202,4 @@ fn on_dispatch(
         }
         _ => {}
     }
-}
-
-fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or_default()
 }

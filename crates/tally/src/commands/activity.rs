@@ -8,6 +8,7 @@ use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
 use crate::card::activity::ActivityChart;
 use crate::domain::days::{date_of, today};
+use crate::domain::humanize::duration_short;
 use crate::store::{every_day, GuildDay};
 
 /// The `/activity` command.
@@ -40,6 +41,7 @@ pub(crate) async fn run(request: &Request<'_>, command: ActivityCommand) -> anyh
         .field(EmbedFieldBuilder::new("Messages", thousands(sum(|d| d.messages))).inline())
         .field(EmbedFieldBuilder::new("XP earned", thousands(sum(|d| d.xp))).inline())
         .field(EmbedFieldBuilder::new("Reactions", thousands(sum(|d| d.reactions))).inline())
+        .field(EmbedFieldBuilder::new("Voice", duration_short(sum(|d| d.voice_ms))).inline())
         .field(EmbedFieldBuilder::new("Joined", thousands(sum(|d| d.joins))).inline())
         .field(EmbedFieldBuilder::new("Left", thousands(sum(|d| d.leaves))).inline())
         .field(EmbedFieldBuilder::new("Busiest day", busiest).inline());

@@ -15,6 +15,7 @@ use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
 use crate::domain::days::today;
+use crate::domain::humanize::duration_short;
 use crate::domain::Level;
 use crate::store::{Measure, Member, Span};
 
@@ -50,6 +51,9 @@ pub enum By {
     /// Reactions the member gave.
     #[option(name = "reactions given", value = "reactions_given")]
     ReactionsGiven,
+    /// Time in voice channels.
+    #[option(name = "voice time", value = "voice")]
+    Voice,
 }
 
 impl Period {
@@ -76,7 +80,7 @@ impl Period {
 }
 
 impl By {
-    const ALL: [Self; 4] = [Self::Xp, Self::Messages, Self::Reactions, Self::ReactionsGiven];
+    const ALL: [Self; 5] = [Self::Xp, Self::Messages, Self::Reactions, Self::ReactionsGiven, Self::Voice];
 
     fn key(self) -> &'static str {
         match self {
@@ -84,6 +88,7 @@ impl By {
             Self::Messages => "messages",
             Self::Reactions => "reactions",
             Self::ReactionsGiven => "reactions_given",
+            Self::Voice => "voice",
         }
     }
 
@@ -97,12 +102,14 @@ impl By {
             Self::Messages => Measure::Messages,
             Self::Reactions => Measure::ReactionsReceived,
             Self::ReactionsGiven => Measure::ReactionsGiven,
+            Self::Voice => Measure::Voice,
         }
     }
 
-    /// `n` of it, in words: "1 message", "12 reactions received".
+    /// `n` of it, in words: "1 message", "12 reactions received", "3 h 5 min in voice".
     fn count(self, n: u64) -> String {
         let (one, many) = match self {
+            Self::Voice => return format!("{} in voice", duration_short(n)),
             Self::Xp => ("XP", "XP"),
             Self::Messages => ("message", "messages"),
             Self::Reactions => ("reaction received", "reactions received"),
@@ -118,6 +125,7 @@ impl By {
             Self::Messages => "messages",
             Self::Reactions => "reactions received",
             Self::ReactionsGiven => "reactions given",
+            Self::Voice => "voice time",
         }
     }
 }
@@ -140,8 +148,8 @@ pub struct LeaderboardCommand {
     /// How far back (default: all time).
     #[command(desc = "How far back (default: all time)")]
     pub period: Option<Period>,
-    /// Rank by XP, messages or reactions (default: XP).
-    #[command(desc = "Rank by XP, messages or reactions (default: XP)")]
+    /// Rank by XP, messages, reactions or voice time (default: XP).
+    #[command(desc = "Rank by XP, messages, reactions or voice time (default: XP)")]
     pub by: Option<By>,
 }
 

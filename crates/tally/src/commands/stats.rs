@@ -6,6 +6,7 @@ use twilight_util::builder::embed::{EmbedBuilder, EmbedFieldBuilder, EmbedFooter
 use super::reply::{discord_date, progress_bar, thousands};
 use super::{Reply, Request};
 use crate::card::{self, CardData};
+use crate::domain::humanize::duration_short;
 use crate::domain::Level;
 use crate::store::every_day;
 
@@ -26,13 +27,14 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     let (guild, user_id) = (request.guild_id.get(), user.id.get());
     let today = crate::domain::days::today();
     let first = today - CHART_DAYS + 1;
-    let (member, rank, accent, days) = request
+    let (member, rank, accent, days, in_voice_since) = request
         .read(move |r| {
             Ok((
                 r.member(guild, user_id)?,
                 r.rank(guild, user_id)?,
                 r.card_accent(user_id)?,
                 r.member_days(guild, user_id, first, today)?,
+                r.voice_since(guild, user_id)?,
             ))
         })
         .await?;
@@ -50,6 +52,15 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     };
     let percent = (level.progress * 100).checked_div(level.needed).unwrap_or(0);
     let joined = member.joined_at_ms.map_or_else(|| "unknown".to_owned(), discord_date);
+    // Finished sessions, plus the one going on now.
+    let voice = match in_voice_since {
+        Some(since) => {
+            let now = crate::domain::days::now_ms();
+            let current = u64::try_from(now - since).unwrap_or_default();
+            format!("{} (in voice now)", duration_short(member.voice_ms + current))
+        }
+        None => duration_short(member.voice_ms),
+    };
     let embed = EmbedBuilder::new()
         .color(accent)
         .title(format!("{name} — level {}", level.level))
@@ -65,6 +76,7 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         .field(EmbedFieldBuilder::new("Messages", thousands(member.messages)).inline())
         .field(EmbedFieldBuilder::new("Reactions given", thousands(member.reactions_given)).inline())
         .field(EmbedFieldBuilder::new("Reactions received", thousands(member.reactions_received)).inline())
+        .field(EmbedFieldBuilder::new("Voice", voice).inline())
         .field(EmbedFieldBuilder::new("Joined", joined).inline())
         .footer(EmbedFooterBuilder::new(format!("@{}", member.username)));
     let data = CardData {

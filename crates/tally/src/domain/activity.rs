@@ -42,6 +42,8 @@ pub enum Activity {
         guild_id: Id,
         /// Its name.
         name: String,
+        /// Its AFK voice channel, where time does not count.
+        afk_channel_id: Option<Id>,
     },
     /// A payload showed this member is in the server (member lists, messages, updates).
     MemberSeen(MemberProfile),
@@ -93,6 +95,31 @@ pub enum Activity {
         /// Only this emoji's reactions, or all.
         emoji: Option<String>,
     },
+    /// A member joined, moved between or left voice channels
+    /// (VOICE_STATE_UPDATE; mute and similar changes arrive the same way).
+    VoiceChanged {
+        /// The server.
+        guild_id: Id,
+        /// Who.
+        user_id: Id,
+        /// The channel they are in now; None when they left voice.
+        channel_id: Option<Id>,
+        /// Whether they are a bot, when the payload says.
+        bot: bool,
+        /// When Tally received it (ms): the payload carries no time.
+        at_ms: i64,
+    },
+    /// Everyone in a server's voice channels right now (GUILD_CREATE, sent
+    /// when a gateway session starts afresh): sessions Tally kept open for
+    /// anyone else ended while it could not see.
+    VoiceRoster {
+        /// The server.
+        guild_id: Id,
+        /// `(user_id, channel_id)` of each member in voice.
+        in_voice: Vec<(Id, Id)>,
+        /// When Tally received it (ms).
+        at_ms: i64,
+    },
     /// Every chunk of a requested member list has arrived: these are all the
     /// members present. Stored members missing from it who joined before the
     /// request have left while Tally was not watching.
@@ -108,7 +135,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 9] = [
+    pub const KINDS: [&'static str; 11] = [
         "guild",
         "member_seen",
         "join",
@@ -118,6 +145,8 @@ impl Activity {
         "reaction_remove",
         "reactions_cleared",
         "member_list",
+        "voice",
+        "voice_roster",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -132,6 +161,8 @@ impl Activity {
             Self::ReactionRemoved { .. } => 6,
             Self::ReactionsCleared { .. } => 7,
             Self::MemberListComplete { .. } => 8,
+            Self::VoiceChanged { .. } => 9,
+            Self::VoiceRoster { .. } => 10,
         }
     }
 }

@@ -9,10 +9,15 @@ pub fn day_of(ms: i64) -> i64 {
     ms.div_euclid(DAY_MS)
 }
 
+/// Now, by the system clock, in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    now.as_millis() as i64
+}
+
 /// Today, by the system clock.
 pub fn today() -> i64 {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    day_of(now.as_millis() as i64)
+    day_of(now_ms())
 }
 
 /// `YYYY-MM-DD` for a day.

@@ -76,6 +76,18 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// A span of time, short: "45 min", "3 h 12 min", "2 d 5 h". Minutes are
+/// whole (rounded down); under a minute reads "0 min".
+pub fn duration_short(ms: u64) -> String {
+    let minutes = ms / 60_000;
+    let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    match (days, hours) {
+        (0, 0) => format!("{mins} min"),
+        (0, _) => format!("{hours} h {mins} min"),
+        _ => format!("{} d {hours} h", thousands(days)),
+    }
+}
+
 /// Up to two initials of a name, for the avatar disc.
 pub fn initials(name: &str) -> String {
     let mut words = name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric()));
@@ -117,6 +129,14 @@ pub fn escape_markup(text: &str) -> String {
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn short_durations() {
+        assert_eq!(duration_short(59_999), "0 min");
+        assert_eq!(duration_short(45 * 60_000), "45 min");
+        assert_eq!(duration_short((3 * 60 + 12) * 60_000), "3 h 12 min");
+        assert_eq!(duration_short((2 * 1440 + 5 * 60 + 7) * 60_000), "2 d 5 h");
+    }
 
     #[test]
     fn years_and_months() {

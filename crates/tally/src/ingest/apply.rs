@@ -58,6 +58,8 @@ struct Touched<'o> {
     ops: &'o mut dyn StoreOps,
     members: HashMap<(Id, Id), Entry>,
     settings: HashMap<Id, XpSettings>,
+    /// Each server's AFK channel, where voice time does not count.
+    afk_channels: HashMap<Id, Option<Id>>,
     /// Each server's figures by day, added to `guild_days` once per batch.
     days: HashMap<(Id, i64), DayChange>,
     /// Each member's figures by day, keyed as `member_days` is.
@@ -97,6 +99,7 @@ impl<'o> Touched<'o> {
                 Activity::ReactionAdded { guild_id, key, .. } | Activity::ReactionRemoved { guild_id, key } => {
                     Some((*guild_id, key.user_id))
                 }
+                Activity::VoiceChanged { guild_id, user_id, .. } => Some((*guild_id, *user_id)),
                 _ => None,
             })
             .collect();
@@ -115,6 +118,15 @@ impl<'o> Touched<'o> {
         let s = self.ops.xp_settings(guild_id)?;
         self.settings.insert(guild_id, s);
         Ok(s)
+    }
+
+    fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError> {
+        if let Some(afk) = self.afk_channels.get(&guild_id) {
+            return Ok(*afk);
+        }
+        let afk = self.ops.afk_channel(guild_id)?;
+        self.afk_channels.insert(guild_id, afk);
+        Ok(afk)
     }
 
     /// The running figures of `guild_id` on `day`.
@@ -180,13 +192,17 @@ where
         ops,
         members: HashMap::new(),
         settings: HashMap::new(),
+        afk_channels: HashMap::new(),
         days: HashMap::new(),
         member_days: HashMap::new(),
     };
     touched.load_in_key_order(activities.clone())?;
     for activity in activities {
         match activity {
-            Activity::GuildSeen { guild_id, name } => touched.ops.upsert_guild(*guild_id, name)?,
+            Activity::GuildSeen { guild_id, name, afk_channel_id } => {
+                touched.ops.upsert_guild(*guild_id, name, *afk_channel_id)?;
+                touched.afk_channels.insert(*guild_id, *afk_channel_id);
+            }
             Activity::MemberSeen(profile) => {
                 let member = touched.member_mut(profile.guild_id, profile.user_id)?;
                 if let Some(joined) = observe(member, profile) {
@@ -207,6 +223,7 @@ where
                     member.left_at_ms = Some(*at_ms);
                     joins.push((*guild_id, *user_id, MembershipChange::Leave, *at_ms));
                 }
+                end_voice(&mut touched, *guild_id, *user_id, *at_ms)?;
             }
             Activity::Message { author, message_id } => {
                 let settings = touched.settings(author.guild_id)?;
@@ -244,6 +261,20 @@ where
                         member.left_at_ms = Some(*requested_at_ms);
                         joins.push((*guild_id, user_id, MembershipChange::Leave, *requested_at_ms));
                     }
+                }
+            }
+            Activity::VoiceChanged { guild_id, user_id, channel_id, bot, at_ms } => {
+                voice_changed(&mut touched, *guild_id, *user_id, *channel_id, *bot, *at_ms)?;
+            }
+            Activity::VoiceRoster { guild_id, in_voice, at_ms } => {
+                let listed: std::collections::HashSet<Id> = in_voice.iter().map(|(user, _)| *user).collect();
+                for user_id in touched.ops.open_voice_members(*guild_id)? {
+                    if !listed.contains(&user_id) {
+                        end_voice(&mut touched, *guild_id, user_id, *at_ms)?;
+                    }
+                }
+                for &(user_id, channel_id) in in_voice {
+                    voice_changed(&mut touched, *guild_id, user_id, Some(channel_id), false, *at_ms)?;
                 }
             }
             Activity::ReactionAdded { guild_id, key, reactor_is_bot, author_id, at_ms } => {
@@ -325,6 +356,46 @@ fn count_reaction(
         if author != UNKNOWN_AUTHOR {
             touched.member_day(guild_id, day, author).reactions_received += sign;
         }
+    }
+    Ok(())
+}
+
+/// A member is now in `channel` (None: out of voice) as of `at_ms`. Time
+/// counts from a join to a leave, in any channel but the AFK one; moving
+/// between counted channels keeps the session going. Bots never count.
+fn voice_changed(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    user_id: Id,
+    channel: Option<Id>,
+    bot: bool,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let afk = touched.afk_channel(guild_id)?;
+    let counted = channel.is_some_and(|c| Some(c) != afk) && !bot && !touched.member(guild_id, user_id)?.bot;
+    if counted {
+        touched.ops.open_voice(guild_id, user_id, at_ms)?;
+        Ok(())
+    } else {
+        end_voice(touched, guild_id, user_id, at_ms)
+    }
+}
+
+/// Ends a member's voice session, if one is open, crediting its time to
+/// their total and to each day it spans.
+fn end_voice(touched: &mut Touched<'_>, guild_id: Id, user_id: Id, at_ms: i64) -> Result<(), StoreError> {
+    let Some(since) = touched.ops.close_voice(guild_id, user_id)? else { return Ok(()) };
+    if at_ms <= since {
+        return Ok(());
+    }
+    touched.member_mut(guild_id, user_id)?.voice_ms += (at_ms - since) as u64;
+    let mut start = since;
+    while start < at_ms {
+        let day = start.div_euclid(DAY_MS);
+        let end = ((day + 1) * DAY_MS).min(at_ms);
+        touched.day(guild_id, day).voice_ms += end - start;
+        touched.member_day(guild_id, day, user_id).voice_ms += end - start;
+        start = end;
     }
     Ok(())
 }

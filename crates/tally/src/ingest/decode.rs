@@ -19,6 +19,7 @@ pub const WANTED: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::REACTION_REMOVE)
     .union(EventTypeFlags::REACTION_REMOVE_ALL)
     .union(EventTypeFlags::REACTION_REMOVE_EMOJI)
+    .union(EventTypeFlags::VOICE_STATE_UPDATE)
     .union(EventTypeFlags::INTERACTION_CREATE);
 
 /// Largest payload accepted for an event about one thing (a message, a

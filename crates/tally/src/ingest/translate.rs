@@ -18,14 +18,26 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
         Event::GuildCreate(create) => match create.as_ref() {
             GuildCreate::Available(guild) => {
                 let mut out = Vec::with_capacity(guild.members.len() + 1);
-                out.push(Activity::GuildSeen { guild_id: guild.id.get(), name: guild.name.clone() });
-                out.extend(guild.members.iter().map(|m| Activity::MemberSeen(from_member(guild.id.get(), m))));
+                let guild_id = guild.id.get();
+                out.push(Activity::GuildSeen {
+                    guild_id,
+                    name: guild.name.clone(),
+                    afk_channel_id: guild.afk_channel_id.map(|c| c.get()),
+                });
+                out.extend(guild.members.iter().map(|m| Activity::MemberSeen(from_member(guild_id, m))));
+                let in_voice =
+                    guild.voice_states.iter().filter_map(|v| Some((v.user_id.get(), v.channel_id?.get()))).collect();
+                out.push(Activity::VoiceRoster { guild_id, in_voice, at_ms: received_at_ms });
                 out
             }
             GuildCreate::Unavailable(_) => Vec::new(),
         },
         Event::GuildUpdate(update) => {
-            vec![Activity::GuildSeen { guild_id: update.id.get(), name: update.name.clone() }]
+            vec![Activity::GuildSeen {
+                guild_id: update.id.get(),
+                name: update.name.clone(),
+                afk_channel_id: update.afk_channel_id.map(|c| c.get()),
+            }]
         }
         Event::MemberChunk(chunk) => {
             chunk.members.iter().map(|m| Activity::MemberSeen(from_member(chunk.guild_id.get(), m))).collect()
@@ -86,6 +98,17 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             }],
             None => Vec::new(),
         },
+        Event::VoiceStateUpdate(update) => {
+            let state = &update.0;
+            let Some(guild_id) = state.guild_id else { return Vec::new() };
+            vec![Activity::VoiceChanged {
+                guild_id: guild_id.get(),
+                user_id: state.user_id.get(),
+                channel_id: state.channel_id.map(|c| c.get()),
+                bot: state.member.as_ref().is_some_and(|m| m.user.bot),
+                at_ms: received_at_ms,
+            }]
+        }
         Event::ReactionRemoveEmoji(clear) => vec![Activity::ReactionsCleared {
             guild_id: clear.guild_id.get(),
             message_id: clear.message_id.get(),

@@ -93,4 +93,18 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE member_days ADD COLUMN reactions_received INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE guild_days ADD COLUMN reactions INTEGER NOT NULL DEFAULT 0;
     ",
+    // 7: time in voice. Open sessions are kept so a restart neither loses
+    // nor repeats them; the AFK channel's time does not count.
+    "
+    ALTER TABLE guilds ADD COLUMN afk_channel_id INTEGER;
+    ALTER TABLE members ADD COLUMN voice_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE member_days ADD COLUMN voice_ms INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE guild_days ADD COLUMN voice_ms INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE voice_sessions (
+        guild_id INTEGER NOT NULL,
+        user_id  INTEGER NOT NULL,
+        since    INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    ) WITHOUT ROWID;
+    ",
 ];

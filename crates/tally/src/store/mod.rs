@@ -67,6 +67,8 @@ pub struct Member {
     pub reactions_received: u64,
     /// Total XP.
     pub xp: u64,
+    /// Time spent in voice channels (AFK channel aside), in finished sessions, ms.
+    pub voice_ms: u64,
     /// Snowflake time (ms) of the last message that earned XP: the cooldown anchor.
     pub last_xp_at_ms: Option<i64>,
     /// When the member (last) joined, ms since the Unix epoch.
@@ -110,6 +112,8 @@ pub struct GuildDay {
     pub leaves: u64,
     /// Reactions given that day (by members, to members), still standing.
     pub reactions: u64,
+    /// Time members spent in voice that day, ms.
+    pub voice_ms: u64,
 }
 
 /// One member's activity on one day.
@@ -125,6 +129,8 @@ pub struct MemberDay {
     pub reactions_given: u64,
     /// Reactions received that day, still standing.
     pub reactions_received: u64,
+    /// Time in voice that day, ms.
+    pub voice_ms: u64,
 }
 
 /// What one batch adds to one day's row, of a server or of a member.
@@ -143,6 +149,8 @@ pub struct DayChange {
     pub joins: i64,
     /// Leaves (servers' days only).
     pub leaves: i64,
+    /// Time in voice, ms.
+    pub voice_ms: i64,
 }
 
 /// A reaction Tally counted, as remembered so it can be taken back.
@@ -228,8 +236,16 @@ pub struct ShardPosition {
 pub trait StoreOps {
     /// A server's XP rules (defaults when never set).
     fn xp_settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError>;
-    /// Records a server and its name.
-    fn upsert_guild(&mut self, guild_id: Id, name: &str) -> Result<(), StoreError>;
+    /// Records a server, its name and its AFK channel.
+    fn upsert_guild(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError>;
+    /// A server's AFK channel, if it has one.
+    fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError>;
+    /// Opens a member's voice session at `since` (ms). False when one is already open.
+    fn open_voice(&mut self, guild_id: Id, user_id: Id, since: i64) -> Result<bool, StoreError>;
+    /// Closes a member's voice session, returning when it began; None when none was open.
+    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError>;
+    /// Members with an open voice session in a server.
+    fn open_voice_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Loads one member, if stored.
     fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
     /// Members stored as present in a server.
@@ -303,6 +319,8 @@ pub enum Measure {
     ReactionsReceived,
     /// Reactions the member gave others' messages.
     ReactionsGiven,
+    /// Time in voice.
+    Voice,
 }
 
 impl Measure {
@@ -313,6 +331,7 @@ impl Measure {
             Self::Messages => "messages",
             Self::ReactionsReceived => "reactions_received",
             Self::ReactionsGiven => "reactions_given",
+            Self::Voice => "voice_ms",
         }
     }
 }
@@ -389,6 +408,8 @@ pub trait Reader: Send + Sync {
         let order = self.board_order(guild_id, span, by)?;
         page_of(self, guild_id, &order, offset, limit)
     }
+    /// When a member's current voice session began (ms), if they are in voice.
+    fn voice_since(&self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError>;
     /// The rank card colour a member chose (0xRRGGBB), if any.
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.

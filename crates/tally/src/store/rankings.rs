@@ -153,6 +153,10 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.card_accent(user_id)
     }
 
+    fn voice_since(&self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+        self.inner.voice_since(guild_id, user_id)
+    }
+
     fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
         self.inner.guild_days(guild_id, first, last)
     }

@@ -130,7 +130,7 @@ struct SqliteOps<'a> {
 }
 
 const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
-     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at";
+     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms";
 
 fn counted_reaction(row: &Row<'_>) -> rusqlite::Result<CountedReaction> {
     Ok(CountedReaction {
@@ -154,6 +154,7 @@ fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
         last_xp_at_ms: row.get(9)?,
         joined_at_ms: row.get(10)?,
         left_at_ms: row.get(11)?,
+        voice_ms: row.get::<_, i64>(12)? as u64,
     })
 }
 
@@ -169,14 +170,45 @@ impl StoreOps for SqliteOps<'_> {
         Ok(found.unwrap_or_default())
     }
 
-    fn upsert_guild(&mut self, guild_id: Id, name: &str) -> Result<(), StoreError> {
+    fn upsert_guild(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO guilds (guild_id, name) VALUES (?1, ?2)
-                 ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name",
+                "INSERT INTO guilds (guild_id, name, afk_channel_id) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name, afk_channel_id = excluded.afk_channel_id",
             )?
-            .execute(params![guild_id as i64, name])?;
+            .execute(params![guild_id as i64, name, afk_channel_id.map(|c| c as i64)])?;
         Ok(())
+    }
+
+    fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError> {
+        let found = self
+            .tx
+            .prepare_cached("SELECT afk_channel_id FROM guilds WHERE guild_id = ?1")?
+            .query_row([guild_id as i64], |r| r.get::<_, Option<i64>>(0))
+            .optional()?;
+        Ok(found.flatten().map(|c| c as Id))
+    }
+
+    fn open_voice(&mut self, guild_id: Id, user_id: Id, since: i64) -> Result<bool, StoreError> {
+        let inserted = self
+            .tx
+            .prepare_cached("INSERT OR IGNORE INTO voice_sessions (guild_id, user_id, since) VALUES (?1, ?2, ?3)")?
+            .execute(params![guild_id as i64, user_id as i64, since])?;
+        Ok(inserted == 1)
+    }
+
+    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+        Ok(self
+            .tx
+            .prepare_cached("DELETE FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2 RETURNING since")?
+            .query_row([guild_id as i64, user_id as i64], |r| r.get(0))
+            .optional()?)
+    }
+
+    fn open_voice_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT user_id FROM voice_sessions WHERE guild_id = ?1")?;
+        let rows = stmt.query_map([guild_id as i64], |r| r.get::<_, i64>(0).map(|id| id as Id))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
@@ -202,7 +234,7 @@ impl StoreOps for SqliteOps<'_> {
                 self.tx
                     .prepare_cached(
                         "UPDATE members SET username = ?3, display_name = ?4, messages = ?5, reactions_given = ?6,
-                         reactions_received = ?7, last_xp_at = ?8, joined_at = ?9
+                         reactions_received = ?7, last_xp_at = ?8, joined_at = ?9, voice_ms = ?10
                          WHERE guild_id = ?1 AND user_id = ?2",
                     )?
                     .execute(params![
@@ -215,17 +247,18 @@ impl StoreOps for SqliteOps<'_> {
                         m.reactions_received as i64,
                         m.last_xp_at_ms,
                         m.joined_at_ms,
+                        m.voice_ms as i64,
                     ])?;
                 return Ok(());
             }
             RowWrite::Insert => std::borrow::Cow::Owned(format!(
-                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
             )),
             // The same parameters, in MEMBER_COLUMNS order.
             RowWrite::Everything => std::borrow::Cow::Borrowed(
                 "UPDATE members SET username = ?3, display_name = ?4, bot = ?5, messages = ?6,
                  reactions_given = ?7, reactions_received = ?8, xp = ?9, last_xp_at = ?10, joined_at = ?11,
-                 left_at = ?12 WHERE guild_id = ?1 AND user_id = ?2",
+                 left_at = ?12, voice_ms = ?13 WHERE guild_id = ?1 AND user_id = ?2",
             ),
         };
         self.tx.prepare_cached(&everything)?.execute(params![
@@ -241,6 +274,7 @@ impl StoreOps for SqliteOps<'_> {
             m.last_xp_at_ms,
             m.joined_at_ms,
             m.left_at_ms,
+            m.voice_ms as i64,
         ])?;
         Ok(())
     }
@@ -266,11 +300,12 @@ impl StoreOps for SqliteOps<'_> {
         // day whose row has gone.
         self.tx
             .prepare_cached(
-                "INSERT INTO member_days (guild_id, day, user_id, messages, xp, reactions_given, reactions_received)
-                 VALUES (?1, ?2, ?3, ?4, ?5, MAX(0, ?6), MAX(0, ?7))
+                "INSERT INTO member_days
+                 (guild_id, day, user_id, messages, xp, reactions_given, reactions_received, voice_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, MAX(0, ?6), MAX(0, ?7), ?8)
                  ON CONFLICT (guild_id, day, user_id) DO UPDATE SET messages = messages + excluded.messages,
                  xp = xp + excluded.xp, reactions_given = MAX(0, reactions_given + ?6),
-                 reactions_received = MAX(0, reactions_received + ?7)",
+                 reactions_received = MAX(0, reactions_received + ?7), voice_ms = voice_ms + excluded.voice_ms",
             )?
             .execute(params![
                 guild_id as i64,
@@ -279,7 +314,8 @@ impl StoreOps for SqliteOps<'_> {
                 c.messages,
                 c.xp,
                 c.reactions_given,
-                c.reactions_received
+                c.reactions_received,
+                c.voice_ms
             ])?;
         Ok(())
     }
@@ -287,13 +323,22 @@ impl StoreOps for SqliteOps<'_> {
     fn add_guild_day(&mut self, guild_id: Id, day: i64, c: &DayChange) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT INTO guild_days (guild_id, day, messages, xp, joins, leaves, reactions)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, MAX(0, ?7))
+                "INSERT INTO guild_days (guild_id, day, messages, xp, joins, leaves, reactions, voice_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, MAX(0, ?7), ?8)
                  ON CONFLICT (guild_id, day) DO UPDATE SET messages = messages + excluded.messages,
                  xp = xp + excluded.xp, joins = joins + excluded.joins, leaves = leaves + excluded.leaves,
-                 reactions = MAX(0, reactions + ?7)",
+                 reactions = MAX(0, reactions + ?7), voice_ms = voice_ms + excluded.voice_ms",
             )?
-            .execute(params![guild_id as i64, day, c.messages, c.xp, c.joins, c.leaves, c.reactions_given])?;
+            .execute(params![
+                guild_id as i64,
+                day,
+                c.messages,
+                c.xp,
+                c.joins,
+                c.leaves,
+                c.reactions_given,
+                c.voice_ms
+            ])?;
         Ok(())
     }
 
@@ -416,7 +461,7 @@ impl Reader for SqliteReader {
     fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
         self.with(|c| {
             c.prepare_cached(
-                "SELECT day, messages, xp, joins, leaves, reactions FROM guild_days
+                "SELECT day, messages, xp, joins, leaves, reactions, voice_ms FROM guild_days
                  WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3 ORDER BY day",
             )?
             .query_map(params![guild_id as i64, first, last], |r| {
@@ -427,6 +472,7 @@ impl Reader for SqliteReader {
                     joins: r.get::<_, i64>(3)? as u64,
                     leaves: r.get::<_, i64>(4)? as u64,
                     reactions: r.get::<_, i64>(5)? as u64,
+                    voice_ms: r.get::<_, i64>(6)? as u64,
                 })
             })?
             .collect()
@@ -439,7 +485,7 @@ impl Reader for SqliteReader {
             // One key lookup a day: the key leads with the day, not the
             // member, and a range over days would scan every member's rows.
             let mut lookup = c.prepare_cached(
-                "SELECT messages, xp, reactions_given, reactions_received FROM member_days
+                "SELECT messages, xp, reactions_given, reactions_received, voice_ms FROM member_days
                  WHERE guild_id = ?1 AND day = ?2 AND user_id = ?3",
             )?;
             let mut days = Vec::new();
@@ -452,6 +498,7 @@ impl Reader for SqliteReader {
                             xp: r.get::<_, i64>(1)? as u64,
                             reactions_given: r.get::<_, i64>(2)? as u64,
                             reactions_received: r.get::<_, i64>(3)? as u64,
+                            voice_ms: r.get::<_, i64>(4)? as u64,
                         })
                     })
                     .optional()?;
@@ -494,6 +541,14 @@ impl Reader for SqliteReader {
                 Some((first, last)) => statement.query_map(params![guild_id as i64, first, last], row)?.collect(),
             };
             rows
+        })
+    }
+
+    fn voice_since(&self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT since FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2")?
+                .query_row([guild_id as i64, user_id as i64], |r| r.get(0))
+                .optional()
         })
     }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::views::{ActivityView, BoardView, MemberView, ProfileView, ServerView};
-use crate::domain::humanize::{hue, initials, thousands};
+use crate::domain::humanize::{duration_short, hue, initials, thousands};
 
 pub use crate::domain::humanize::escape_markup as escape;
 
@@ -209,6 +209,7 @@ pub fn profile(view: &ProfileView) -> String {
         ("Messages", thousands(m.messages)),
         ("Reactions given", thousands(m.reactions_given)),
         ("Reactions received", thousands(m.reactions_received)),
+        ("Voice", duration_short(m.voice_seconds * 1000)),
         ("Joined", joined),
     ] {
         let _ = write!(body, "<div><dt>{label}</dt><dd>{}</dd></div>", escape(&value));

@@ -59,6 +59,8 @@ pub struct MemberView {
     pub reactions_given: u64,
     /// Reactions received on their messages.
     pub reactions_received: u64,
+    /// Time in voice (finished sessions), seconds.
+    pub voice_seconds: u64,
     /// When they joined, ms since the Unix epoch, when known.
     pub joined_at_ms: Option<i64>,
 }
@@ -79,6 +81,7 @@ impl MemberView {
             messages: member.messages,
             reactions_given: member.reactions_given,
             reactions_received: member.reactions_received,
+            voice_seconds: member.voice_ms / 1000,
             joined_at_ms: member.joined_at_ms,
         }
     }
@@ -128,6 +131,8 @@ pub struct MemberDayView {
     pub reactions_given: u64,
     /// Reactions received, still standing.
     pub reactions_received: u64,
+    /// Time in voice, seconds.
+    pub voice_seconds: u64,
 }
 
 /// Days shown in a server's activity chart.
@@ -148,6 +153,8 @@ pub struct DayView {
     pub leaves: u64,
     /// Reactions given, still standing.
     pub reactions: u64,
+    /// Time members spent in voice, seconds.
+    pub voice_seconds: u64,
 }
 
 /// A server's activity over the last days, one entry a day, oldest first.
@@ -174,6 +181,7 @@ pub fn activity(reader: &dyn Reader, guild_id: Id, today: i64, days: i64) -> Res
             joins: d.joins,
             leaves: d.leaves,
             reactions: d.reactions,
+            voice_seconds: d.voice_ms / 1000,
         })
         .collect();
     Ok(ActivityView { server, days })
@@ -231,6 +239,7 @@ pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id, today: i64) -> Re
             xp: d.xp,
             reactions_given: d.reactions_given,
             reactions_received: d.reactions_received,
+            voice_seconds: d.voice_ms / 1000,
         })
         .collect();
     Ok(ProfileView { server, member: MemberView::new(&member, rank), days })

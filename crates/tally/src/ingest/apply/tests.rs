@@ -197,3 +197,59 @@ fn reactions_from_before_days_come_off_the_totals_only() {
     assert_eq!(reader.member(1, 6).unwrap().unwrap().reactions_given, 0);
     assert_eq!(reader.member_days(1, 6, 7, 7).unwrap()[0].reactions_given, 1, "day 7 keeps what it was given");
 }
+
+fn voice(user: u64, channel: Option<u64>, at_ms: i64) -> Activity {
+    Activity::VoiceChanged { guild_id: 1, user_id: user, channel_id: channel, bot: false, at_ms }
+}
+
+/// Voice time runs from a join to a leave, across channel moves and mute
+/// changes, outside the AFK channel, never for bots, split at midnight UTC;
+/// a fresh roster ends sessions of members no longer in voice; leaving the
+/// server ends one too.
+#[test]
+fn voice_time_counts_from_join_to_leave_on_each_day() {
+    use crate::store::{MemberDay, DAY_MS};
+    const MIN: i64 = 60_000;
+    let mut db = db();
+    let day = 20_100;
+    let t0 = day * DAY_MS - 60 * MIN; // 23:00 the day before
+    let afk = 99;
+    db.apply(&[
+        Activity::GuildSeen { guild_id: 1, name: "G".into(), afk_channel_id: Some(afk) },
+        Activity::MemberSeen(profile(5, false)),
+        Activity::MemberSeen(profile(6, false)),
+        Activity::MemberSeen(profile(7, true)),
+        Activity::MemberSeen(profile(8, false)),
+        Activity::MemberSeen(profile(9, false)),
+    ]);
+    db.apply(&[
+        voice(5, Some(10), t0),
+        voice(6, Some(afk), t0),
+        voice(7, Some(10), t0),
+        voice(8, Some(10), t0),
+        voice(5, Some(11), t0 + 10 * MIN), // a move: the session goes on
+        voice(5, Some(11), t0 + 20 * MIN), // a mute: the same
+        voice(6, Some(10), t0 + 60 * MIN), // out of AFK: starts counting
+    ]);
+    db.apply(&[voice(5, None, t0 + 90 * MIN), voice(6, None, t0 + 120 * MIN), voice(7, None, t0 + 120 * MIN)]);
+    // Tally reconnects afresh: 8 is gone, 9 is in voice.
+    db.apply(&[Activity::VoiceRoster { guild_id: 1, in_voice: vec![(9, 10)], at_ms: t0 + 180 * MIN }]);
+    db.apply(&[voice(9, Some(10), t0 + 200 * MIN)]); // already counted since the roster
+    db.apply(&[Activity::MemberLeft { guild_id: 1, user_id: 9, at_ms: t0 + 240 * MIN }]);
+
+    let voice_min = |user| db.member(user).voice_ms as i64 / MIN;
+    assert_eq!(voice_min(5), 90);
+    assert_eq!(voice_min(6), 60, "the hour in the AFK channel does not count");
+    assert_eq!(voice_min(7), 0, "bots never count");
+    assert_eq!(voice_min(8), 180, "ended when the roster no longer listed them");
+    assert_eq!(voice_min(9), 60, "from the roster to leaving the server");
+    let on = |user, d| {
+        let found = db.reader.member_days(1, user, d, d).unwrap();
+        found.first().copied().unwrap_or(MemberDay::default()).voice_ms as i64 / MIN
+    };
+    assert_eq!((on(5, day - 1), on(5, day)), (60, 30), "split at midnight UTC");
+    let server: Vec<(i64, i64)> =
+        db.reader.guild_days(1, day - 1, day).unwrap().iter().map(|d| (d.day, d.voice_ms as i64 / MIN)).collect();
+    assert_eq!(server, [(day - 1, 60 + 60), (day, 30 + 60 + 120 + 60)]);
+    assert_eq!(db.reader.voice_since(1, 5).unwrap(), None, "no session left open");
+}

@@ -128,9 +128,25 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
         name: "Test".into(),
         owner_id: 7,
         channels: vec![3],
+        voice_channels: vec![4, 5],
         members: Default::default(),
         bot_joined_at_ms: 1_700_000_000_000,
     };
-    let e = event("GUILD_CREATE", discord_sim::payloads::guild_create(&guild, vec![], vec![]));
-    assert_eq!(translate(&e, 0), vec![Activity::GuildSeen { guild_id: 2, name: "Test".into() }]);
+    let ann = discord_sim::world::Member { user_id: 8, nick: None, joined_at_ms: 1, voice_channel: Some(4) };
+    let user = discord_sim::world::User { id: 8, username: "ann".into(), global_name: None, bot: false, avatar: None };
+    let mut in_voice = discord_sim::payloads::voice_state(2, Some(4), &ann, &user);
+    in_voice.as_object_mut().unwrap().remove("guild_id"); // as GUILD_CREATE lists them
+    let e = event("GUILD_CREATE", discord_sim::payloads::guild_create(&guild, vec![], vec![in_voice]));
+    assert_eq!(
+        translate(&e, 9),
+        vec![
+            Activity::GuildSeen { guild_id: 2, name: "Test".into(), afk_channel_id: Some(5) },
+            Activity::VoiceRoster { guild_id: 2, in_voice: vec![(8, 4)], at_ms: 9 }
+        ]
+    );
+    let left = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, None, &ann, &user));
+    assert_eq!(
+        translate(&left, 10),
+        vec![Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, at_ms: 10 }]
+    );
 }
