@@ -16,8 +16,13 @@ pub const AVATAR_SIZE: u32 = 128;
 
 pub(crate) async fn avatar(State(shared): State<Arc<Shared>>, Path((user_id, file)): Path<(u64, String)>) -> Response {
     let Some(hash) = file.strip_suffix(".png") else { return StatusCode::NOT_FOUND.into_response() };
-    let current = shared.lock().world.users.get(&user_id).and_then(|u| u.avatar.clone());
-    if current.as_deref() != Some(hash) {
+    let served = {
+        let mut state = shared.lock();
+        let served = state.world.users.get(&user_id).and_then(|u| u.avatar.as_deref()) == Some(hash);
+        state.cdn_fetches.push((user_id, hash.to_owned(), served));
+        served
+    };
+    if !served {
         return StatusCode::NOT_FOUND.into_response();
     }
     ([(header::CONTENT_TYPE, "image/png")], avatar_png(user_id)).into_response()

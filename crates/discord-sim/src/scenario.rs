@@ -662,6 +662,12 @@ impl Simulator {
         self.with(|s| s.heartbeats)
     }
 
+    /// Every avatar fetched from the CDN so far, by anyone (the bot, a
+    /// browser): `(user_id, hash, served)`; a stale hash is not served.
+    pub fn cdn_fetches(&self) -> Vec<(u64, String, bool)> {
+        self.with(|s| s.cdn_fetches.clone())
+    }
+
     /// Every REST request the bot has made so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.with(|s| s.requests.clone())

@@ -64,6 +64,8 @@ pub(crate) struct State {
     pub global_commands: Vec<Value>,
     pub guild_commands: HashMap<u64, Vec<Value>>,
     pub requests: Vec<Recorded>,
+    /// CDN avatar fetches: (user id, hash asked for, whether it was served).
+    pub cdn_fetches: Vec<(u64, String, bool)>,
     pub interactions: HashMap<String, Pending>,
     pub next_connection: u64,
     pub identifies: u64,
@@ -131,6 +133,7 @@ impl Shared {
                 global_commands: Vec::new(),
                 guild_commands: HashMap::new(),
                 requests: Vec::new(),
+                cdn_fetches: Vec::new(),
                 interactions: HashMap::new(),
                 next_connection: 0,
                 identifies: 0,

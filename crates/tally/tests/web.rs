@@ -12,11 +12,23 @@ use harness::Harness;
 /// Members in the test server: more than one page of 50.
 const MEMBERS: usize = 64;
 
+/// The avatar hash member `i` posts with (every third member has one).
+fn avatar_hash(i: usize) -> Option<String> {
+    i.is_multiple_of(3).then(|| format!("{:032x}", 0xa0 + i))
+}
+
+/// The member whose avatar changes after their last message, so Tally holds
+/// a stale hash for them and the CDN refuses it.
+const STALE_AVATAR: usize = 6;
+
 /// A server where member `i` posted `i % 7 + 1` messages a minute apart (so
 /// each earns XP) and member 3 then left. Returns the harness and the board
 /// expected from `tally export`: present members with XP, by XP then id.
 async fn busy_server() -> (Harness, Vec<(String, String)>) {
     let h = Harness::start(MEMBERS).await;
+    for (i, &member) in h.members.iter().enumerate() {
+        h.sim.set_avatar(member, avatar_hash(i).as_deref()).unwrap();
+    }
     for round in 0..7 {
         for (i, &member) in h.members.iter().enumerate() {
             if i % 7 >= round {
@@ -26,6 +38,7 @@ async fn busy_server() -> (Harness, Vec<(String, String)>) {
         h.sim.advance(Duration::from_secs(61));
     }
     h.sim.leave(h.guild, h.members[3]).unwrap();
+    h.sim.set_avatar(h.members[STALE_AVATAR], Some(&format!("{:032x}", 0xfff))).unwrap();
     h.settle().await;
     let mut ranked: Vec<_> = h.export().into_iter().filter(|r| r.left_at.is_empty() && r.xp > 0).collect();
     ranked.sort_by(|a, b| b.xp.cmp(&a.xp).then(a.user_id.parse::<u64>().unwrap().cmp(&b.user_id.parse().unwrap())));
@@ -168,6 +181,22 @@ async fn the_board_reads_right_in_headless_chromium() {
     let ids: Vec<String> = attribute_values(&dom, "data-user-id");
     let want: Vec<String> = expected.iter().map(|(id, _)| id.clone()).collect();
     assert_eq!(ids, want[..50], "page 1 shows the first 50 in order");
+    // Pictures come from the CDN for members with an avatar; a stale hash is
+    // refused there and leaves the initials showing.
+    let fetched = h.sim.cdn_fetches();
+    for (i, &member) in h.members.iter().enumerate() {
+        let Some(hash) = avatar_hash(i) else { continue };
+        if !ids.contains(&member.to_string()) {
+            continue;
+        }
+        assert!(
+            dom.contains(&format!("/avatars/{member}/{hash}.png?size=128&quot;)")),
+            "member {i}'s picture is on the page"
+        );
+        let served = fetched.iter().find(|(user, h, _)| *user == member && *h == hash).map(|f| f.2);
+        assert_eq!(served, Some(i != STALE_AVATAR), "member {i}'s picture was fetched (served unless stale)");
+    }
+    assert!(!dom.contains(&format!("/avatars/{}/", h.members[1])), "no picture for a member without an avatar");
     for (_, name) in &expected[..50] {
         assert!(dom.contains(&format!(">{name}</a>")), "{name} is on page 1");
     }

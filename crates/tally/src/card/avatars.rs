@@ -13,6 +13,11 @@ use hyper_util::rt::TokioExecutor;
 
 /// Where avatars come from when nothing else is said.
 pub const DEFAULT_CDN_BASE: &str = "https://cdn.discordapp.com";
+
+/// Where the CDN at `base` serves `user_id`'s avatar `hash` at `size` pixels.
+pub fn url(base: &str, user_id: impl std::fmt::Display, hash: &str, size: u32) -> String {
+    format!("{}/avatars/{user_id}/{hash}.png?size={size}", base.trim_end_matches('/'))
+}
 /// Longest wait for one picture: the card must still make Discord's deadline.
 const FETCH_TIMEOUT: Duration = Duration::from_millis(800);
 /// Largest picture accepted.
@@ -54,6 +59,11 @@ impl Avatars {
         Self { base: base.trim_end_matches('/').to_owned(), client, cache: Mutex::default() }
     }
 
+    /// The CDN's base address.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     /// The PNG of `user_id`'s avatar `hash`, or None (no avatar, or it could
     /// not be fetched in time).
     pub async fn png(&self, user_id: u64, hash: Option<&str>) -> Option<Arc<Vec<u8>>> {
@@ -64,7 +74,7 @@ impl Avatars {
             Some(Cached::Missing(at)) if at.elapsed() < RETRY_AFTER => return None,
             _ => {}
         }
-        let url = format!("{}/avatars/{user_id}/{hash}.png?size=256", self.base);
+        let url = url(&self.base, user_id, hash, 256);
         let fetched = match tokio::time::timeout(FETCH_TIMEOUT, self.fetch(&url)).await {
             Ok(Ok(png)) => Cached::Found(Arc::new(png)),
             Ok(Err(why)) => {

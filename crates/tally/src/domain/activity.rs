@@ -18,6 +18,8 @@ pub struct MemberProfile {
     pub display_name: String,
     /// Bots never earn anything.
     pub bot: bool,
+    /// The account's avatar hash, as Discord's CDN names it; None without one.
+    pub avatar: Option<String>,
     /// When the member joined the server (ms since the Unix epoch), when the payload says.
     pub joined_at_ms: Option<i64>,
 }

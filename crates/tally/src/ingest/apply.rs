@@ -407,6 +407,9 @@ fn update_profile(member: &mut Member, profile: &MemberProfile) {
     if member.display_name != profile.display_name {
         member.display_name.clone_from(&profile.display_name);
     }
+    if member.avatar != profile.avatar {
+        member.avatar.clone_from(&profile.avatar);
+    }
     member.bot = profile.bot;
 }
 

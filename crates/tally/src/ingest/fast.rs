@@ -73,6 +73,9 @@ struct User<'a> {
     global_name: Option<Cow<'a, str>>,
     #[serde(default)]
     bot: bool,
+    /// Read as twilight reads it, so a malformed hash is refused the same way.
+    #[serde(default)]
+    avatar: Option<twilight_model::util::ImageHash>,
 }
 
 impl User<'_> {
@@ -84,6 +87,7 @@ impl User<'_> {
             username: self.username.clone().into_owned(),
             display_name,
             bot: self.bot,
+            avatar: self.avatar.map(|hash| hash.to_string()),
             joined_at_ms,
         }
     }

@@ -143,6 +143,7 @@ fn profile(guild_id: u64, user: &User, nick: Option<&str>, joined_at: Option<Tim
         username: user.name.clone(),
         display_name,
         bot: user.bot,
+        avatar: user.avatar.map(|hash| hash.to_string()),
         joined_at_ms: joined_at.map(|t| t.as_micros() / 1000),
     }
 }

@@ -107,4 +107,6 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (guild_id, user_id)
     ) WITHOUT ROWID;
     ",
+    // 8: members' avatar hashes, so the web page can show their pictures.
+    "ALTER TABLE members ADD COLUMN avatar TEXT;",
 ];

@@ -69,6 +69,8 @@ pub struct Member {
     pub xp: u64,
     /// Time spent in voice channels (AFK channel aside), in finished sessions, ms.
     pub voice_ms: u64,
+    /// The account's avatar hash, for pictures on the web page.
+    pub avatar: Option<String>,
     /// Snowflake time (ms) of the last message that earned XP: the cooldown anchor.
     pub last_xp_at_ms: Option<i64>,
     /// When the member (last) joined, ms since the Unix epoch.

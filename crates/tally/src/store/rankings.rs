@@ -240,6 +240,7 @@ mod tests {
             username: format!("u{user}"),
             display_name: format!("U{user}"),
             bot: false,
+            avatar: None,
             joined_at_ms: Some(1_000),
         };
         // Ids a minute apart, so each message earns XP.

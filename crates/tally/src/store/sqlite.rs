@@ -130,7 +130,7 @@ struct SqliteOps<'a> {
 }
 
 const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
-     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms";
+     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar";
 
 fn counted_reaction(row: &Row<'_>) -> rusqlite::Result<CountedReaction> {
     Ok(CountedReaction {
@@ -155,6 +155,7 @@ fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
         joined_at_ms: row.get(10)?,
         left_at_ms: row.get(11)?,
         voice_ms: row.get::<_, i64>(12)? as u64,
+        avatar: row.get(13)?,
     })
 }
 
@@ -234,7 +235,7 @@ impl StoreOps for SqliteOps<'_> {
                 self.tx
                     .prepare_cached(
                         "UPDATE members SET username = ?3, display_name = ?4, messages = ?5, reactions_given = ?6,
-                         reactions_received = ?7, last_xp_at = ?8, joined_at = ?9, voice_ms = ?10
+                         reactions_received = ?7, last_xp_at = ?8, joined_at = ?9, voice_ms = ?10, avatar = ?11
                          WHERE guild_id = ?1 AND user_id = ?2",
                     )?
                     .execute(params![
@@ -248,17 +249,18 @@ impl StoreOps for SqliteOps<'_> {
                         m.last_xp_at_ms,
                         m.joined_at_ms,
                         m.voice_ms as i64,
+                        m.avatar,
                     ])?;
                 return Ok(());
             }
             RowWrite::Insert => std::borrow::Cow::Owned(format!(
-                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
             )),
             // The same parameters, in MEMBER_COLUMNS order.
             RowWrite::Everything => std::borrow::Cow::Borrowed(
                 "UPDATE members SET username = ?3, display_name = ?4, bot = ?5, messages = ?6,
                  reactions_given = ?7, reactions_received = ?8, xp = ?9, last_xp_at = ?10, joined_at = ?11,
-                 left_at = ?12, voice_ms = ?13 WHERE guild_id = ?1 AND user_id = ?2",
+                 left_at = ?12, voice_ms = ?13, avatar = ?14 WHERE guild_id = ?1 AND user_id = ?2",
             ),
         };
         self.tx.prepare_cached(&everything)?.execute(params![
@@ -275,6 +277,7 @@ impl StoreOps for SqliteOps<'_> {
             m.joined_at_ms,
             m.left_at_ms,
             m.voice_ms as i64,
+            m.avatar,
         ])?;
         Ok(())
     }

@@ -141,20 +141,25 @@ async fn board_page(
     Query(query): Query<PageQuery>,
 ) -> Response {
     let page = query.page.unwrap_or(1);
+    let cdn = context.avatars.base().to_owned();
     html(
         read(&context, move |r| {
             let board = views::board(r, guild, page)?;
             let activity = views::activity(r, guild, crate::domain::days::today(), views::ACTIVITY_DAYS)?;
-            Ok(pages::board(&board, &activity))
+            Ok(pages::board(&board, &activity, &cdn))
         })
         .await,
     )
 }
 
 async fn profile_page(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
+    let cdn = context.avatars.base().to_owned();
     html(
-        read(&context, move |r| Ok(pages::profile(&views::profile(r, guild, user, crate::domain::days::today())?)))
-            .await,
+        read(&context, move |r| {
+            let view = views::profile(r, guild, user, crate::domain::days::today())?;
+            Ok(pages::profile(&view, &cdn))
+        })
+        .await,
     )
 }
 

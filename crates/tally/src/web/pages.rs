@@ -21,12 +21,39 @@ fn layout(title: &str, body: &str) -> String {
     )
 }
 
-fn avatar(member: &MemberView) -> String {
+/// The member's initials on a coloured disc, with their picture laid over
+/// it when they have one. The picture is a CSS background: one that fails
+/// to load (a stale hash) draws nothing, leaving the initials, with no
+/// script and no broken-image icon.
+fn avatar(member: &MemberView, cdn_base: &str) -> String {
+    let picture = match &member.avatar {
+        Some(hash) => {
+            let url = crate::card::avatars::url(cdn_base, &member.user_id, hash, 128);
+            format!(
+                "<span class=\"pic\" style=\"background-image:url(&quot;{}&quot;)\"></span>",
+                escape(&css_url(&url))
+            )
+        }
+        None => String::new(),
+    };
     format!(
-        "<span class=\"avatar\" style=\"--hue:{}\" aria-hidden=\"true\">{}</span>",
+        "<span class=\"avatar\" style=\"--hue:{}\" aria-hidden=\"true\">{}{picture}</span>",
         hue(&member.user_id),
         escape(&initials(&member.name))
     )
+}
+
+/// A URL made safe inside CSS `url("…")`: the characters that could end it
+/// are percent-encoded.
+fn css_url(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    for c in url.chars() {
+        match c {
+            '"' | '\'' | '(' | ')' | '\\' | ' ' | '\n' | '\r' | '\t' => out.push_str(&format!("%{:02X}", c as u32)),
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 fn progress(member: &MemberView) -> String {
@@ -111,8 +138,9 @@ pub fn activity_chart(view: &ActivityView) -> String {
     )
 }
 
-/// One page of a server's board, with its recent activity.
-pub fn board(view: &BoardView, activity: &ActivityView) -> String {
+/// One page of a server's board, with its recent activity. Avatars load
+/// from the CDN at `cdn_base`.
+pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> String {
     let server = &view.server;
     let mut body = format!(
         "<h1>{name}</h1><p class=\"sub\">{total} ranked member{s} · page {page} of {pages}</p>",
@@ -146,7 +174,7 @@ pub fn board(view: &BoardView, activity: &ActivityView) -> String {
              <span class=\"xp\">{xp} XP</span>\
              <span class=\"messages\">{messages} messages</span></li>",
             id = m.user_id,
-            avatar = avatar(m),
+            avatar = avatar(m, cdn_base),
             server = server.id,
             name = escape(&m.name),
             username = escape(&m.username),
@@ -181,8 +209,8 @@ fn pager(view: &BoardView) -> String {
     format!("<nav class=\"pager\">{prev}<span>Page {} of {}</span>{next}</nav>", view.page, view.pages)
 }
 
-/// A member's own page.
-pub fn profile(view: &ProfileView) -> String {
+/// A member's own page. Their avatar loads from the CDN at `cdn_base`.
+pub fn profile(view: &ProfileView, cdn_base: &str) -> String {
     let (server, m) = (&view.server, &view.member);
     let rank = m.rank.map_or_else(|| "unranked".to_owned(), |r| format!("#{}", thousands(r)));
     let joined = m.joined_at_ms.map_or_else(|| "unknown".to_owned(), date);
@@ -195,7 +223,7 @@ pub fn profile(view: &ProfileView) -> String {
         sid = server.id,
         sname = escape(&server.name),
         id = m.user_id,
-        avatar = avatar(m),
+        avatar = avatar(m, cdn_base),
         name = escape(&m.name),
         username = escape(&m.username),
         level = m.level,
@@ -283,6 +311,11 @@ mod tests {
     #[test]
     fn text_is_escaped() {
         assert_eq!(escape("<b a=\"x\">&'"), "&lt;b a=&quot;x&quot;&gt;&amp;&#39;");
+    }
+
+    #[test]
+    fn urls_cannot_break_out_of_css() {
+        assert_eq!(css_url("http://x/a\"b'c(d)e f\\g"), "http://x/a%22b%27c%28d%29e%20f%5Cg");
     }
 
     #[test]

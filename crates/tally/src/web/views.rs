@@ -45,6 +45,8 @@ pub struct MemberView {
     pub name: String,
     /// Their unique username.
     pub username: String,
+    /// Their avatar's hash on Discord's CDN (`/avatars/{user_id}/{hash}.png`), if they have one.
+    pub avatar: Option<String>,
     /// Level reached.
     pub level: u32,
     /// Total XP.
@@ -74,6 +76,7 @@ impl MemberView {
             user_id: member.user_id.to_string(),
             name: name.clone(),
             username: member.username.clone(),
+            avatar: member.avatar.clone(),
             level: level.level,
             xp: member.xp,
             level_progress: level.progress,

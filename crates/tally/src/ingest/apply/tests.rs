@@ -32,6 +32,7 @@ fn profile(user: u64, bot: bool) -> MemberProfile {
         username: format!("u{user}"),
         display_name: format!("U{user}"),
         bot,
+        avatar: None,
         joined_at_ms: Some(1_000),
     }
 }
