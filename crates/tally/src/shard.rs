@@ -43,6 +43,9 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
     let mut unknown_types = std::collections::HashSet::new();
     // Sequence of the last event handed to the ledger in this session.
     let mut last_submitted = 0u64;
+    // When this session follows one Discord would not resume: when Tally
+    // last committed from the old one (what it could not see began then).
+    let mut unseen_since: Option<i64> = None;
     context.metrics.shard_state(shard_id.number(), ShardState::Connecting);
     loop {
         let message = tokio::select! {
@@ -80,9 +83,16 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                         let session = current_session(&shard, &mut session);
                         if matches!(event, Event::Ready(_)) {
                             last_submitted = 0; // a new session numbers from 1 again
+                            unseen_since = gap_before(&context, &session);
                         }
                         on_dispatch(&shard, &context, &session, last_submitted, &event);
-                        (sequence, read_event(&event, received_at_ms, &mut members), session)
+                        let mut activities = read_event(&event, received_at_ms, &mut members);
+                        for activity in &mut activities {
+                            if let crate::domain::Activity::VoiceRoster { unseen_since: gap, .. } = activity {
+                                *gap = unseen_since;
+                            }
+                        }
+                        (sequence, activities, session)
                     }
                     Decoded::Ignored => continue,
                     Decoded::Unknown { event_type } => {
@@ -156,6 +166,25 @@ fn current_session(shard: &Shard, cached: &mut Option<Arc<SessionInfo>>) -> Arc<
     }
 }
 
+/// At READY: when the new session follows one Discord would not resume,
+/// says so in the log and returns when Tally last committed from the old
+/// one, since when it could not see.
+fn gap_before(context: &Context, session: &SessionInfo) -> Option<i64> {
+    let old = context.ledger.committed().remove(&session.shard_id)?;
+    if old.session_id == session.session_id {
+        return None;
+    }
+    tracing::warn!(
+        shard = session.shard_id,
+        old_session = old.session_id,
+        last_committed_sequence = old.sequence,
+        "Discord could not resume the previous gateway session: messages and reactions sent while Tally was \
+         disconnected cannot be recovered and are not counted (joins and leaves are caught up from the member \
+         list; voice sessions of members who left meanwhile end as of the last commit)"
+    );
+    Some(old.at_ms)
+}
+
 /// Side effects of an event besides counting. `submitted_before` is the last
 /// sequence handed to the ledger before this event: what a command must wait
 /// for to answer with everything before it counted.
@@ -170,17 +199,6 @@ fn on_dispatch(
         Event::Ready(ready) => {
             tracing::info!(shard = session.shard_id, guilds = ready.guilds.len(), "gateway session ready");
             context.metrics.shard_state(session.shard_id, ShardState::Connected);
-            let previous = context.ledger.committed().remove(&session.shard_id);
-            if let Some((old_session, last)) = previous.filter(|(old, _)| *old != session.session_id) {
-                tracing::warn!(
-                    shard = session.shard_id,
-                    old_session,
-                    last_committed_sequence = last,
-                    "Discord could not resume the previous gateway session: messages and reactions sent while \
-                     Tally was disconnected cannot be recovered and are not counted (joins and leaves are \
-                     caught up from the member list)"
-                );
-            }
         }
         Event::Resumed => {
             tracing::info!(shard = session.shard_id, "gateway session resumed; missed events replayed");

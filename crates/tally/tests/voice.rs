@@ -1,6 +1,7 @@
 //! Time in voice, end to end: sessions from VOICE_STATE_UPDATE, the AFK
 //! channel left out, sessions kept across a resumed restart and closed by
-//! the roster of a fresh GUILD_CREATE, shown by /stats and /leaderboard.
+//! the roster of a fresh GUILD_CREATE (as of the last commit before the
+//! gap), shown by /stats and /leaderboard.
 //!
 //! Discord's voice events carry no time, so Tally times them on receipt by
 //! the wall clock; these tests bound each figure by wall time measured
@@ -50,18 +51,19 @@ async fn voice_time_runs_from_join_to_leave_outside_the_afk_channel() {
     assert_eq!(reader(&h).voice_since(h.guild, eve).unwrap(), Some(eve_since), "eve's session survived");
 
     // A restart Discord cannot resume: cat left voice and dan came in while
-    // Tally was away; the fresh GUILD_CREATE's voice states tell.
+    // Tally was away; the fresh GUILD_CREATE's voice states tell. Cat's
+    // session ends as of Tally's last commit before the gap.
     h.stop_bot().await;
+    let stopped = started.elapsed().as_millis() as u64;
     h.sim.set_voice_quietly(h.guild, cat, None).unwrap();
     h.sim.set_voice_quietly(h.guild, dan, Some(lounge)).unwrap();
     h.sim.invalidate_sessions(false);
     h.start_bot().await;
     h.sim.wait_for_member_request(h.guild, 2, WAIT).await.unwrap();
     h.settle().await;
-    let cat_bound = started.elapsed().as_millis() as u64;
     let db = reader(&h);
     let cat_ms = db.member(h.guild, cat).unwrap().unwrap().voice_ms;
-    assert!(cat_ms > ann_ms && cat_ms <= cat_bound, "cat: {cat_ms} ms, more than ann's {ann_ms}, at most {cat_bound}");
+    assert!(cat_ms > ann_ms && cat_ms <= stopped, "cat: {cat_ms} ms, more than ann's {ann_ms}, at most {stopped}");
     assert_eq!(db.voice_since(h.guild, cat).unwrap(), None, "cat's session ended");
     assert!(db.voice_since(h.guild, dan).unwrap().is_some(), "dan's session began");
     assert_eq!(db.voice_since(h.guild, eve).unwrap(), Some(eve_since), "eve is still in voice");

@@ -121,6 +121,10 @@ pub enum Activity {
         in_voice: Vec<(Id, Id)>,
         /// When Tally received it (ms).
         at_ms: i64,
+        /// After a gap Discord could not replay: when Tally last committed
+        /// before it (ms). Sessions of members who left meanwhile end then,
+        /// not when Tally came back.
+        unseen_since: Option<i64>,
     },
     /// Every chunk of a requested member list has arrived: these are all the
     /// members present. Stored members missing from it who joined before the

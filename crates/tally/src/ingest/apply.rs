@@ -266,11 +266,13 @@ where
             Activity::VoiceChanged { guild_id, user_id, channel_id, bot, at_ms } => {
                 voice_changed(&mut touched, *guild_id, *user_id, *channel_id, *bot, *at_ms)?;
             }
-            Activity::VoiceRoster { guild_id, in_voice, at_ms } => {
+            Activity::VoiceRoster { guild_id, in_voice, at_ms, unseen_since } => {
                 let listed: std::collections::HashSet<Id> = in_voice.iter().map(|(user, _)| *user).collect();
+                // They left at some moment Tally did not see: credit up to the last one it did.
+                let left_by = unseen_since.map_or(*at_ms, |since| since.min(*at_ms));
                 for user_id in touched.ops.open_voice_members(*guild_id)? {
                     if !listed.contains(&user_id) {
-                        end_voice(&mut touched, *guild_id, user_id, *at_ms)?;
+                        end_voice(&mut touched, *guild_id, user_id, left_by)?;
                     }
                 }
                 for &(user_id, channel_id) in in_voice {

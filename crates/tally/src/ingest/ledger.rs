@@ -78,8 +78,20 @@ impl Default for LedgerStats {
     }
 }
 
-/// Per shard: the session and sequence committed last.
-pub type Committed = HashMap<u32, (String, u64)>;
+/// Per shard: where its committed events end.
+pub type Committed = HashMap<u32, ShardCommitted>;
+
+/// The last committed event of a shard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShardCommitted {
+    /// Its gateway session.
+    pub session_id: String,
+    /// Its sequence number.
+    pub sequence: u64,
+    /// When it was committed (ms since the Unix epoch): after a gap Discord
+    /// cannot replay, the moment since which Tally was not watching.
+    pub at_ms: i64,
+}
 
 /// Most events in one transaction.
 const MAX_BATCH: usize = 16_384;
@@ -123,7 +135,13 @@ impl Ledger {
         snapshot_taken: std::sync::mpsc::Receiver<()>,
     ) -> Self {
         let (sender, receiver) = mpsc::channel(queue_capacity());
-        let committed: Committed = start_from.into_iter().map(|p| (p.shard_id, (p.session_id, p.sequence))).collect();
+        let committed: Committed = start_from
+            .into_iter()
+            .map(|p| {
+                let at_ms = p.committed_at_ms;
+                (p.shard_id, ShardCommitted { session_id: p.session_id, sequence: p.sequence, at_ms })
+            })
+            .collect();
         let (committed_tx, committed_rx) = watch::channel(committed);
         let stats = Arc::new(LedgerStats::default());
         let thread_stats = Arc::clone(&stats);
@@ -175,9 +193,8 @@ impl LedgerHandle {
     /// most `timeout`. True when it is.
     pub async fn wait_committed(&self, shard_id: u32, session_id: &str, sequence: u64, timeout: Duration) -> bool {
         let mut rx = self.committed.clone();
-        let done = move |c: &Committed| {
-            c.get(&shard_id).is_some_and(|(session, seq)| session == session_id && *seq >= sequence)
-        };
+        let done =
+            move |c: &Committed| c.get(&shard_id).is_some_and(|c| c.session_id == session_id && c.sequence >= sequence);
         let outcome = tokio::time::timeout(timeout, rx.wait_for(done)).await;
         matches!(outcome, Ok(Ok(_)))
     }
@@ -227,7 +244,8 @@ fn run(
         let fresh = drop_replays(&mut batch, &committed.borrow(), stats);
         if fresh > 0 {
             let started = std::time::Instant::now();
-            let changes = match commit_with_retry(&mut writer, &batch, stats) {
+            let now = crate::domain::days::now_ms();
+            let changes = match commit_with_retry(&mut writer, &batch, now, stats) {
                 Ok(changes) => changes,
                 Err(error) => {
                     tracing::error!(
@@ -243,7 +261,8 @@ fn run(
             rankings.boards.changed(&changes.guilds);
             committed.send_modify(|c| {
                 for e in &batch {
-                    c.insert(e.session.shard_id, (e.session.session_id.clone(), e.sequence));
+                    let session_id = e.session.session_id.clone();
+                    c.insert(e.session.shard_id, ShardCommitted { session_id, sequence: e.sequence, at_ms: now });
                 }
             });
             stats.events.fetch_add(batch.len() as u64, Ordering::Relaxed);
@@ -265,7 +284,7 @@ fn run(
 fn drop_replays(batch: &mut Vec<Envelope>, committed: &Committed, stats: &LedgerStats) -> usize {
     let before = batch.len();
     batch.retain(|e| match committed.get(&e.session.shard_id) {
-        Some((session, seq)) => *session != e.session.session_id || e.sequence > *seq,
+        Some(c) => c.session_id != e.session.session_id || e.sequence > c.sequence,
         None => true,
     });
     stats.replays_skipped.fetch_add((before - batch.len()) as u64, Ordering::Relaxed);
@@ -277,11 +296,12 @@ fn drop_replays(batch: &mut Vec<Envelope>, committed: &Committed, stats: &Ledger
 fn commit_with_retry(
     writer: &mut SqliteWriter,
     batch: &[Envelope],
+    now_ms: i64,
     stats: &LedgerStats,
 ) -> Result<Applied, StoreError> {
     let mut backoff = Duration::from_millis(50);
     loop {
-        match commit(writer, batch) {
+        match commit(writer, batch, now_ms) {
             Ok(changes) => return Ok(changes),
             Err(error) if error.is_transient() => {
                 stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -294,7 +314,7 @@ fn commit_with_retry(
     }
 }
 
-fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<Applied, StoreError> {
+fn commit(writer: &mut SqliteWriter, batch: &[Envelope], now_ms: i64) -> Result<Applied, StoreError> {
     writer.transaction(|ops| {
         let changes = apply(ops, batch.iter().flat_map(|e| &e.activities))?;
         let mut last: HashMap<u32, &Envelope> = HashMap::new();
@@ -308,6 +328,7 @@ fn commit(writer: &mut SqliteWriter, batch: &[Envelope]) -> Result<Applied, Stor
                 session_id: e.session.session_id.clone(),
                 sequence: e.sequence,
                 resume_url: e.session.resume_url.clone(),
+                committed_at_ms: now_ms,
             })?;
         }
         Ok(changes)

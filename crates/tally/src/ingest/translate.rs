@@ -27,7 +27,7 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
                 out.extend(guild.members.iter().map(|m| Activity::MemberSeen(from_member(guild_id, m))));
                 let in_voice =
                     guild.voice_states.iter().filter_map(|v| Some((v.user_id.get(), v.channel_id?.get()))).collect();
-                out.push(Activity::VoiceRoster { guild_id, in_voice, at_ms: received_at_ms });
+                out.push(Activity::VoiceRoster { guild_id, in_voice, at_ms: received_at_ms, unseen_since: None });
                 out
             }
             GuildCreate::Unavailable(_) => Vec::new(),

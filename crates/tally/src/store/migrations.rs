@@ -109,4 +109,7 @@ pub const SQLITE: &[&str] = &[
     ",
     // 8: members' avatar hashes, so the web page can show their pictures.
     "ALTER TABLE members ADD COLUMN avatar TEXT;",
+    // 9: when each shard's position was committed, so after a gap Discord
+    // could not replay Tally knows since when it was not watching.
+    "ALTER TABLE shard_positions ADD COLUMN committed_at INTEGER NOT NULL DEFAULT 0;",
 ];

@@ -230,6 +230,8 @@ pub struct ShardPosition {
     pub sequence: u64,
     /// `resume_gateway_url` from READY.
     pub resume_url: String,
+    /// When the batch was committed (ms since the Unix epoch, wall clock).
+    pub committed_at_ms: i64,
 }
 
 /// The writes and reads the ledger needs inside one transaction. Implemented

@@ -396,10 +396,18 @@ impl StoreOps for SqliteOps<'_> {
     fn save_position(&mut self, p: &ShardPosition) -> Result<(), StoreError> {
         self.tx
             .prepare_cached(
-                "INSERT OR REPLACE INTO shard_positions (shard_id, shard_count, session_id, sequence, resume_url)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT OR REPLACE INTO shard_positions
+                 (shard_id, shard_count, session_id, sequence, resume_url, committed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
-            .execute(params![p.shard_id, p.shard_count, p.session_id, p.sequence as i64, p.resume_url])?;
+            .execute(params![
+                p.shard_id,
+                p.shard_count,
+                p.session_id,
+                p.sequence as i64,
+                p.resume_url,
+                p.committed_at_ms
+            ])?;
         Ok(())
     }
 }
@@ -622,7 +630,8 @@ impl Reader for SqliteReader {
     fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
         self.with(|c| {
             c.prepare_cached(
-                "SELECT shard_id, shard_count, session_id, sequence, resume_url FROM shard_positions ORDER BY shard_id",
+                "SELECT shard_id, shard_count, session_id, sequence, resume_url, committed_at FROM shard_positions
+                 ORDER BY shard_id",
             )?
             .query_map([], |r| {
                 Ok(ShardPosition {
@@ -631,6 +640,7 @@ impl Reader for SqliteReader {
                     session_id: r.get(2)?,
                     sequence: r.get::<_, i64>(3)? as u64,
                     resume_url: r.get(4)?,
+                    committed_at_ms: r.get(5)?,
                 })
             })?
             .collect()

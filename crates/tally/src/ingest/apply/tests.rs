@@ -234,16 +234,21 @@ fn voice_time_counts_from_join_to_leave_on_each_day() {
     ]);
     db.apply(&[voice(5, None, t0 + 90 * MIN), voice(6, None, t0 + 120 * MIN), voice(7, None, t0 + 120 * MIN)]);
     // Tally reconnects afresh: 8 is gone, 9 is in voice.
-    db.apply(&[Activity::VoiceRoster { guild_id: 1, in_voice: vec![(9, 10)], at_ms: t0 + 180 * MIN }]);
+    db.apply(&[Activity::VoiceRoster {
+        guild_id: 1,
+        in_voice: vec![(9, 10)],
+        at_ms: t0 + 180 * MIN,
+        unseen_since: None,
+    }]);
     db.apply(&[voice(9, Some(10), t0 + 200 * MIN)]); // already counted since the roster
     db.apply(&[Activity::MemberLeft { guild_id: 1, user_id: 9, at_ms: t0 + 240 * MIN }]);
 
-    let voice_min = |user| db.member(user).voice_ms as i64 / MIN;
-    assert_eq!(voice_min(5), 90);
-    assert_eq!(voice_min(6), 60, "the hour in the AFK channel does not count");
-    assert_eq!(voice_min(7), 0, "bots never count");
-    assert_eq!(voice_min(8), 180, "ended when the roster no longer listed them");
-    assert_eq!(voice_min(9), 60, "from the roster to leaving the server");
+    let voice_min = |db: &Db, user| db.member(user).voice_ms as i64 / MIN;
+    assert_eq!(voice_min(&db, 5), 90);
+    assert_eq!(voice_min(&db, 6), 60, "the hour in the AFK channel does not count");
+    assert_eq!(voice_min(&db, 7), 0, "bots never count");
+    assert_eq!(voice_min(&db, 8), 180, "ended when the roster no longer listed them");
+    assert_eq!(voice_min(&db, 9), 60, "from the roster to leaving the server");
     let on = |user, d| {
         let found = db.reader.member_days(1, user, d, d).unwrap();
         found.first().copied().unwrap_or(MemberDay::default()).voice_ms as i64 / MIN
@@ -253,4 +258,13 @@ fn voice_time_counts_from_join_to_leave_on_each_day() {
         db.reader.guild_days(1, day - 1, day).unwrap().iter().map(|d| (d.day, d.voice_ms as i64 / MIN)).collect();
     assert_eq!(server, [(day - 1, 60 + 60), (day, 30 + 60 + 120 + 60)]);
     assert_eq!(db.reader.voice_since(1, 5).unwrap(), None, "no session left open");
+
+    // After a gap Discord could not replay, a session ends when Tally last
+    // watched, not when it came back.
+    db.apply(&[voice(5, Some(10), t0 + 300 * MIN)]);
+    let roster = |at_ms, unseen_since| Activity::VoiceRoster { guild_id: 1, in_voice: vec![], at_ms, unseen_since };
+    db.apply(&[roster(t0 + 900 * MIN, Some(t0 + 320 * MIN))]);
+    assert_eq!(voice_min(&db, 5), 90 + 20, "credited up to the last commit before the gap");
+    db.apply(&[voice(6, Some(10), t0 + 1000 * MIN), roster(t0 + 1100 * MIN, Some(t0 + 900 * MIN))]);
+    assert_eq!(voice_min(&db, 6), 60, "a session begun after Tally last watched earns nothing from the gap");
 }

@@ -141,7 +141,7 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
         translate(&e, 9),
         vec![
             Activity::GuildSeen { guild_id: 2, name: "Test".into(), afk_channel_id: Some(5) },
-            Activity::VoiceRoster { guild_id: 2, in_voice: vec![(8, 4)], at_ms: 9 }
+            Activity::VoiceRoster { guild_id: 2, in_voice: vec![(8, 4)], at_ms: 9, unseen_since: None }
         ]
     );
     let left = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, None, &ann, &user));
