@@ -76,12 +76,13 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// A span of time, short: "45 min", "3 h 12 min", "2 d 5 h". Minutes are
-/// whole (rounded down); under a minute reads "0 min".
+/// A span of time, short: "40 s", "45 min", "3 h 12 min", "2 d 5 h",
+/// rounded down to its smallest unit.
 pub fn duration_short(ms: u64) -> String {
     let minutes = ms / 60_000;
     let (days, hours, mins) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
     match (days, hours) {
+        (0, 0) if mins == 0 => format!("{} s", ms / 1000),
         (0, 0) => format!("{mins} min"),
         (0, _) => format!("{hours} h {mins} min"),
         _ => format!("{} d {hours} h", thousands(days)),
@@ -132,7 +133,9 @@ mod tests {
 
     #[test]
     fn short_durations() {
-        assert_eq!(duration_short(59_999), "0 min");
+        assert_eq!(duration_short(0), "0 s");
+        assert_eq!(duration_short(59_999), "59 s");
+        assert_eq!(duration_short(60_000), "1 min");
         assert_eq!(duration_short(45 * 60_000), "45 min");
         assert_eq!(duration_short((3 * 60 + 12) * 60_000), "3 h 12 min");
         assert_eq!(duration_short((2 * 1440 + 5 * 60 + 7) * 60_000), "2 d 5 h");
