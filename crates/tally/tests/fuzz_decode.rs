@@ -17,7 +17,7 @@ use tally::ingest::translate::translate;
 const NOW_MS: i64 = 1_764_000_000_000;
 
 /// Every event type Tally reads, and a few it does not.
-const EVENT_TYPES: [&str; 17] = [
+const EVENT_TYPES: [&str; 18] = [
     "READY",
     "RESUMED",
     "GUILD_CREATE",
@@ -32,13 +32,14 @@ const EVENT_TYPES: [&str; 17] = [
     "MESSAGE_REACTION_REMOVE_ALL",
     "MESSAGE_REACTION_REMOVE_EMOJI",
     "INTERACTION_CREATE",
+    "VOICE_STATE_UPDATE",
     "TYPING_START",
     "PRESENCE_UPDATE",
     "SOMETHING_NEW",
 ];
 
 /// Keys Discord payloads use, so random objects reach real deserializers.
-const KEYS: [&str; 24] = [
+const KEYS: [&str; 28] = [
     "id",
     "user",
     "member",
@@ -63,6 +64,10 @@ const KEYS: [&str; 24] = [
     "token",
     "unavailable",
     "timestamp",
+    "session_id",
+    "voice_states",
+    "afk_channel_id",
+    "avatar",
 ];
 
 fn snowflake_string() -> impl Strategy<Value = Value> {

@@ -101,13 +101,16 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
         Event::VoiceStateUpdate(update) => {
             let state = &update.0;
             let Some(guild_id) = state.guild_id else { return Vec::new() };
-            vec![Activity::VoiceChanged {
+            // The member object keeps names current, like a message's does.
+            let seen = state.member.as_ref().map(|m| Activity::MemberSeen(from_member(guild_id.get(), m)));
+            let changed = Activity::VoiceChanged {
                 guild_id: guild_id.get(),
                 user_id: state.user_id.get(),
                 channel_id: state.channel_id.map(|c| c.get()),
                 bot: state.member.as_ref().is_some_and(|m| m.user.bot),
                 at_ms: received_at_ms,
-            }]
+            };
+            seen.into_iter().chain([changed]).collect()
         }
         Event::ReactionRemoveEmoji(clear) => vec![Activity::ReactionsCleared {
             guild_id: clear.guild_id.get(),
