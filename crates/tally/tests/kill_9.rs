@@ -1,8 +1,9 @@
 //! The promise: every event counted exactly once, whatever happens to the
 //! process. The real binary is killed with SIGKILL at random moments while
-//! the simulator streams messages, reactions, removals, leaves and joins;
-//! each restart resumes the gateway session stored with the last commit.
-//! After twenty kills, `tally export` must equal what the script sent.
+//! the simulator streams messages, reactions, removals, voice, leaves and
+//! joins; each restart resumes the gateway session stored with the last
+//! commit. After twenty kills, `tally export` must equal what the script
+//! sent, and the day tables must add up to the totals.
 
 mod harness;
 
@@ -37,6 +38,9 @@ struct Script {
     messages: Vec<(u64, u64)>,
     standing: Vec<(u64, u64, &'static str, u64)>,
     members: HashMap<u64, Expected>,
+    /// Members in the voice lounge now, and the lounge.
+    in_voice: std::collections::HashSet<u64>,
+    lounge: u64,
     sent: u64,
 }
 
@@ -66,17 +70,27 @@ impl Script {
             }
             sim.react(message, reactor, emoji).expect("reaction sent");
             self.standing.push((message, reactor, emoji, author));
-        } else if roll < 950 {
+        } else if roll < 925 {
             if self.standing.is_empty() {
                 return;
             }
             let (message, reactor, emoji, _) = self.standing.swap_remove(self.rng.below(self.standing.len()));
             sim.unreact(message, reactor, emoji).expect("removal sent");
+        } else if roll < 950 {
+            let who = self.present[self.rng.below(self.present.len())];
+            let channel = if self.in_voice.remove(&who) {
+                None
+            } else {
+                self.in_voice.insert(who);
+                Some(self.lounge)
+            };
+            sim.set_voice(self.guild, who, channel).expect("voice change sent");
         } else if roll < 975 {
             if self.present.len() <= 5 {
                 return;
             }
             let who = self.present.swap_remove(self.rng.below(self.present.len()));
+            self.in_voice.remove(&who); // leaving the server leaves voice first
             sim.leave(self.guild, who).expect("leave sent");
             self.members.get_mut(&who).unwrap().present = false;
             self.absent.push(who);
@@ -134,8 +148,11 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
         messages: Vec::new(),
         standing: Vec::new(),
         members: users.iter().map(|u| (*u, Expected { present: true, ..Default::default() })).collect(),
+        in_voice: Default::default(),
+        lounge: sim.voice_channels_of(guild).unwrap()[0],
         sent: 0,
     };
+    let started = std::time::Instant::now();
     let streaming = Arc::new(AtomicBool::new(true));
     let stream = {
         let (sim, streaming) = (Arc::clone(&sim), Arc::clone(&streaming));
@@ -193,4 +210,31 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
         assert_eq!(record.reactions_received, received.get(user).copied().unwrap_or(0), "reactions to {what}");
         assert_eq!(record.left_at.is_empty(), expected.present, "presence of {what}");
     }
+
+    // Voice time depends on when events arrived, so it is checked by what
+    // must hold: sessions open exactly for who is in voice, never more time
+    // than the run took, and the days adding up to the totals, as they must
+    // for messages, XP and reactions too.
+    use tally::store::Reader;
+    let db = tally::store::sqlite::open_reader(&dir.path().join("tally.db")).unwrap();
+    let took = started.elapsed().as_millis() as u64;
+    let today = tally::domain::days::today();
+    let mut voice_total = 0;
+    for user in script.members.keys() {
+        let what = format!("member {user}, seed {seed}");
+        let member = db.member(guild, *user).unwrap().unwrap();
+        assert_eq!(db.voice_since(guild, *user).unwrap().is_some(), script.in_voice.contains(user), "{what} in voice");
+        assert!(member.voice_ms <= took, "{what}: {} ms in voice in a {took} ms run", member.voice_ms);
+        let days = db.member_days(guild, *user, today - 2, today + 2).unwrap(); // message days follow the simulator's clock
+        let sum = |f: fn(&tally::store::MemberDay) -> u64| days.iter().map(f).sum::<u64>();
+        assert_eq!(sum(|d| d.messages), member.messages, "day messages of {what}");
+        assert_eq!(sum(|d| d.xp), member.xp, "day XP of {what}");
+        assert_eq!(sum(|d| d.reactions_given), member.reactions_given, "day reactions given by {what}");
+        assert_eq!(sum(|d| d.reactions_received), member.reactions_received, "day reactions to {what}");
+        assert_eq!(sum(|d| d.voice_ms), member.voice_ms, "day voice of {what}");
+        voice_total += member.voice_ms;
+    }
+    assert!(voice_total > 0, "members spent time in voice");
+    let server_voice: u64 = db.guild_days(guild, today - 2, today + 2).unwrap().iter().map(|d| d.voice_ms).sum();
+    assert_eq!(server_voice, voice_total, "the server's days hold every member's voice time");
 }

@@ -147,5 +147,8 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
     let left = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, None, &ann, &user));
     let activities = translate(&left, 10);
     assert!(matches!(&activities[0], Activity::MemberSeen(p) if p.user_id == 8 && p.username == "ann"));
-    assert_eq!(activities[1], Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, at_ms: 10 });
+    assert_eq!(
+        activities[1],
+        Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, at_ms: 10 }
+    );
 }
