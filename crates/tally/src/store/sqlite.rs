@@ -683,4 +683,43 @@ mod tests {
             ]
         );
     }
+
+    /// A database from the first release with days (version 5) opens with
+    /// its counts intact: new columns start empty, and a reaction counted
+    /// back then can still be taken back.
+    #[test]
+    fn a_version_5_database_upgrades_with_its_counts() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &migrations::SQLITE[..5] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 5).unwrap();
+            conn.execute_batch(
+                "INSERT INTO members (guild_id, user_id, username, messages, reactions_given, xp)
+                     VALUES (9, 1, 'ann', 3, 1, 40), (9, 2, 'bob', 1, 0, 20);
+                 UPDATE members SET reactions_received = 1 WHERE user_id = 2;
+                 INSERT INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id)
+                     VALUES (77, 1, 'x', 9, 2);
+                 INSERT INTO shard_positions VALUES (0, 1, 'old', 42, 'ws://old');",
+            )
+            .unwrap();
+        }
+        let mut writer = open_writer(&path).unwrap();
+        let reader = open_reader(&path).unwrap();
+        let ann = reader.member(9, 1).unwrap().unwrap();
+        assert_eq!((ann.messages, ann.xp, ann.voice_ms, ann.avatar), (3, 40, 0, None));
+        let position = &reader.positions().unwrap()[0];
+        assert_eq!((position.sequence, position.committed_at_ms), (42, 0), "the resume position survives");
+        let removed = crate::domain::Activity::ReactionRemoved {
+            guild_id: 9,
+            key: ReactionKey { message_id: 77, user_id: 1, emoji: "x".into() },
+        };
+        writer.transaction(|ops| crate::ingest::apply::apply(ops, &[removed])).unwrap();
+        assert_eq!(reader.member(9, 1).unwrap().unwrap().reactions_given, 0);
+        assert_eq!(reader.member(9, 2).unwrap().unwrap().reactions_received, 0);
+        assert_eq!(reader.guild_days(9, 0, i64::MAX).unwrap(), [], "no day had it, so no day loses it");
+    }
 }
