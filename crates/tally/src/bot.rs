@@ -28,6 +28,10 @@ pub const INTENTS: Intents = Intents::GUILDS
     .union(Intents::GUILD_MESSAGE_REACTIONS)
     .union(Intents::GUILD_VOICE_STATES);
 
+/// Reading connections for commands and the web page: enough that a slow
+/// read (a large board being built) leaves others free on a 2-core machine.
+const READERS: usize = 4;
+
 /// What command handlers and shards share.
 pub struct Context {
     /// Discord's REST API.
@@ -97,7 +101,9 @@ impl Bot {
             .await?
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         let rankings = Arc::new(Rankings::default());
-        let reader: Arc<dyn Reader> = Arc::new(IndexedReader::new(sqlite::open_reader(&path)?, Arc::clone(&rankings)));
+        // Commands and the web page read side by side on a few connections.
+        let connections = sqlite::open_readers(&path, READERS)?;
+        let reader: Arc<dyn Reader> = Arc::new(IndexedReader::new(connections, Arc::clone(&rankings)));
         let positions = reader.positions()?;
 
         let http = http_client(&config);

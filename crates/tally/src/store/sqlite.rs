@@ -49,15 +49,27 @@ pub fn open_writer(path: &Path) -> Result<SqliteWriter, StoreError> {
     Ok(SqliteWriter { conn })
 }
 
-/// Opens a read-only view of a database that a writer has created.
+/// Opens a read-only view of a database that a writer has created, on one
+/// connection: for export and tools that read one thing at a time.
 pub fn open_reader(path: &Path) -> Result<SqliteReader, StoreError> {
-    let conn = Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    configure(&conn)?;
-    conn.pragma_update(None, "query_only", "ON")?;
-    Ok(SqliteReader { conn: Mutex::new(conn) })
+    open_readers(path, 1)
+}
+
+/// Like [`open_reader`], with `connections` connections (at least one) that
+/// read side by side: WAL lets readers run at once, so one slow read (a
+/// large board being built) does not hold up the others.
+pub fn open_readers(path: &Path, connections: usize) -> Result<SqliteReader, StoreError> {
+    let open = || -> Result<Mutex<Connection>, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&conn)?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        Ok(Mutex::new(conn))
+    };
+    let conns = (0..connections.max(1)).map(|_| open()).collect::<Result<_, _>>()?;
+    Ok(SqliteReader { conns, next: std::sync::atomic::AtomicUsize::new(0) })
 }
 
 fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
@@ -412,9 +424,11 @@ impl StoreOps for SqliteOps<'_> {
     }
 }
 
-/// A read-only connection for commands and export.
+/// Read-only connections for commands, the web page and export.
 pub struct SqliteReader {
-    conn: Mutex<Connection>,
+    conns: Vec<Mutex<Connection>>,
+    /// Where the search for a free connection starts, turning each time.
+    next: std::sync::atomic::AtomicUsize,
 }
 
 impl SqliteReader {
@@ -427,7 +441,7 @@ impl SqliteReader {
         snapshot_taken: impl FnOnce(),
         mut each: impl FnMut(Id, Id, u64),
     ) -> Result<(), StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let conn = self.connection();
         conn.execute_batch("BEGIN")?;
         let result = (|| {
             let mut statement =
@@ -448,9 +462,22 @@ impl SqliteReader {
         result
     }
 
+    /// A free connection, or (all busy) the next one in turn once it is free.
+    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.conns.len();
+        for i in 0..n {
+            match self.conns[(start + i) % n].try_lock() {
+                Ok(conn) => return conn,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.conns[start % n].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        let conn = self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(f(&conn)?)
+        Ok(f(&self.connection())?)
     }
 }
 
@@ -721,5 +748,22 @@ mod tests {
         assert_eq!(reader.member(9, 1).unwrap().unwrap().reactions_given, 0);
         assert_eq!(reader.member(9, 2).unwrap().unwrap().reactions_received, 0);
         assert_eq!(reader.guild_days(9, 0, i64::MAX).unwrap(), [], "no day had it, so no day loses it");
+    }
+
+    /// With several connections, a read goes ahead while another holds a
+    /// connection (as a large board's build does for a while).
+    #[test]
+    fn readers_read_side_by_side() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        drop(open_writer(&path).unwrap());
+        let readers = std::sync::Arc::new(open_readers(&path, 2).unwrap());
+        let held = readers.connection();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let other = std::sync::Arc::clone(&readers);
+        std::thread::spawn(move || done_tx.send(other.guild(1).map(|g| g.is_none())).unwrap());
+        let answered = done_rx.recv_timeout(std::time::Duration::from_secs(10));
+        assert!(matches!(answered, Ok(Ok(true))), "the second read did not wait for the first: {answered:?}");
+        drop(held);
     }
 }
