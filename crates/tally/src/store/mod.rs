@@ -378,8 +378,10 @@ fn page_of<R: Reader + ?Sized>(
     let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(order.len());
     let mut rows = Vec::with_capacity(end - start);
     for &(user_id, figure) in &order[start..end] {
-        if let Some(member) = reader.member(guild_id, user_id)? {
-            rows.push((member, figure));
+        // A kept order may predate a leave by a few seconds: who left never shows.
+        match reader.member(guild_id, user_id)? {
+            Some(member) if member.left_at_ms.is_none() && !member.bot => rows.push((member, figure)),
+            _ => {}
         }
     }
     Ok(PeriodPage { rows, total: order.len() as u64 })
