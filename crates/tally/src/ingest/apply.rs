@@ -8,6 +8,9 @@ use std::collections::HashMap;
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
 use crate::store::{CountedReaction, DayChange, Member, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
 
+mod voice;
+use voice::{end_voice, voice_changed};
+
 /// A member whose place on the leaderboard a batch changed: their XP while
 /// ranked before and after (None: not ranked, as a bot, a member who left or
 /// one without XP). The ledger applies these to the in-memory standings once
@@ -179,8 +182,9 @@ impl<'o> Touched<'o> {
 }
 
 /// Applies `activities` in order through `ops`. Call inside a transaction:
-/// on error the caller rolls back and nothing is counted. Returns the
-/// leaderboard moves to apply once the transaction is committed.
+/// on error the caller rolls back and nothing is counted. Returns what the
+/// in-memory state needs once the transaction is committed: leaderboard
+/// moves and the servers touched.
 pub fn apply<'a, I>(ops: &mut dyn StoreOps, activities: I) -> Result<Applied, StoreError>
 where
     I: IntoIterator<Item = &'a Activity>,
@@ -358,46 +362,6 @@ fn count_reaction(
         if author != UNKNOWN_AUTHOR {
             touched.member_day(guild_id, day, author).reactions_received += sign;
         }
-    }
-    Ok(())
-}
-
-/// A member is now in `channel` (None: out of voice) as of `at_ms`. Time
-/// counts from a join to a leave, in any channel but the AFK one; moving
-/// between counted channels keeps the session going. Bots never count.
-fn voice_changed(
-    touched: &mut Touched<'_>,
-    guild_id: Id,
-    user_id: Id,
-    channel: Option<Id>,
-    bot: bool,
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    let afk = touched.afk_channel(guild_id)?;
-    let counted = channel.is_some_and(|c| Some(c) != afk) && !bot && !touched.member(guild_id, user_id)?.bot;
-    if counted {
-        touched.ops.open_voice(guild_id, user_id, at_ms)?;
-        Ok(())
-    } else {
-        end_voice(touched, guild_id, user_id, at_ms)
-    }
-}
-
-/// Ends a member's voice session, if one is open, crediting its time to
-/// their total and to each day it spans.
-fn end_voice(touched: &mut Touched<'_>, guild_id: Id, user_id: Id, at_ms: i64) -> Result<(), StoreError> {
-    let Some(since) = touched.ops.close_voice(guild_id, user_id)? else { return Ok(()) };
-    if at_ms <= since {
-        return Ok(());
-    }
-    touched.member_mut(guild_id, user_id)?.voice_ms += (at_ms - since) as u64;
-    let mut start = since;
-    while start < at_ms {
-        let day = start.div_euclid(DAY_MS);
-        let end = ((day + 1) * DAY_MS).min(at_ms);
-        touched.day(guild_id, day).voice_ms += end - start;
-        touched.member_day(guild_id, day, user_id).voice_ms += end - start;
-        start = end;
     }
     Ok(())
 }

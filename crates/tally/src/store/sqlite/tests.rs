@@ -1,0 +1,106 @@
+use super::*;
+
+/// A database from before day buckets gets its days' joins and leaves
+/// from the membership log when it is opened.
+#[test]
+fn upgrading_fills_days_from_the_membership_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &migrations::SQLITE[..3] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 3).unwrap();
+        let day = 86_400_000_i64;
+        for (user, change, at) in [(1, "join", 5 * day + 1), (2, "join", 5 * day + 2), (1, "leave", 7 * day)] {
+            conn.execute(
+                "INSERT INTO membership_log (guild_id, user_id, change, at) VALUES (9, ?1, ?2, ?3)",
+                params![user, change, at],
+            )
+            .unwrap();
+        }
+    }
+    drop(open_writer(&path).unwrap());
+    let days = open_reader(&path).unwrap().guild_days(9, 0, 100).unwrap();
+    assert_eq!(
+        days,
+        [GuildDay { day: 5, joins: 2, ..GuildDay::default() }, GuildDay { day: 7, leaves: 1, ..GuildDay::default() }]
+    );
+}
+
+/// A database from the first release with days (version 5) opens with
+/// its counts intact: new columns start empty, and a reaction counted
+/// back then can still be taken back.
+#[test]
+fn a_version_5_database_upgrades_with_its_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v5.db");
+    {
+        let conn = Connection::open(&path).unwrap();
+        for sql in &migrations::SQLITE[..5] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 5).unwrap();
+        conn.execute_batch(
+            "INSERT INTO members (guild_id, user_id, username, messages, reactions_given, xp)
+                 VALUES (9, 1, 'ann', 3, 1, 40), (9, 2, 'bob', 1, 0, 20);
+             UPDATE members SET reactions_received = 1 WHERE user_id = 2;
+             INSERT INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id)
+                 VALUES (77, 1, 'x', 9, 2);
+             INSERT INTO shard_positions VALUES (0, 1, 'old', 42, 'ws://old');",
+        )
+        .unwrap();
+    }
+    let mut writer = open_writer(&path).unwrap();
+    let reader = open_reader(&path).unwrap();
+    let ann = reader.member(9, 1).unwrap().unwrap();
+    assert_eq!((ann.messages, ann.xp, ann.voice_ms, ann.avatar), (3, 40, 0, None));
+    let position = &reader.positions().unwrap()[0];
+    assert_eq!((position.sequence, position.committed_at_ms), (42, 0), "the resume position survives");
+    let removed = crate::domain::Activity::ReactionRemoved {
+        guild_id: 9,
+        key: ReactionKey { message_id: 77, user_id: 1, emoji: "x".into() },
+    };
+    writer.transaction(|ops| crate::ingest::apply::apply(ops, &[removed])).unwrap();
+    assert_eq!(reader.member(9, 1).unwrap().unwrap().reactions_given, 0);
+    assert_eq!(reader.member(9, 2).unwrap().unwrap().reactions_received, 0);
+    assert_eq!(reader.guild_days(9, 0, i64::MAX).unwrap(), [], "no day had it, so no day loses it");
+}
+
+/// With several connections, a read goes ahead while another holds a
+/// connection (as a large board's build does for a while).
+#[test]
+fn readers_read_side_by_side() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    drop(open_writer(&path).unwrap());
+    let readers = std::sync::Arc::new(open_readers(&path, 2).unwrap());
+    let held = readers.connection();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    let other = std::sync::Arc::clone(&readers);
+    std::thread::spawn(move || done_tx.send(other.guild(1).map(|g| g.is_none())).unwrap());
+    let answered = done_rx.recv_timeout(std::time::Duration::from_secs(10));
+    assert!(matches!(answered, Ok(Ok(true))), "the second read did not wait for the first: {answered:?}");
+    drop(held);
+}
+
+/// A kept board order may name a member who has since left: the page
+/// leaves them out.
+#[test]
+fn pages_of_a_kept_order_skip_who_left() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let writer = open_writer(&path).unwrap();
+    writer
+        .conn
+        .execute_batch(
+            "INSERT INTO members (guild_id, user_id, username, messages) VALUES (9, 1, 'ann', 5), (9, 2, 'bob', 4);
+             UPDATE members SET left_at = 1 WHERE user_id = 2;",
+        )
+        .unwrap();
+    let reader = open_reader(&path).unwrap();
+    let page = super::super::page_of(&reader, 9, &[(1, 5), (2, 4)], 0, 10).unwrap();
+    let shown: Vec<u64> = page.rows.iter().map(|(m, _)| m.user_id).collect();
+    assert_eq!(shown, [1]);
+}
