@@ -23,8 +23,9 @@ pub const SLOW_BUILD: Duration = Duration::from_millis(50);
 /// How long a slow build is reused after its server changed.
 pub const MAX_AGE: Duration = Duration::from_secs(30);
 
-/// Orders kept at most; the oldest goes first.
-const MAX_KEPT: usize = 64;
+/// Entries (members) kept across all orders, at 16 bytes each: 32 MiB. The
+/// oldest orders go first; the newest is always kept.
+const MAX_KEPT_ENTRIES: usize = 2 << 20;
 
 /// Which board: a server, a span, a measure.
 pub type BoardKey = (Id, Span, Measure);
@@ -81,10 +82,11 @@ impl BoardCache {
         let order = Arc::new(build()?);
         let slow = started.elapsed() >= SLOW_BUILD;
         let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-        if kept.len() >= MAX_KEPT && !kept.contains_key(&key) {
-            if let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.built_at).map(|(key, _)| *key) {
-                kept.remove(&oldest);
-            }
+        kept.remove(&key);
+        let mut total: usize = kept.values().map(|k| k.order.len()).sum::<usize>() + order.len();
+        while total > MAX_KEPT_ENTRIES {
+            let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.built_at).map(|(key, _)| *key) else { break };
+            total -= kept.remove(&oldest).map_or(0, |k| k.order.len());
         }
         kept.insert(key, Kept { order: Arc::clone(&order), generation, built_at: started, slow });
         Ok(order)
@@ -112,6 +114,27 @@ mod tests {
         cache.changed(&[1]);
         assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 2)], "this server changed: rebuilt");
         assert_eq!(builds.get(), 2);
+    }
+
+    #[test]
+    fn the_oldest_orders_make_room_for_new_ones() {
+        let cache = BoardCache::default();
+        let big = |n: u64| move || Ok((0..n).map(|i| (i, 1)).collect::<BoardOrder>());
+        let half = (MAX_KEPT_ENTRIES / 2) as u64;
+        let key = |guild| (guild, Span::AllTime, Measure::Messages);
+        cache.get_or_build(key(1), big(half)).unwrap();
+        cache.get_or_build(key(2), big(half)).unwrap();
+        cache.get_or_build(key(3), big(half)).unwrap(); // over the limit: server 1's goes
+        cache.get_or_build(key(2), || panic!("server 2's order is still kept")).unwrap();
+        cache.get_or_build(key(3), || panic!("server 3's order is still kept")).unwrap();
+        let rebuilt = std::cell::Cell::new(false);
+        cache
+            .get_or_build(key(1), || {
+                rebuilt.set(true);
+                Ok(vec![])
+            })
+            .unwrap();
+        assert!(rebuilt.get(), "server 1's order was dropped");
     }
 
     #[test]
