@@ -124,6 +124,58 @@ async fn the_api_serves_public_boards_only_in_order() {
     assert_eq!(sum("xp"), xp, "all XP was earned in the window");
 }
 
+/// The other boards, as a visitor reaches them: from the default board's
+/// own tabs, in headless Chromium, and as JSON; a nonsense choice is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boards_by_period_and_measure_follow_the_tabs() {
+    let (h, _) = busy_server().await;
+    let addr = web_addr(&h);
+    enable_web(&h);
+    let guild = h.guild;
+    // Everyone posted today, so this week's messages are their messages.
+    let mut by_messages: Vec<_> = h.export().into_iter().filter(|r| r.left_at.is_empty()).collect();
+    by_messages.sort_by(|a, b| {
+        b.messages.cmp(&a.messages).then(a.user_id.parse::<u64>().unwrap().cmp(&b.user_id.parse().unwrap()))
+    });
+
+    let api = get(addr, &format!("/api/servers/{guild}/leaderboard?period=week&by=messages")).await.json();
+    assert_eq!(api["choice"], serde_json::json!({ "period": "week", "by": "messages" }));
+    let rows = api["members"].as_array().unwrap();
+    assert_eq!(rows.len(), 50);
+    for (row, record) in rows.iter().zip(&by_messages) {
+        assert_eq!(row["user_id"].as_str().unwrap(), record.user_id);
+        assert_eq!(row["figure"], record.messages);
+    }
+    let bad = get(addr, &format!("/api/servers/{guild}/leaderboard?by=charisma")).await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+
+    // From the default board, follow "This week", then "Messages".
+    let base = format!("http://{addr}");
+    let dump = |path: String| {
+        let url = format!("{base}{path}");
+        tokio::task::spawn_blocking(move || http::dump_dom(&url))
+    };
+    let href_of = |dom: &str, text: &str| -> String {
+        let end = dom.find(&format!(">{text}</a>")).unwrap_or_else(|| panic!("a {text} tab"));
+        let start = dom[..end].rfind("href=\"").unwrap() + 6;
+        dom[start..end].split('"').next().unwrap().replace("&amp;", "&")
+    };
+    let first = dump(format!("/servers/{guild}")).await.unwrap();
+    let week = dump(href_of(&first, "This week")).await.unwrap();
+    let weekly_messages = dump(href_of(&week, "Messages")).await.unwrap();
+    assert!(weekly_messages.contains("aria-current=\"page\">This week</a>"));
+    assert!(weekly_messages.contains("aria-current=\"page\">Messages</a>"));
+    let ids = attribute_values(&weekly_messages, "data-user-id");
+    let want: Vec<String> = by_messages.iter().take(50).map(|r| r.user_id.clone()).collect();
+    assert_eq!(ids, want, "the week's messages board, in order");
+    assert!(weekly_messages.contains(&format!("{} messages</span>", by_messages[0].messages)));
+
+    let shot =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots/week-by-messages.png");
+    let url = format!("{base}{}", href_of(&week, "Messages"));
+    tokio::task::spawn_blocking(move || http::screenshot(&url, &shot, 1100, 900)).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_and_metrics_describe_the_running_bot() {
     let (h, _) = busy_server().await;

@@ -79,10 +79,21 @@ pub fn router(context: Arc<Context>) -> Router {
         .with_state(context)
 }
 
-/// `?page=N` (from 1).
+/// `?page=N` (from 1), `&period=all|week|month`, `&by=xp|messages|reactions|reactions_given|voice`.
+/// Anything else is refused with 400 before a handler runs.
 #[derive(Debug, Deserialize)]
 struct PageQuery {
     page: Option<u64>,
+    #[serde(default)]
+    period: views::Period,
+    #[serde(default)]
+    by: views::By,
+}
+
+impl PageQuery {
+    fn choice(&self) -> views::Choice {
+        views::Choice { period: self.period, by: self.by }
+    }
 }
 
 /// `?days=N` (1 to 366; default 30).
@@ -140,11 +151,11 @@ async fn board_page(
     Path(guild): Path<u64>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let page = query.page.unwrap_or(1);
+    let (page, choice) = (query.page.unwrap_or(1), query.choice());
     let cdn = context.avatars.base().to_owned();
     html(
         read(&context, move |r| {
-            let board = views::board(r, guild, page)?;
+            let board = views::board(r, guild, page, choice, crate::domain::days::today())?;
             let activity = views::activity(r, guild, crate::domain::days::today(), views::ACTIVITY_DAYS)?;
             Ok(pages::board(&board, &activity, &cdn))
         })
@@ -172,8 +183,8 @@ async fn board_api(
     Path(guild): Path<u64>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let page = query.page.unwrap_or(1);
-    json(read(&context, move |r| views::board(r, guild, page)).await)
+    let (page, choice) = (query.page.unwrap_or(1), query.choice());
+    json(read(&context, move |r| views::board(r, guild, page, choice, crate::domain::days::today())).await)
 }
 
 async fn activity_api(

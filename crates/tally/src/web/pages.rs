@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::views::{ActivityView, BoardView, MemberView, ProfileView, ServerView};
+use super::views::{ActivityView, BoardView, By, Choice, MemberView, Period, ProfileView, ServerView};
 use crate::domain::humanize::{duration_short, hue, initials, thousands};
 
 pub use crate::domain::humanize::escape_markup as escape;
@@ -151,12 +151,22 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
         pages = view.pages,
     );
     body.push_str(&activity_chart(activity));
+    body.push_str(&tabs(view));
     if view.members.is_empty() {
-        body.push_str("<p class=\"empty\">No one has earned XP here yet. Messages earn XP; check back soon.</p>");
+        let empty = if view.choice == Choice::default() {
+            "No one has earned XP here yet. Messages earn XP; check back soon.".to_owned()
+        } else {
+            format!("No one has any {} in {} yet.", by_words(view.choice.by), period_words(view.choice.period))
+        };
+        let _ = write!(body, "<p class=\"empty\">{empty}</p>");
     }
     let first_rank = view.members.first().and_then(|m| m.rank).unwrap_or(1);
     let _ = write!(body, "<ol class=\"board\" start=\"{first_rank}\">");
     for m in &view.members {
+        let (main, second) = match m.figure {
+            None => (format!("{} XP", thousands(m.xp)), format!("{} messages", thousands(m.messages))),
+            Some(n) => (figure(view.choice.by, n), period_words(view.choice.period).to_owned()),
+        };
         let rank = m.rank.unwrap_or_default();
         let podium = match rank {
             1 => " gold",
@@ -171,8 +181,8 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
              <span class=\"who\"><a class=\"name\" href=\"/servers/{server}/members/{id}\">{name}</a>\
              <span class=\"username\">@{username}</span></span>\
              <span class=\"level\">Level {level}{bar}</span>\
-             <span class=\"xp\">{xp} XP</span>\
-             <span class=\"messages\">{messages} messages</span></li>",
+             <span class=\"xp\">{main}</span>\
+             <span class=\"messages\">{second}</span></li>",
             id = m.user_id,
             avatar = avatar(m, cdn_base),
             server = server.id,
@@ -180,8 +190,8 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
             username = escape(&m.username),
             level = m.level,
             bar = progress(m),
-            xp = thousands(m.xp),
-            messages = thousands(m.messages),
+            main = main,
+            second = second,
         );
     }
     body.push_str("</ol>");
@@ -189,12 +199,113 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
     layout(&format!("{} — Tally leaderboard", server.name), &body)
 }
 
+/// A board's address: the choice and page in the query, defaults left out.
+fn board_href(server_id: &str, choice: Choice, page: u64) -> String {
+    let mut query = Vec::new();
+    if choice.period != Period::All {
+        query.push(format!("period={}", period_key(choice.period)));
+    }
+    if choice.by != By::Xp {
+        query.push(format!("by={}", by_key(choice.by)));
+    }
+    if page > 1 {
+        query.push(format!("page={page}"));
+    }
+    let query = if query.is_empty() { String::new() } else { format!("?{}", query.join("&amp;")) };
+    format!("/servers/{server_id}{query}")
+}
+
+/// Links to the other boards: each period, each measure.
+fn tabs(view: &BoardView) -> String {
+    let mut out = String::from("<nav class=\"tabs\" aria-label=\"Boards\">");
+    let tab = |choice: Choice, text: &str, on: bool| {
+        let current = if on { " class=\"on\" aria-current=\"page\"" } else { "" };
+        format!("<a href=\"{}\"{current}>{text}</a>", board_href(&view.server.id, choice, 1))
+    };
+    for period in Period::ALL {
+        let choice = Choice { period, ..view.choice };
+        out.push_str(&tab(choice, period_title(period), period == view.choice.period));
+    }
+    out.push_str("<span class=\"gap\"></span>");
+    for by in By::ALL {
+        let choice = Choice { by, ..view.choice };
+        out.push_str(&tab(choice, by_title(by), by == view.choice.by));
+    }
+    out.push_str("</nav>");
+    out
+}
+
+fn period_key(period: Period) -> &'static str {
+    match period {
+        Period::All => "all",
+        Period::Week => "week",
+        Period::Month => "month",
+    }
+}
+
+fn period_title(period: Period) -> &'static str {
+    match period {
+        Period::All => "All time",
+        Period::Week => "This week",
+        Period::Month => "This month",
+    }
+}
+
+fn period_words(period: Period) -> &'static str {
+    match period {
+        Period::All => "all time",
+        Period::Week => "the last 7 days",
+        Period::Month => "the last 30 days",
+    }
+}
+
+fn by_key(by: By) -> &'static str {
+    match by {
+        By::Xp => "xp",
+        By::Messages => "messages",
+        By::Reactions => "reactions",
+        By::ReactionsGiven => "reactions_given",
+        By::Voice => "voice",
+    }
+}
+
+fn by_title(by: By) -> &'static str {
+    match by {
+        By::Xp => "XP",
+        By::Messages => "Messages",
+        By::Reactions => "Reactions received",
+        By::ReactionsGiven => "Reactions given",
+        By::Voice => "Voice",
+    }
+}
+
+fn by_words(by: By) -> &'static str {
+    match by {
+        By::Xp => "XP",
+        By::Messages => "messages",
+        By::Reactions => "reactions received",
+        By::ReactionsGiven => "reactions given",
+        By::Voice => "time in voice",
+    }
+}
+
+/// A board's figure for a member, in words (voice figures are seconds).
+fn figure(by: By, n: u64) -> String {
+    match by {
+        By::Xp => format!("{} XP", thousands(n)),
+        By::Messages => format!("{} messages", thousands(n)),
+        By::Reactions => format!("{} received", thousands(n)),
+        By::ReactionsGiven => format!("{} given", thousands(n)),
+        By::Voice => duration_short(n * 1000),
+    }
+}
+
 fn pager(view: &BoardView) -> String {
     if view.pages <= 1 {
         return String::new();
     }
     let link = |page: u64, rel: &str, text: &str| {
-        format!("<a rel=\"{rel}\" href=\"/servers/{}?page={page}\">{text}</a>", view.server.id)
+        format!("<a rel=\"{rel}\" href=\"{}\">{text}</a>", board_href(&view.server.id, view.choice, page))
     };
     let prev = if view.page > 1 {
         link(view.page - 1, "prev", "← Previous")

@@ -2,14 +2,82 @@
 //! per view, shared by both: the HTML page and `/api/...` are two renderings
 //! of the same data, so they can never disagree.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::days::date_of;
 use crate::domain::{activity::Id, Level};
-use crate::store::{every_day, Guild, Member, Reader, StoreError};
+use crate::store::{every_day, Guild, Measure, Member, Reader, Span, StoreError};
 
 /// Members on one page of the web board.
 pub const PAGE_SIZE: u64 = 50;
+
+/// How far back a board looks (`?period=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Period {
+    /// Everything.
+    #[default]
+    All,
+    /// The last 7 UTC days, today included.
+    Week,
+    /// The last 30 UTC days, today included.
+    Month,
+}
+
+impl Period {
+    /// Every period, in the order the page lists them.
+    pub const ALL: [Self; 3] = [Self::All, Self::Week, Self::Month];
+
+    /// The days it covers up to `today`.
+    fn span(self, today: i64) -> Span {
+        match self {
+            Self::All => Span::AllTime,
+            Self::Week => Span::Days { first: today - 6, last: today },
+            Self::Month => Span::Days { first: today - 29, last: today },
+        }
+    }
+}
+
+/// What a board ranks by (`?by=`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum By {
+    /// XP.
+    #[default]
+    Xp,
+    /// Messages.
+    Messages,
+    /// Reactions received.
+    Reactions,
+    /// Reactions given.
+    ReactionsGiven,
+    /// Time in voice (the figure is in seconds).
+    Voice,
+}
+
+impl By {
+    /// Every measure, in the order the page lists them.
+    pub const ALL: [Self; 5] = [Self::Xp, Self::Messages, Self::Reactions, Self::ReactionsGiven, Self::Voice];
+
+    fn measure(self) -> Measure {
+        match self {
+            Self::Xp => Measure::Xp,
+            Self::Messages => Measure::Messages,
+            Self::Reactions => Measure::ReactionsReceived,
+            Self::ReactionsGiven => Measure::ReactionsGiven,
+            Self::Voice => Measure::Voice,
+        }
+    }
+}
+
+/// Which board: its period and measure (the all-time XP board by default).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Choice {
+    /// How far back.
+    pub period: Period,
+    /// Ranked by what.
+    pub by: By,
+}
 
 /// Why a view cannot be shown.
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +133,9 @@ pub struct MemberView {
     pub voice_seconds: u64,
     /// When they joined, ms since the Unix epoch, when known.
     pub joined_at_ms: Option<i64>,
+    /// What the board ranks them by, on boards other than all-time XP (voice in seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub figure: Option<u64>,
 }
 
 impl MemberView {
@@ -86,6 +157,7 @@ impl MemberView {
             reactions_received: member.reactions_received,
             voice_seconds: member.voice_ms / 1000,
             joined_at_ms: member.joined_at_ms,
+            figure: None,
         }
     }
 
@@ -108,6 +180,8 @@ pub struct BoardView {
     pub total: u64,
     /// This page's members, best first.
     pub members: Vec<MemberView>,
+    /// Which board this is.
+    pub choice: Choice,
 }
 
 /// One member's page.
@@ -207,20 +281,33 @@ fn public_server(reader: &dyn Reader, guild_id: Id) -> Result<ServerView, ViewEr
     }
 }
 
-/// Page `page` (from 1) of a public server's board. A page past the end is
-/// not found, so links can never lead to an empty board by mistake.
-pub fn board(reader: &dyn Reader, guild_id: Id, page: u64) -> Result<BoardView, ViewError> {
+/// Page `page` (from 1) of a public server's board `choice`, with days up
+/// to `today`. A page past the end is not found, so links can never lead to
+/// an empty board by mistake.
+pub fn board(reader: &dyn Reader, guild_id: Id, page: u64, choice: Choice, today: i64) -> Result<BoardView, ViewError> {
     let server = public_server(reader, guild_id)?;
     let page = page.max(1);
     let first = (page - 1).saturating_mul(PAGE_SIZE);
-    let found = reader.leaderboard(guild_id, first, PAGE_SIZE)?;
-    let pages = found.total.div_ceil(PAGE_SIZE).max(1);
+    let rank = |i: usize| Some(first + i as u64 + 1);
+    let (members, total): (Vec<MemberView>, u64) = if choice == Choice::default() {
+        let found = reader.leaderboard(guild_id, first, PAGE_SIZE)?;
+        (found.members.iter().enumerate().map(|(i, m)| MemberView::new(m, rank(i))).collect(), found.total)
+    } else {
+        let found = reader.period_board(guild_id, choice.period.span(today), choice.by.measure(), first, PAGE_SIZE)?;
+        let figure = |n: u64| if choice.by == By::Voice { n / 1000 } else { n };
+        let members = found
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, (m, n))| MemberView { figure: Some(figure(*n)), ..MemberView::new(m, rank(i)) })
+            .collect();
+        (members, found.total)
+    };
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
     if page > pages {
         return Err(ViewError::NotFound);
     }
-    let members =
-        found.members.iter().enumerate().map(|(i, m)| MemberView::new(m, Some(first + i as u64 + 1))).collect();
-    Ok(BoardView { server, page, pages, total: found.total, members })
+    Ok(BoardView { server, page, pages, total, members, choice })
 }
 
 /// A member's page, on a public server, with their days up to `today`.
