@@ -7,128 +7,20 @@
 
 use std::fmt::Write as _;
 
-use twilight_interactions::command::{CommandModel, CommandOption, CreateCommand, CreateOption};
+use twilight_interactions::command::{CommandModel, CreateCommand};
 use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle};
 use twilight_model::channel::message::Component;
 use twilight_util::builder::embed::{EmbedBuilder, EmbedFooterBuilder};
 
 use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
+use crate::boards::{By, Period};
 use crate::domain::days::today;
-use crate::domain::humanize::duration_short;
 use crate::domain::Level;
-use crate::store::{Measure, Member, Span};
+use crate::store::Member;
 
 /// Members on one page.
 pub const PAGE_SIZE: u64 = 10;
-
-/// How far back a board looks.
-#[derive(CommandOption, CreateOption, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Period {
-    /// Everything since Tally started counting.
-    #[option(name = "all time", value = "all")]
-    All,
-    /// The last 7 days, today included.
-    #[option(name = "this week (7 days)", value = "week")]
-    Week,
-    /// The last 30 days, today included.
-    #[option(name = "this month (30 days)", value = "month")]
-    Month,
-}
-
-/// What a board ranks by.
-#[derive(CommandOption, CreateOption, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum By {
-    /// XP.
-    #[option(name = "XP", value = "xp")]
-    Xp,
-    /// Messages posted.
-    #[option(name = "messages", value = "messages")]
-    Messages,
-    /// Reactions others gave the member's messages.
-    #[option(name = "reactions received", value = "reactions")]
-    Reactions,
-    /// Reactions the member gave.
-    #[option(name = "reactions given", value = "reactions_given")]
-    ReactionsGiven,
-    /// Time in voice channels.
-    #[option(name = "voice time", value = "voice")]
-    Voice,
-}
-
-impl Period {
-    fn key(self) -> &'static str {
-        match self {
-            Self::All => "all",
-            Self::Week => "week",
-            Self::Month => "month",
-        }
-    }
-
-    fn from_key(key: &str) -> Option<Self> {
-        [Self::All, Self::Week, Self::Month].into_iter().find(|p| p.key() == key)
-    }
-
-    /// Days covered, for the windows.
-    fn days(self) -> Option<i64> {
-        match self {
-            Self::All => None,
-            Self::Week => Some(7),
-            Self::Month => Some(30),
-        }
-    }
-}
-
-impl By {
-    const ALL: [Self; 5] = [Self::Xp, Self::Messages, Self::Reactions, Self::ReactionsGiven, Self::Voice];
-
-    fn key(self) -> &'static str {
-        match self {
-            Self::Xp => "xp",
-            Self::Messages => "messages",
-            Self::Reactions => "reactions",
-            Self::ReactionsGiven => "reactions_given",
-            Self::Voice => "voice",
-        }
-    }
-
-    fn from_key(key: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|b| b.key() == key)
-    }
-
-    fn measure(self) -> Measure {
-        match self {
-            Self::Xp => Measure::Xp,
-            Self::Messages => Measure::Messages,
-            Self::Reactions => Measure::ReactionsReceived,
-            Self::ReactionsGiven => Measure::ReactionsGiven,
-            Self::Voice => Measure::Voice,
-        }
-    }
-
-    /// `n` of it, in words: "1 message", "12 reactions received", "3 h 5 min in voice".
-    fn count(self, n: u64) -> String {
-        let (one, many) = match self {
-            Self::Voice => return format!("{} in voice", duration_short(n)),
-            Self::Xp => ("XP", "XP"),
-            Self::Messages => ("message", "messages"),
-            Self::Reactions => ("reaction received", "reactions received"),
-            Self::ReactionsGiven => ("reaction given", "reactions given"),
-        };
-        format!("{} {}", thousands(n), if n == 1 { one } else { many })
-    }
-
-    /// How a board's title names it.
-    fn title(self) -> &'static str {
-        match self {
-            Self::Xp => "XP",
-            Self::Messages => "messages",
-            Self::Reactions => "reactions received",
-            Self::ReactionsGiven => "reactions given",
-            Self::Voice => "voice time",
-        }
-    }
-}
 
 /// Which board, and which page of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -230,14 +122,13 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     let offset = (page - 1) * PAGE_SIZE;
     // All-time XP comes from the in-memory standings; everything else from
     // the day tables. Either way: rows with their figure, and the total.
-    let (rows, total) = match (period.days(), by) {
-        (None, By::Xp) => {
+    let (rows, total) = match (period, by) {
+        (Period::All, By::Xp) => {
             let board = request.read(move |r| r.leaderboard(guild, offset, PAGE_SIZE)).await?;
             (board.members.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), board.total)
         }
-        (days, _) => {
-            let span = days.map_or(Span::AllTime, |d| Span::Days { first: today() - d + 1, last: today() });
-            let measure = by.measure();
+        _ => {
+            let (span, measure) = (period.span(today()), by.measure());
             let board = request.read(move |r| r.period_board(guild, span, measure, offset, PAGE_SIZE)).await?;
             (board.rows.into_iter().map(|(m, n)| (m, Some(n))).collect(), board.total)
         }
@@ -245,8 +136,8 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     if total == 0 {
         return Ok(Reply::notice(match (period, by) {
             (Period::All, By::Xp) => "No one has earned XP here yet. Messages earn XP; check back soon!".to_owned(),
-            (Period::All, _) => format!("No one here has any {} yet. Check back soon!", by.title()),
-            _ => format!("No one here has any {} in the {}. Check back soon!", by.title(), period_words(period)),
+            (Period::All, _) => format!("No one here has any {} yet. Check back soon!", by.words()),
+            _ => format!("No one here has any {} in the {}. Check back soon!", by.words(), period.words()),
         }));
     }
     let pages = total.div_ceil(PAGE_SIZE);
@@ -264,7 +155,7 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     }
     let title = match (period, by) {
         (Period::All, By::Xp) => "Leaderboard".to_owned(),
-        _ => format!("Leaderboard — {}, {}", by.title(), period_words(period)),
+        _ => format!("Leaderboard — {}, {}", by.words(), period.words()),
     };
     let embed = EmbedBuilder::new()
         .color(ACCENT)
@@ -277,14 +168,6 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
         reply.components = buttons(request.invoker.id.get(), view, pages);
     }
     Ok(reply)
-}
-
-fn period_words(period: Period) -> &'static str {
-    match period {
-        Period::All => "all time",
-        Period::Week => "last 7 days",
-        Period::Month => "last 30 days",
-    }
 }
 
 /// Keeps names like `*star*` from turning into formatting.

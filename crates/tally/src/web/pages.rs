@@ -156,7 +156,11 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
         let empty = if view.choice == Choice::default() {
             "No one has earned XP here yet. Messages earn XP; check back soon.".to_owned()
         } else {
-            format!("No one has any {} in {} yet.", by_words(view.choice.by), period_words(view.choice.period))
+            let when = match view.choice.period {
+                Period::All => String::new(),
+                period => format!(" in the {}", period.words()),
+            };
+            format!("No one has any {}{when} yet.", view.choice.by.words())
         };
         let _ = write!(body, "<p class=\"empty\">{empty}</p>");
     }
@@ -165,7 +169,7 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
     for m in &view.members {
         let (main, second) = match m.figure {
             None => (format!("{} XP", thousands(m.xp)), format!("{} messages", thousands(m.messages))),
-            Some(n) => (figure(view.choice.by, n), period_words(view.choice.period).to_owned()),
+            Some(n) => (figure(view.choice.by, n), view.choice.period.words().to_owned()),
         };
         let rank = m.rank.unwrap_or_default();
         let podium = match rank {
@@ -203,10 +207,10 @@ pub fn board(view: &BoardView, activity: &ActivityView, cdn_base: &str) -> Strin
 fn board_href(server_id: &str, choice: Choice, page: u64) -> String {
     let mut query = Vec::new();
     if choice.period != Period::All {
-        query.push(format!("period={}", period_key(choice.period)));
+        query.push(format!("period={}", choice.period.key()));
     }
     if choice.by != By::Xp {
-        query.push(format!("by={}", by_key(choice.by)));
+        query.push(format!("by={}", choice.by.key()));
     }
     if page > 1 {
         query.push(format!("page={page}"));
@@ -224,80 +228,20 @@ fn tabs(view: &BoardView) -> String {
     };
     for period in Period::ALL {
         let choice = Choice { period, ..view.choice };
-        out.push_str(&tab(choice, period_title(period), period == view.choice.period));
+        out.push_str(&tab(choice, period.title(), period == view.choice.period));
     }
     out.push_str("<span class=\"gap\"></span>");
     for by in By::ALL {
         let choice = Choice { by, ..view.choice };
-        out.push_str(&tab(choice, by_title(by), by == view.choice.by));
+        out.push_str(&tab(choice, by.title(), by == view.choice.by));
     }
     out.push_str("</nav>");
     out
 }
 
-fn period_key(period: Period) -> &'static str {
-    match period {
-        Period::All => "all",
-        Period::Week => "week",
-        Period::Month => "month",
-    }
-}
-
-fn period_title(period: Period) -> &'static str {
-    match period {
-        Period::All => "All time",
-        Period::Week => "This week",
-        Period::Month => "This month",
-    }
-}
-
-fn period_words(period: Period) -> &'static str {
-    match period {
-        Period::All => "all time",
-        Period::Week => "the last 7 days",
-        Period::Month => "the last 30 days",
-    }
-}
-
-fn by_key(by: By) -> &'static str {
-    match by {
-        By::Xp => "xp",
-        By::Messages => "messages",
-        By::Reactions => "reactions",
-        By::ReactionsGiven => "reactions_given",
-        By::Voice => "voice",
-    }
-}
-
-fn by_title(by: By) -> &'static str {
-    match by {
-        By::Xp => "XP",
-        By::Messages => "Messages",
-        By::Reactions => "Reactions received",
-        By::ReactionsGiven => "Reactions given",
-        By::Voice => "Voice",
-    }
-}
-
-fn by_words(by: By) -> &'static str {
-    match by {
-        By::Xp => "XP",
-        By::Messages => "messages",
-        By::Reactions => "reactions received",
-        By::ReactionsGiven => "reactions given",
-        By::Voice => "time in voice",
-    }
-}
-
 /// A board's figure for a member, in words (voice figures are seconds).
 fn figure(by: By, n: u64) -> String {
-    match by {
-        By::Xp => format!("{} XP", thousands(n)),
-        By::Messages => format!("{} messages", thousands(n)),
-        By::Reactions => format!("{} received", thousands(n)),
-        By::ReactionsGiven => format!("{} given", thousands(n)),
-        By::Voice => duration_short(n * 1000),
-    }
+    by.count(if by == By::Voice { n * 1000 } else { n })
 }
 
 fn pager(view: &BoardView) -> String {

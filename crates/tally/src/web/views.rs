@@ -2,73 +2,15 @@
 //! per view, shared by both: the HTML page and `/api/...` are two renderings
 //! of the same data, so they can never disagree.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use crate::boards::{By, Period};
 use crate::domain::days::date_of;
 use crate::domain::{activity::Id, Level};
-use crate::store::{every_day, Guild, Measure, Member, Reader, Span, StoreError};
+use crate::store::{every_day, Guild, Member, Reader, StoreError};
 
 /// Members on one page of the web board.
 pub const PAGE_SIZE: u64 = 50;
-
-/// How far back a board looks (`?period=`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Period {
-    /// Everything.
-    #[default]
-    All,
-    /// The last 7 UTC days, today included.
-    Week,
-    /// The last 30 UTC days, today included.
-    Month,
-}
-
-impl Period {
-    /// Every period, in the order the page lists them.
-    pub const ALL: [Self; 3] = [Self::All, Self::Week, Self::Month];
-
-    /// The days it covers up to `today`.
-    fn span(self, today: i64) -> Span {
-        match self {
-            Self::All => Span::AllTime,
-            Self::Week => Span::Days { first: today - 6, last: today },
-            Self::Month => Span::Days { first: today - 29, last: today },
-        }
-    }
-}
-
-/// What a board ranks by (`?by=`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum By {
-    /// XP.
-    #[default]
-    Xp,
-    /// Messages.
-    Messages,
-    /// Reactions received.
-    Reactions,
-    /// Reactions given.
-    ReactionsGiven,
-    /// Time in voice (the figure is in seconds).
-    Voice,
-}
-
-impl By {
-    /// Every measure, in the order the page lists them.
-    pub const ALL: [Self; 5] = [Self::Xp, Self::Messages, Self::Reactions, Self::ReactionsGiven, Self::Voice];
-
-    fn measure(self) -> Measure {
-        match self {
-            Self::Xp => Measure::Xp,
-            Self::Messages => Measure::Messages,
-            Self::Reactions => Measure::ReactionsReceived,
-            Self::ReactionsGiven => Measure::ReactionsGiven,
-            Self::Voice => Measure::Voice,
-        }
-    }
-}
 
 /// Which board: its period and measure (the all-time XP board by default).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
