@@ -148,6 +148,10 @@ async fn boards_by_period_and_measure_follow_the_tabs() {
     }
     let bad = get(addr, &format!("/api/servers/{guild}/leaderboard?by=charisma")).await;
     assert_eq!(bad.status, 400, "{}", bad.body);
+    assert!(bad.json()["error"].as_str().unwrap().contains("charisma"), "the error says what was wrong: {}", bad.body);
+    let bad_page = get(addr, &format!("/servers/{guild}?page=two")).await;
+    assert_eq!(bad_page.status, 400);
+    assert!(bad_page.content_type.starts_with("text/html") && bad_page.body.contains("That address does not work"));
 
     // From the default board, follow "This week", then "Messages".
     let base = format!("http://{addr}");

@@ -8,6 +8,7 @@ pub mod views;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
@@ -121,6 +122,7 @@ fn html(result: Result<String, ViewError>) -> Response {
     match result {
         Ok(page) => Html(page).into_response(),
         Err(ViewError::NotFound) => (StatusCode::NOT_FOUND, Html(pages::not_found())).into_response(),
+        Err(ViewError::BadRequest(why)) => (StatusCode::BAD_REQUEST, Html(pages::bad_request(&why))).into_response(),
         Err(ViewError::Store(error)) => {
             tracing::warn!(%error, "web page could not read the database");
             (StatusCode::SERVICE_UNAVAILABLE, Html(pages::unavailable())).into_response()
@@ -134,6 +136,9 @@ fn json<T: serde::Serialize>(result: Result<T, ViewError>) -> Response {
         Err(ViewError::NotFound) => {
             (StatusCode::NOT_FOUND, Json(serde_json::json!({ "error": "not found" }))).into_response()
         }
+        Err(ViewError::BadRequest(why)) => {
+            (StatusCode::BAD_REQUEST, Json(serde_json::json!({ "error": why }))).into_response()
+        }
         Err(ViewError::Store(error)) => {
             tracing::warn!(%error, "web API could not read the database");
             (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({ "error": "database unavailable" })))
@@ -146,11 +151,26 @@ async fn index(State(context): State<Arc<Context>>) -> Response {
     html(read(&context, |r| Ok(pages::index(&views::servers(r)?))).await)
 }
 
+/// What an address asked for, or why it cannot be: the path and the query
+/// read, with their mistakes turned into a plain 400.
+fn asked<P, Q>(
+    path: Result<Path<P>, PathRejection>,
+    query: Result<Query<Q>, QueryRejection>,
+) -> Result<(P, Q), ViewError> {
+    let Path(path) = path.map_err(|r| ViewError::BadRequest(r.body_text()))?;
+    let Query(query) = query.map_err(|r| ViewError::BadRequest(r.body_text()))?;
+    Ok((path, query))
+}
+
 async fn board_page(
     State(context): State<Arc<Context>>,
-    Path(guild): Path<u64>,
-    Query(query): Query<PageQuery>,
+    path: Result<Path<u64>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
+    let (guild, query) = match asked(path, query) {
+        Ok(asked) => asked,
+        Err(error) => return html(Err(error)),
+    };
     let (page, choice) = (query.page.unwrap_or(1), query.choice());
     let cdn = context.avatars.base().to_owned();
     html(
@@ -180,18 +200,26 @@ async fn servers_api(State(context): State<Arc<Context>>) -> Response {
 
 async fn board_api(
     State(context): State<Arc<Context>>,
-    Path(guild): Path<u64>,
-    Query(query): Query<PageQuery>,
+    path: Result<Path<u64>, PathRejection>,
+    query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
+    let (guild, query) = match asked(path, query) {
+        Ok(asked) => asked,
+        Err(error) => return json::<()>(Err(error)),
+    };
     let (page, choice) = (query.page.unwrap_or(1), query.choice());
     json(read(&context, move |r| views::board(r, guild, page, choice, crate::domain::days::today())).await)
 }
 
 async fn activity_api(
     State(context): State<Arc<Context>>,
-    Path(guild): Path<u64>,
-    Query(query): Query<DaysQuery>,
+    path: Result<Path<u64>, PathRejection>,
+    query: Result<Query<DaysQuery>, QueryRejection>,
 ) -> Response {
+    let (guild, query) = match asked(path, query) {
+        Ok(asked) => asked,
+        Err(error) => return json::<()>(Err(error)),
+    };
     let days = query.days.unwrap_or(views::ACTIVITY_DAYS);
     json(read(&context, move |r| views::activity(r, guild, crate::domain::days::today(), days)).await)
 }

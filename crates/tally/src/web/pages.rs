@@ -346,6 +346,17 @@ pub fn not_found() -> String {
     )
 }
 
+/// A page for an address that asks for something that cannot be.
+pub fn bad_request(why: &str) -> String {
+    layout(
+        "Bad request",
+        &format!(
+            "<h1>That address does not work</h1><p class=\"empty\">{}</p><p><a href=\"/\">All public leaderboards</a></p>",
+            escape(why)
+        ),
+    )
+}
+
 /// A page for when the database fails.
 pub fn unavailable() -> String {
     layout("Unavailable", "<h1>Try again in a moment</h1><p class=\"empty\">The database did not answer.</p>")

@@ -29,6 +29,9 @@ pub enum ViewError {
     /// server's existence is not revealed.
     #[error("not found")]
     NotFound,
+    /// The address asks for something that cannot be (`?page=abc`, `?by=charisma`).
+    #[error("{0}")]
+    BadRequest(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
