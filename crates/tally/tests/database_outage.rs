@@ -18,6 +18,11 @@ async fn thirty_seconds_without_a_writable_database_lose_nothing() {
     let h = Harness::start(20).await;
     h.settle().await; // the member list is committed
     let ledger = h.bot.as_ref().unwrap().context().ledger.clone();
+    // The settling command's own dispatch may commit just after its answer:
+    // wait for everything sent so far, so nothing is still on its way.
+    let session = ledger.committed()[&0].session_id.clone();
+    let last = h.sim.last_sequence(0).expect("a session");
+    assert!(ledger.wait_committed(0, &session, last, harness::WAIT).await, "everything sent is committed");
     let before = ledger.committed();
 
     // Another process takes the write lock and keeps it.

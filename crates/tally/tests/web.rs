@@ -152,6 +152,9 @@ async fn boards_by_period_and_measure_follow_the_tabs() {
     let bad_page = get(addr, &format!("/servers/{guild}?page=two")).await;
     assert_eq!(bad_page.status, 400);
     assert!(bad_page.content_type.starts_with("text/html") && bad_page.body.contains("That address does not work"));
+    let bad_member = get(addr, &format!("/api/servers/{guild}/members/someone")).await;
+    assert_eq!(bad_member.status, 400);
+    assert!(bad_member.json()["error"].is_string(), "{}", bad_member.body);
 
     // From the default board, follow "This week", then "Messages".
     let base = format!("http://{addr}");

@@ -183,7 +183,11 @@ async fn board_page(
     )
 }
 
-async fn profile_page(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
+async fn profile_page(State(context): State<Arc<Context>>, path: Result<Path<(u64, u64)>, PathRejection>) -> Response {
+    let (guild, user) = match path {
+        Ok(Path(ids)) => ids,
+        Err(rejection) => return html(Err(ViewError::BadRequest(rejection.body_text()))),
+    };
     let cdn = context.avatars.base().to_owned();
     html(
         read(&context, move |r| {
@@ -224,7 +228,11 @@ async fn activity_api(
     json(read(&context, move |r| views::activity(r, guild, crate::domain::days::today(), days)).await)
 }
 
-async fn profile_api(State(context): State<Arc<Context>>, Path((guild, user)): Path<(u64, u64)>) -> Response {
+async fn profile_api(State(context): State<Arc<Context>>, path: Result<Path<(u64, u64)>, PathRejection>) -> Response {
+    let (guild, user) = match path {
+        Ok(Path(ids)) => ids,
+        Err(rejection) => return json::<()>(Err(ViewError::BadRequest(rejection.body_text()))),
+    };
     json(read(&context, move |r| views::profile(r, guild, user, crate::domain::days::today())).await)
 }
 
