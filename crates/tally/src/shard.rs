@@ -86,13 +86,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                             unseen_since = gap_before(&context, &session);
                         }
                         on_dispatch(&shard, &context, &session, last_submitted, &event);
-                        let mut activities = read_event(&event, received_at_ms, &mut members);
-                        for activity in &mut activities {
-                            if let crate::domain::Activity::VoiceRoster { unseen_since: gap, .. } = activity {
-                                *gap = unseen_since;
-                            }
-                        }
-                        (sequence, activities, session)
+                        (sequence, read_event(&event, received_at_ms, unseen_since, &mut members), session)
                     }
                     Decoded::Ignored => continue,
                     Decoded::Unknown { event_type } => {
@@ -132,12 +126,25 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
 }
 
 /// What an event (other than a message or reaction) records, including the
-/// members a completed member list shows to have left.
-fn read_event(event: &Event, now: i64, members: &mut ChunkCollector) -> Vec<crate::domain::Activity> {
+/// members a completed member list shows to have left. `unseen_since`: when
+/// this session follows a gap Discord would not replay, since when.
+fn read_event(
+    event: &Event,
+    now: i64,
+    unseen_since: Option<i64>,
+    members: &mut ChunkCollector,
+) -> Vec<crate::domain::Activity> {
     let mut activities = translate(event, now);
     match event {
         Event::GuildCreate(create) if matches!(create.as_ref(), GuildCreate::Available(_)) => {
             members.requested(create.id().get(), now);
+            // Its voice states end sessions Tally could not see end: as of
+            // when it stopped watching, if this session follows such a gap.
+            for activity in &mut activities {
+                if let crate::domain::Activity::VoiceRoster { unseen_since: gap, .. } = activity {
+                    *gap = unseen_since;
+                }
+            }
         }
         Event::MemberChunk(chunk) => {
             let ids = chunk.members.iter().map(|m| m.user.id.get());

@@ -260,7 +260,7 @@ fn run(
             rankings.apply(&changes.moves);
             rankings.boards.changed(&changes.guilds);
             committed.send_modify(|c| {
-                for e in &batch {
+                for e in last_per_shard(&batch) {
                     let session_id = e.session.session_id.clone();
                     c.insert(e.session.shard_id, ShardCommitted { session_id, sequence: e.sequence, at_ms: now });
                 }
@@ -314,14 +314,19 @@ fn commit_with_retry(
     }
 }
 
+/// Each shard's last event in `batch`: where the shard stands once it is committed.
+fn last_per_shard(batch: &[Envelope]) -> impl Iterator<Item = &Envelope> {
+    let mut last: HashMap<u32, &Envelope> = HashMap::new();
+    for e in batch {
+        last.insert(e.session.shard_id, e);
+    }
+    last.into_values()
+}
+
 fn commit(writer: &mut SqliteWriter, batch: &[Envelope], now_ms: i64) -> Result<Applied, StoreError> {
     writer.transaction(|ops| {
         let changes = apply(ops, batch.iter().flat_map(|e| &e.activities))?;
-        let mut last: HashMap<u32, &Envelope> = HashMap::new();
-        for e in batch {
-            last.insert(e.session.shard_id, e);
-        }
-        for e in last.values() {
+        for e in last_per_shard(batch) {
             ops.save_position(&ShardPosition {
                 shard_id: e.session.shard_id,
                 shard_count: e.session.shard_count,

@@ -138,6 +138,11 @@ impl<R: Reader> IndexedReader<R> {
     pub fn new(inner: R, rankings: Arc<Rankings>) -> Self {
         Self { inner, rankings }
     }
+
+    /// A board's order, kept or built from the database.
+    fn kept_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<Arc<BoardOrder>, StoreError> {
+        self.rankings.boards.get_or_build((guild_id, span, by), || self.inner.board_order(guild_id, span, by))
+    }
 }
 
 impl<R: Reader> Reader for IndexedReader<R> {
@@ -166,9 +171,7 @@ impl<R: Reader> Reader for IndexedReader<R> {
     }
 
     fn board_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<BoardOrder, StoreError> {
-        let order =
-            self.rankings.boards.get_or_build((guild_id, span, by), || self.inner.board_order(guild_id, span, by))?;
-        Ok(order.as_ref().clone())
+        Ok(self.kept_order(guild_id, span, by)?.as_ref().clone())
     }
 
     fn period_board(
@@ -179,9 +182,7 @@ impl<R: Reader> Reader for IndexedReader<R> {
         offset: u64,
         limit: u64,
     ) -> Result<PeriodPage, StoreError> {
-        let order =
-            self.rankings.boards.get_or_build((guild_id, span, by), || self.inner.board_order(guild_id, span, by))?;
-        page_of(self, guild_id, &order, offset, limit)
+        page_of(self, guild_id, &self.kept_order(guild_id, span, by)?, offset, limit)
     }
 
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {

@@ -151,15 +151,14 @@ async fn index(State(context): State<Arc<Context>>) -> Response {
     html(read(&context, |r| Ok(pages::index(&views::servers(r)?))).await)
 }
 
-/// What an address asked for, or why it cannot be: the path and the query
-/// read, with their mistakes turned into a plain 400.
-fn asked<P, Q>(
-    path: Result<Path<P>, PathRejection>,
-    query: Result<Query<Q>, QueryRejection>,
-) -> Result<(P, Q), ViewError> {
-    let Path(path) = path.map_err(|r| ViewError::BadRequest(r.body_text()))?;
-    let Query(query) = query.map_err(|r| ViewError::BadRequest(r.body_text()))?;
-    Ok((path, query))
+/// The ids in an address, or a plain 400 saying what is wrong with them.
+fn ids<P>(path: Result<Path<P>, PathRejection>) -> Result<P, ViewError> {
+    path.map(|Path(ids)| ids).map_err(|r| ViewError::BadRequest(r.body_text()))
+}
+
+/// The query of an address, or a plain 400 saying what is wrong with it.
+fn params<Q>(query: Result<Query<Q>, QueryRejection>) -> Result<Q, ViewError> {
+    query.map(|Query(q)| q).map_err(|r| ViewError::BadRequest(r.body_text()))
 }
 
 async fn board_page(
@@ -167,35 +166,32 @@ async fn board_page(
     path: Result<Path<u64>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
-    let (guild, query) = match asked(path, query) {
-        Ok(asked) => asked,
-        Err(error) => return html(Err(error)),
-    };
-    let (page, choice) = (query.page.unwrap_or(1), query.choice());
     let cdn = context.avatars.base().to_owned();
-    html(
+    let page = async {
+        let (guild, query) = (ids(path)?, params(query)?);
+        let (page, choice) = (query.page.unwrap_or(1), query.choice());
         read(&context, move |r| {
-            let board = views::board(r, guild, page, choice, crate::domain::days::today())?;
-            let activity = views::activity(r, guild, crate::domain::days::today(), views::ACTIVITY_DAYS)?;
+            let today = crate::domain::days::today();
+            let board = views::board(r, guild, page, choice, today)?;
+            let activity = views::activity(r, guild, today, views::ACTIVITY_DAYS)?;
             Ok(pages::board(&board, &activity, &cdn))
         })
-        .await,
-    )
+        .await
+    };
+    html(page.await)
 }
 
 async fn profile_page(State(context): State<Arc<Context>>, path: Result<Path<(u64, u64)>, PathRejection>) -> Response {
-    let (guild, user) = match path {
-        Ok(Path(ids)) => ids,
-        Err(rejection) => return html(Err(ViewError::BadRequest(rejection.body_text()))),
-    };
     let cdn = context.avatars.base().to_owned();
-    html(
+    let page = async {
+        let (guild, user) = ids(path)?;
         read(&context, move |r| {
             let view = views::profile(r, guild, user, crate::domain::days::today())?;
             Ok(pages::profile(&view, &cdn))
         })
-        .await,
-    )
+        .await
+    };
+    html(page.await)
 }
 
 async fn servers_api(State(context): State<Arc<Context>>) -> Response {
@@ -207,12 +203,12 @@ async fn board_api(
     path: Result<Path<u64>, PathRejection>,
     query: Result<Query<PageQuery>, QueryRejection>,
 ) -> Response {
-    let (guild, query) = match asked(path, query) {
-        Ok(asked) => asked,
-        Err(error) => return json::<()>(Err(error)),
+    let board = async {
+        let (guild, query) = (ids(path)?, params(query)?);
+        let (page, choice) = (query.page.unwrap_or(1), query.choice());
+        read(&context, move |r| views::board(r, guild, page, choice, crate::domain::days::today())).await
     };
-    let (page, choice) = (query.page.unwrap_or(1), query.choice());
-    json(read(&context, move |r| views::board(r, guild, page, choice, crate::domain::days::today())).await)
+    json(board.await)
 }
 
 async fn activity_api(
@@ -220,20 +216,20 @@ async fn activity_api(
     path: Result<Path<u64>, PathRejection>,
     query: Result<Query<DaysQuery>, QueryRejection>,
 ) -> Response {
-    let (guild, query) = match asked(path, query) {
-        Ok(asked) => asked,
-        Err(error) => return json::<()>(Err(error)),
+    let activity = async {
+        let (guild, query) = (ids(path)?, params(query)?);
+        let days = query.days.unwrap_or(views::ACTIVITY_DAYS);
+        read(&context, move |r| views::activity(r, guild, crate::domain::days::today(), days)).await
     };
-    let days = query.days.unwrap_or(views::ACTIVITY_DAYS);
-    json(read(&context, move |r| views::activity(r, guild, crate::domain::days::today(), days)).await)
+    json(activity.await)
 }
 
 async fn profile_api(State(context): State<Arc<Context>>, path: Result<Path<(u64, u64)>, PathRejection>) -> Response {
-    let (guild, user) = match path {
-        Ok(Path(ids)) => ids,
-        Err(rejection) => return json::<()>(Err(ViewError::BadRequest(rejection.body_text()))),
+    let profile = async {
+        let (guild, user) = ids(path)?;
+        read(&context, move |r| views::profile(r, guild, user, crate::domain::days::today())).await
     };
-    json(read(&context, move |r| views::profile(r, guild, user, crate::domain::days::today())).await)
+    json(profile.await)
 }
 
 /// 200 while the ledger stores events and every shard is connected; 503
