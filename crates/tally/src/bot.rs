@@ -2,7 +2,6 @@
 //! registration and one task per shard.
 
 use std::future::IntoFuture;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
@@ -10,15 +9,18 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use twilight_gateway::{ConfigBuilder, Intents, Session, Shard, ShardId};
 use twilight_http::Client;
+use twilight_model::gateway::SessionStartLimit;
 use twilight_model::id::{marker::ApplicationMarker, Id};
 
 use crate::commands;
 use crate::config::BotConfig;
+use crate::domain::shards::ShardRange;
+use crate::identify::IdentifyQueue;
 use crate::ingest::{Ledger, LedgerHandle};
 use crate::retry::{self, CallError, Retry};
 use crate::shard;
 use crate::store::rankings::{IndexedReader, Rankings};
-use crate::store::{sqlite, Reader};
+use crate::store::{Database, Reader};
 use crate::web::WebServer;
 
 /// What Tally asks Discord for. Never MESSAGE_CONTENT: Tally counts, it does not read.
@@ -48,8 +50,8 @@ pub struct Context {
     pub timings: crate::timings::CommandTimings,
     /// The in-memory leaderboards (ready once loaded).
     pub rankings: Arc<Rankings>,
-    /// The database file, for the few writes commands make themselves.
-    pub database_path: PathBuf,
+    /// The database, for the few writes commands make themselves.
+    pub database: Database,
     /// Avatars for rank cards, from Discord's CDN.
     pub avatars: crate::card::avatars::Avatars,
 }
@@ -78,16 +80,11 @@ pub fn http_client(config: &BotConfig) -> Client {
     builder.build()
 }
 
-/// The database file a `sqlite://` URL names.
-pub fn database_path(config: &BotConfig) -> anyhow::Result<PathBuf> {
-    Ok(sqlite::path_from_url(&config.database_url)?)
-}
-
 impl Bot {
     /// Opens the database, checks the token, registers commands and connects
     /// every shard. Returns once the shards are started.
     pub async fn start(config: BotConfig) -> anyhow::Result<Self> {
-        let path = database_path(&config)?;
+        let database = Database::from_url(&config.database_url)?;
         // Claim the web address first: a port in use is a mistake to report
         // before anything connects to Discord.
         let web_listener = match config.web_addr {
@@ -96,13 +93,14 @@ impl Bot {
             })?),
             None => None,
         };
-        let writer_path = path.clone();
-        let writer = tokio::task::spawn_blocking(move || sqlite::open_writer(&writer_path))
+        let opening = database.clone();
+        let writer = tokio::task::spawn_blocking(move || opening.open_writer())
             .await?
-            .with_context(|| format!("cannot open the database {}", path.display()))?;
-        let rankings = Arc::new(Rankings::default());
+            .with_context(|| format!("cannot open the {}", database.describe()))?;
+        tracing::info!(database = %database.describe(), "database open");
+        let rankings = Arc::new(Rankings::for_shards(config.shards));
         // Commands and the web page read side by side on a few connections.
-        let connections = sqlite::open_readers(&path, READERS)?;
+        let connections = database.open_readers(READERS)?;
         let reader: Arc<dyn Reader> = Arc::new(IndexedReader::new(connections, Arc::clone(&rankings)));
         let positions = reader.positions()?;
 
@@ -116,7 +114,8 @@ impl Bot {
             .await?
             .model()
             .await?;
-        tracing::info!(application = %application.name, shards = gateway.shards, url = %gateway.url, "connected to Discord");
+        let range = config.shards.unwrap_or_else(|| ShardRange::all(gateway.shards));
+        tracing::info!(application = %application.name, recommended_shards = gateway.shards, %range, url = %gateway.url, "connected to Discord");
 
         let definitions = commands::definitions();
         at_start(&config, "registering slash commands", || {
@@ -124,7 +123,7 @@ impl Bot {
         })
         .await?;
 
-        let snapshot_taken = rankings.build_in_background(&path);
+        let snapshot_taken = rankings.build_in_background(&database);
         let ledger = Ledger::start(writer, positions.clone(), Arc::clone(&rankings), snapshot_taken);
         let context = Arc::new(Context {
             http,
@@ -134,7 +133,7 @@ impl Bot {
             metrics: Default::default(),
             timings: Default::default(),
             rankings,
-            database_path: path.clone(),
+            database: database.clone(),
             avatars: crate::card::avatars::Avatars::new(&config.cdn_base),
         });
         let (stop, stop_rx) = watch::channel(false);
@@ -142,12 +141,14 @@ impl Bot {
             Some(listener) => Some(WebServer::start(listener, Arc::clone(&context), stop_rx.clone())?),
             None => None,
         };
+        let queue = identify_queue(&database, &gateway.session_start_limit, range.total);
         let mut shards = JoinSet::new();
-        for number in 0..gateway.shards {
-            let id = ShardId::new(number, gateway.shards);
-            let mut builder =
-                ConfigBuilder::new(config.token.expose().to_owned(), INTENTS).proxy_url(gateway.url.clone());
-            if let Some(p) = positions.iter().find(|p| p.shard_id == number && p.shard_count == gateway.shards) {
+        for number in range.shards() {
+            let id = ShardId::new(number, range.total);
+            let mut builder = ConfigBuilder::new(config.token.expose().to_owned(), INTENTS)
+                .proxy_url(gateway.url.clone())
+                .queue(queue.clone());
+            if let Some(p) = positions.iter().find(|p| p.shard_id == number && p.shard_count == range.total) {
                 tracing::info!(shard = number, sequence = p.sequence, "resuming the stored gateway session");
                 builder =
                     builder.session(Session::new(p.sequence, p.session_id.clone())).resume_url(p.resume_url.clone());
@@ -198,6 +199,19 @@ impl Bot {
         ledger.finish().await;
         tracing::info!("all events committed; stopped");
         Ok(())
+    }
+}
+
+/// One identify queue for every shard of this process: twilight's own when
+/// the database belongs to this process alone, turns taken in the database
+/// when several processes share it.
+fn identify_queue(database: &Database, limit: &SessionStartLimit, total: u32) -> IdentifyQueue {
+    let max_concurrency = limit.max_concurrency.max(1);
+    if database.is_shared() {
+        IdentifyQueue::Shared { database: Box::new(database.clone()), max_concurrency }
+    } else {
+        let reset_after = std::time::Duration::from_millis(limit.reset_after);
+        IdentifyQueue::local(max_concurrency, limit.remaining, reset_after, total.max(limit.total))
     }
 }
 

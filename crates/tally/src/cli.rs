@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::bot::Bot;
 use crate::config::{parse_web_addr, BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL, DEFAULT_WEB_ADDR};
 use crate::export::{self, Format};
-use crate::store::{sqlite, Reader};
+use crate::store::Database;
 
 /// Tally counts what members do in your Discord server, exactly once, and
 /// turns it into XP, levels and leaderboards.
@@ -72,12 +72,18 @@ struct RunArgs {
     /// Where rank cards fetch avatars from.
     #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::card::avatars::DEFAULT_CDN_BASE)]
     cdn_base: String,
+    /// The shards this process runs, like 0-3 (needs --total-shards and PostgreSQL).
+    #[arg(long, env = "TALLY_SHARDS")]
+    shards: Option<String>,
+    /// How many shards all processes run together (the same in every process).
+    #[arg(long, env = "TALLY_TOTAL_SHARDS")]
+    total_shards: Option<u32>,
 }
 
 /// `--database-url`, shared by the commands that open the database.
 #[derive(Debug, Args)]
 pub struct DatabaseArg {
-    /// The database: sqlite://PATH (created on first run).
+    /// The database: sqlite://PATH or postgres://USER@HOST/DATABASE (created on first run).
     #[arg(long = "database-url", env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     pub url: String,
 }
@@ -135,7 +141,8 @@ pub fn main() -> ExitCode {
 async fn dispatch(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Run(args) => {
-            let mut config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?;
+            let mut config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?
+                .with_shards(args.shards.as_deref(), args.total_shards)?;
             config.web_addr = parse_web_addr(&args.web_addr)?;
             config.cdn_base = args.cdn_base;
             run_until_stopped(config).await
@@ -185,18 +192,23 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The database file for commands that work on an existing database.
-fn existing_database(database: &DatabaseArg) -> anyhow::Result<std::path::PathBuf> {
-    let path = sqlite::path_from_url(&database.url)
-        .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
-    if !path.exists() {
-        return Err(ConfigError {
-            variable: "DATABASE_URL",
-            problem: format!("no database at {}: run `tally run` first, or point DATABASE_URL at it", path.display()),
+/// The database named by `--database-url`, for commands that work on one.
+fn database(database: &DatabaseArg) -> anyhow::Result<Database> {
+    Ok(Database::from_url(&database.url)
+        .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?)
+}
+
+/// A reader on the database `--database-url` names, which must exist: an
+/// admin who mistyped the URL is told so (exit 2), nothing is created.
+fn existing(database_arg: &DatabaseArg) -> anyhow::Result<(Database, std::sync::Arc<dyn crate::store::Reader>)> {
+    let database = database(database_arg)?;
+    match database.open_reader() {
+        Ok(reader) => Ok((database, reader)),
+        Err(error @ crate::store::StoreError::NotFound(_)) => {
+            Err(ConfigError { variable: "DATABASE_URL", problem: error.to_string() }.into())
         }
-        .into());
+        Err(error) => Err(anyhow::Error::new(error).context(format!("cannot open the {}", database.describe()))),
     }
-    Ok(path)
 }
 
 fn set_web_public(args: WebArgs) -> anyhow::Result<()> {
@@ -204,8 +216,8 @@ fn set_web_public(args: WebArgs) -> anyhow::Result<()> {
         WebAction::Enable(a) => (a, true),
         WebAction::Disable(a) => (a, false),
     };
-    let path = existing_database(&guild.database)?;
-    sqlite::set_web_public(&path, guild.guild, public)?;
+    let (database, _) = existing(&guild.database)?;
+    database.set_web_public(guild.guild, public)?;
     if public {
         println!(
             "The leaderboard of server {} is public: /servers/{} on the web page (TALLY_WEB_ADDR).",
@@ -218,8 +230,7 @@ fn set_web_public(args: WebArgs) -> anyhow::Result<()> {
 }
 
 fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
-    let path = existing_database(&args.database)?;
-    let reader = sqlite::open_reader(&path)?;
+    let (_, reader) = existing(&args.database)?;
     let members = reader.all_members(args.guild)?;
     if members.is_empty() {
         eprintln!("note: no members stored for server {}", args.guild);

@@ -4,6 +4,8 @@
 use std::fmt;
 use std::net::SocketAddr;
 
+use crate::domain::shards::ShardRange;
+
 /// Where Discord is when nothing else is said.
 pub const DEFAULT_API_BASE: &str = "https://discord.com";
 /// Where the database is when nothing else is said.
@@ -96,6 +98,8 @@ pub struct BotConfig {
     pub web_addr: Option<SocketAddr>,
     /// Where avatars are fetched from (Discord's CDN, or a simulator).
     pub cdn_base: String,
+    /// The shards this process runs; None: all of Discord's recommended count.
+    pub shards: Option<ShardRange>,
 }
 
 impl BotConfig {
@@ -119,7 +123,7 @@ impl BotConfig {
             }
             Some(t) => Token::new(t),
         };
-        crate::store::sqlite::path_from_url(database_url)
+        crate::store::Database::from_url(database_url)
             .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
         Ok(Self {
             token,
@@ -127,7 +131,48 @@ impl BotConfig {
             api_base: ApiBase::parse(api_base)?,
             web_addr: None,
             cdn_base: crate::card::avatars::DEFAULT_CDN_BASE.to_owned(),
+            shards: None,
         })
+    }
+
+    /// Runs only the shards `range` (like `0-3`) of `total`, for several
+    /// processes sharing one PostgreSQL database. Both or neither must be
+    /// given; a SQLite file belongs to one process, which runs every shard.
+    pub fn with_shards(mut self, range: Option<&str>, total: Option<u32>) -> Result<Self, ConfigError> {
+        let (range, total) = match (range, total) {
+            (None, None) => return Ok(self),
+            (Some(range), Some(total)) => (range, total),
+            (Some(_), None) => {
+                return Err(ConfigError {
+                    variable: "TALLY_TOTAL_SHARDS",
+                    problem: "not set: with TALLY_SHARDS (--shards), say how many shards all processes run \
+                              together (--total-shards), the same number in every process"
+                        .into(),
+                })
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError {
+                    variable: "TALLY_SHARDS",
+                    problem: "not set: with TALLY_TOTAL_SHARDS (--total-shards), say which of them this process \
+                              runs (--shards, like 0-3)"
+                        .into(),
+                })
+            }
+        };
+        let parsed =
+            ShardRange::parse(range, total).map_err(|problem| ConfigError { variable: "TALLY_SHARDS", problem })?;
+        let shared = crate::store::Database::from_url(&self.database_url).is_ok_and(|d| d.is_shared());
+        if !shared && !parsed.is_all() {
+            return Err(ConfigError {
+                variable: "TALLY_SHARDS",
+                problem: format!(
+                    "{parsed} would leave the other shards to other processes, but a SQLite file belongs to one \
+                     process: run every shard here (leave TALLY_SHARDS unset), or point DATABASE_URL at PostgreSQL"
+                ),
+            });
+        }
+        self.shards = Some(parsed);
+        Ok(self)
     }
 }
 
@@ -188,6 +233,18 @@ mod tests {
         assert_eq!(parse_web_addr("off").unwrap(), None);
         assert_eq!(parse_web_addr(DEFAULT_WEB_ADDR).unwrap(), Some("127.0.0.1:8080".parse().unwrap()));
         assert_eq!(parse_web_addr("localhost").unwrap_err().variable, "TALLY_WEB_ADDR");
+    }
+
+    #[test]
+    fn shard_ranges_need_a_total_and_a_shared_database() {
+        let sqlite = BotConfig::from_parts(Some("t"), DEFAULT_DATABASE_URL, DEFAULT_API_BASE).unwrap();
+        assert_eq!(sqlite.clone().with_shards(Some("0-1"), None).unwrap_err().variable, "TALLY_TOTAL_SHARDS");
+        let refused = sqlite.clone().with_shards(Some("0-1"), Some(4)).unwrap_err();
+        assert!(refused.problem.contains("SQLite file belongs to one process"), "{refused}");
+        assert_eq!(sqlite.with_shards(Some("0-3"), Some(4)).unwrap().shards, Some(ShardRange::all(4)));
+        let pg = BotConfig::from_parts(Some("t"), "postgres://u@h/db", DEFAULT_API_BASE).unwrap();
+        let range = pg.with_shards(Some("2-3"), Some(4)).unwrap().shards.unwrap();
+        assert_eq!((range.first, range.last, range.total), (2, 3, 4));
     }
 
     #[test]

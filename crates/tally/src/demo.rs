@@ -178,8 +178,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     sim.wait_for_bot(1, Duration::from_secs(30)).await?;
     let web = match bot.web_addr() {
         Some(addr) => {
-            let path = crate::bot::database_path(&config)?;
-            tokio::task::spawn_blocking(move || crate::store::sqlite::set_web_public(&path, guild_id, true)).await??;
+            let database = bot.context().database.clone();
+            tokio::task::spawn_blocking(move || database.set_web_public(guild_id, true)).await??;
             let url = format!("http://{addr}/servers/{guild_id}");
             println!("Web leaderboard: {url}");
             Some(url)

@@ -15,6 +15,7 @@ pub mod demo;
 pub mod dice;
 pub mod domain;
 pub mod export;
+pub mod identify;
 pub mod ingest;
 pub mod metrics;
 pub mod retry;

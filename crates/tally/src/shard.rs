@@ -6,18 +6,22 @@ use std::sync::Arc;
 
 use futures_util::StreamExt;
 use tokio::sync::watch;
-use twilight_gateway::{Message, Shard};
+use twilight_gateway::Message;
 use twilight_model::gateway::event::Event;
 use twilight_model::gateway::payload::incoming::GuildCreate;
 use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 
 use crate::bot::Context;
 use crate::commands::{self, Freshness};
+use crate::identify::IdentifyQueue;
 use crate::ingest::chunks::ChunkCollector;
 use crate::ingest::decode::{self, decode, Decoded, Rejected};
 use crate::ingest::translate::translate;
 use crate::ingest::{Envelope, SessionInfo};
 use crate::metrics::ShardState;
+
+/// A gateway shard that waits in this process's identify queue.
+pub type Shard = twilight_gateway::Shard<IdentifyQueue>;
 
 /// Gateway close codes after which reconnecting cannot help, with what to do.
 fn fatal_close_advice(code: u16) -> Option<&'static str> {

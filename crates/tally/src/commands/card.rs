@@ -31,9 +31,9 @@ pub(crate) async fn run(request: &Request<'_>, command: CardCommand) -> anyhow::
             }
         },
     };
-    let path = request.context.database_path.clone();
+    let database = request.context.database.clone();
     let user_id = request.invoker.id.get();
-    tokio::task::spawn_blocking(move || crate::store::sqlite::set_card_accent(&path, user_id, accent)).await??;
+    tokio::task::spawn_blocking(move || database.set_card_accent(user_id, accent)).await??;
     Ok(Reply::notice(match accent {
         Some(colour) => format!("Your rank card is now #{colour:06X}. Try /stats to see it."),
         None => "Your rank card is back to the default colour.".to_owned(),

@@ -3,10 +3,13 @@
 //! this module decides what each activity changes. Each member's row is
 //! read at most once and written at most once per batch.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
-use crate::store::{CountedReaction, DayChange, Member, MembershipChange, RowWrite, StoreError, StoreOps, DAY_MS};
+use crate::store::{
+    CountedReaction, DayChange, GuildRules, GuildSeen, LogEntry, Member, MembershipChange, RowWrite, StoreError,
+    StoreOps, StoredReaction, Writes, DAY_MS,
+};
 
 mod voice;
 use voice::{end_voice, voice_changed};
@@ -56,13 +59,113 @@ struct Loaded {
     bot: bool,
 }
 
-/// Members touched by a batch, loaded once and written back once.
+/// Something stored, as it was before the batch and as it is now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slot<T> {
+    stored: Option<T>,
+    now: Option<T>,
+}
+
+impl<T: Clone> Slot<T> {
+    fn loaded(stored: Option<T>) -> Self {
+        Self { now: stored.clone(), stored }
+    }
+}
+
+/// A counted reaction's key as a sortable tuple: message, reactor, emoji.
+type ReactionTuple = (Id, Id, String);
+
+fn reaction_tuple(key: &ReactionKey) -> ReactionTuple {
+    (key.message_id, key.user_id, key.emoji.clone())
+}
+
+/// What a batch reads before it decides anything: every row its events
+/// name, in a few bulk reads.
+#[derive(Default)]
+struct Wanted {
+    guilds: Vec<Id>,
+    members: Vec<(Id, Id)>,
+    reactions: Vec<ReactionKey>,
+    messages: Vec<Id>,
+    voice_members: Vec<(Id, Id)>,
+    voice_guilds: Vec<Id>,
+    /// Servers whose member list completed, with who it listed.
+    lists: Vec<(Id, std::collections::HashSet<Id>)>,
+}
+
+impl Wanted {
+    fn of<'a>(activities: impl Iterator<Item = &'a Activity>) -> Self {
+        let mut w = Self::default();
+        for activity in activities {
+            match activity {
+                Activity::GuildSeen { guild_id, .. } => w.guilds.push(*guild_id),
+                Activity::MemberSeen(p) | Activity::MemberJoined(p) => w.members.push((p.guild_id, p.user_id)),
+                Activity::MemberLeft { guild_id, user_id, .. } => {
+                    w.members.push((*guild_id, *user_id));
+                    w.voice_members.push((*guild_id, *user_id));
+                }
+                Activity::Message { author, .. } => {
+                    w.guilds.push(author.guild_id);
+                    w.members.push((author.guild_id, author.user_id));
+                }
+                Activity::ReactionAdded { guild_id, key, author_id, .. } => {
+                    w.members.push((*guild_id, key.user_id));
+                    w.members.extend(author_id.map(|author| (*guild_id, author)));
+                    w.reactions.push(key.clone());
+                }
+                Activity::ReactionRemoved { guild_id, key } => {
+                    w.members.push((*guild_id, key.user_id));
+                    w.reactions.push(key.clone());
+                }
+                Activity::ReactionsCleared { message_id, .. } => w.messages.push(*message_id),
+                Activity::VoiceChanged { guild_id, user_id, .. } => {
+                    w.guilds.push(*guild_id);
+                    w.members.push((*guild_id, *user_id));
+                    w.voice_members.push((*guild_id, *user_id));
+                }
+                Activity::VoiceRoster { guild_id, in_voice, .. } => {
+                    w.guilds.push(*guild_id);
+                    w.voice_guilds.push(*guild_id);
+                    for (user_id, _) in in_voice {
+                        w.members.push((*guild_id, *user_id));
+                        w.voice_members.push((*guild_id, *user_id));
+                    }
+                }
+                Activity::MemberListComplete { guild_id, present, .. } => {
+                    w.lists.push((*guild_id, present.iter().copied().collect()));
+                }
+            }
+        }
+        for list in [&mut w.guilds, &mut w.messages, &mut w.voice_guilds] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        w.voice_members.sort_unstable();
+        w.voice_members.dedup();
+        w.reactions.sort_unstable_by_key(reaction_tuple);
+        w.reactions.dedup();
+        w
+    }
+}
+
+/// Members touched by a batch, loaded once and written back once, with the
+/// other rows the batch reads and changes.
 struct Touched<'o> {
     ops: &'o mut dyn StoreOps,
     members: HashMap<(Id, Id), Entry>,
-    settings: HashMap<Id, XpSettings>,
-    /// Each server's AFK channel, where voice time does not count.
-    afk_channels: HashMap<Id, Option<Id>>,
+    rules: HashMap<Id, GuildRules>,
+    /// Servers seen in the batch, written back with their names.
+    seen: Vec<GuildSeen>,
+    /// Counted reactions the batch named, by message then reactor.
+    reactions: BTreeMap<ReactionTuple, Slot<StoredReaction>>,
+    /// Messages whose every counted reaction is in `reactions`.
+    messages: std::collections::HashSet<Id>,
+    /// Voice sessions the batch named: `(guild, user)` → since.
+    voice: BTreeMap<(Id, Id), Slot<i64>>,
+    /// Servers whose every open voice session is in `voice`.
+    voice_guilds: std::collections::HashSet<Id>,
+    /// Members stored as present before the batch, for servers whose member list completed.
+    present: HashMap<Id, Vec<Id>>,
     /// Each server's figures by day, added to `guild_days` once per batch.
     days: HashMap<(Id, i64), DayChange>,
     /// Each member's figures by day, keyed as `member_days` is.
@@ -70,17 +173,87 @@ struct Touched<'o> {
 }
 
 impl<'o> Touched<'o> {
-    fn member(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Member, StoreError> {
-        let entry = match self.members.entry((guild_id, user_id)) {
-            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => {
-                let stored = self.ops.load_member(guild_id, user_id)?;
-                let loaded = stored.as_ref().map(|m| Loaded { xp: m.xp, left_at_ms: m.left_at_ms, bot: m.bot });
-                let member = stored.unwrap_or_else(|| Member::new(guild_id, user_id));
-                e.insert((member, false, loaded))
+    /// Reads everything `activities` name, in a few bulk reads: the
+    /// servers' rules, counted reactions, voice sessions, present members
+    /// where a member list completed, then every member involved, in key
+    /// order.
+    fn prefetch<'a>(
+        ops: &'o mut dyn StoreOps,
+        activities: impl Iterator<Item = &'a Activity>,
+    ) -> Result<Self, StoreError> {
+        let mut wanted = Wanted::of(activities);
+        let rules = if wanted.guilds.is_empty() { Vec::new() } else { ops.guild_rules(&wanted.guilds)? };
+        let mut reactions: BTreeMap<ReactionTuple, Slot<StoredReaction>> =
+            wanted.reactions.iter().map(|key| (reaction_tuple(key), Slot::loaded(None))).collect();
+        if !wanted.reactions.is_empty() || !wanted.messages.is_empty() {
+            let keys: Vec<&ReactionKey> = wanted.reactions.iter().collect();
+            for (key, stored) in ops.counted_reactions(&keys, &wanted.messages)? {
+                let CountedReaction { reactor, author, .. } = stored.counted;
+                wanted.members.push((stored.guild_id, reactor));
+                if author != UNKNOWN_AUTHOR {
+                    wanted.members.push((stored.guild_id, author));
+                }
+                reactions.insert(reaction_tuple(&key), Slot::loaded(Some(stored)));
             }
+        }
+        let mut voice: BTreeMap<(Id, Id), Slot<i64>> =
+            wanted.voice_members.iter().map(|key| (*key, Slot::loaded(None))).collect();
+        if !wanted.voice_members.is_empty() || !wanted.voice_guilds.is_empty() {
+            for (key, since) in ops.voice_sessions(&wanted.voice_members, &wanted.voice_guilds)? {
+                wanted.members.push(key);
+                voice.insert(key, Slot::loaded(Some(since)));
+            }
+        }
+        let mut present = HashMap::new();
+        for (guild_id, listed) in &wanted.lists {
+            let stored = ops.present_members(*guild_id)?;
+            wanted.members.extend(stored.iter().filter(|u| !listed.contains(u)).map(|u| (*guild_id, *u)));
+            present.insert(*guild_id, stored);
+        }
+        let mut touched = Self {
+            ops,
+            members: HashMap::new(),
+            rules: rules.into_iter().collect(),
+            seen: Vec::new(),
+            reactions,
+            messages: wanted.messages.iter().copied().collect(),
+            voice,
+            voice_guilds: wanted.voice_guilds.iter().copied().collect(),
+            present,
+            days: HashMap::new(),
+            member_days: HashMap::new(),
         };
-        Ok(&mut entry.0)
+        for guild_id in &wanted.guilds {
+            touched.rules.entry(*guild_id).or_default();
+        }
+        // In key order: the B-tree is walked once from left to right instead
+        // of sought at random, member by member, as events name them.
+        wanted.members.sort_unstable();
+        wanted.members.dedup();
+        touched.load(&wanted.members)?;
+        Ok(touched)
+    }
+
+    /// Loads `keys` (sorted), remembering which are not stored yet.
+    fn load(&mut self, keys: &[(Id, Id)]) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        for stored in self.ops.load_members(keys)? {
+            let loaded = Loaded { xp: stored.xp, left_at_ms: stored.left_at_ms, bot: stored.bot };
+            self.members.insert((stored.guild_id, stored.user_id), (stored, false, Some(loaded)));
+        }
+        for &(guild_id, user_id) in keys {
+            self.members.entry((guild_id, user_id)).or_insert_with(|| (Member::new(guild_id, user_id), false, None));
+        }
+        Ok(())
+    }
+
+    fn member(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Member, StoreError> {
+        if !self.members.contains_key(&(guild_id, user_id)) {
+            self.load(&[(guild_id, user_id)])?;
+        }
+        Ok(&mut self.members.get_mut(&(guild_id, user_id)).expect("just loaded").0)
     }
 
     /// Like [`Self::member`], and marks the row to be written back.
@@ -91,45 +264,123 @@ impl<'o> Touched<'o> {
         Ok(&mut entry.0)
     }
 
-    /// Loads the members a batch names up front, in key order: the B-tree is
-    /// walked once from left to right instead of sought at random, member by
-    /// member, as events name them.
-    fn load_in_key_order<'a>(&mut self, activities: impl Iterator<Item = &'a Activity>) -> Result<(), StoreError> {
-        let mut keys: Vec<(Id, Id)> = activities
-            .filter_map(|activity| match activity {
-                Activity::Message { author, .. } => Some((author.guild_id, author.user_id)),
-                Activity::MemberSeen(p) | Activity::MemberJoined(p) => Some((p.guild_id, p.user_id)),
-                Activity::ReactionAdded { guild_id, key, .. } | Activity::ReactionRemoved { guild_id, key } => {
-                    Some((*guild_id, key.user_id))
-                }
-                Activity::VoiceChanged { guild_id, user_id, .. } => Some((*guild_id, *user_id)),
-                _ => None,
-            })
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        for (guild_id, user_id) in keys {
-            self.member(guild_id, user_id)?;
+    fn rules(&mut self, guild_id: Id) -> Result<GuildRules, StoreError> {
+        if let Some(rules) = self.rules.get(&guild_id) {
+            return Ok(*rules);
         }
-        Ok(())
+        let rules = self.ops.guild_rules(&[guild_id])?.first().map(|(_, r)| *r).unwrap_or_default();
+        self.rules.insert(guild_id, rules);
+        Ok(rules)
     }
 
     fn settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError> {
-        if let Some(s) = self.settings.get(&guild_id) {
-            return Ok(*s);
-        }
-        let s = self.ops.xp_settings(guild_id)?;
-        self.settings.insert(guild_id, s);
-        Ok(s)
+        Ok(self.rules(guild_id)?.xp)
     }
 
     fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError> {
-        if let Some(afk) = self.afk_channels.get(&guild_id) {
-            return Ok(*afk);
+        Ok(self.rules(guild_id)?.afk_channel_id)
+    }
+
+    fn guild_seen(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError> {
+        let mut rules = self.rules(guild_id)?;
+        rules.afk_channel_id = afk_channel_id;
+        self.rules.insert(guild_id, rules);
+        self.seen.retain(|g| g.guild_id != guild_id);
+        self.seen.push(GuildSeen { guild_id, name: name.to_owned(), afk_channel_id });
+        Ok(())
+    }
+
+    fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
+        match self.present.get(&guild_id) {
+            Some(present) => Ok(present.clone()),
+            None => self.ops.present_members(guild_id),
         }
-        let afk = self.ops.afk_channel(guild_id)?;
-        self.afk_channels.insert(guild_id, afk);
-        Ok(afk)
+    }
+
+    fn reaction(&mut self, key: &ReactionKey) -> Result<&mut Slot<StoredReaction>, StoreError> {
+        let tuple = reaction_tuple(key);
+        if !self.reactions.contains_key(&tuple) {
+            let stored = self.ops.counted_reactions(&[key], &[])?.into_iter().next().map(|(_, r)| r);
+            self.reactions.insert(tuple.clone(), Slot::loaded(stored));
+        }
+        Ok(self.reactions.get_mut(&tuple).expect("just loaded"))
+    }
+
+    /// Remembers a counted reaction. False when already remembered.
+    fn insert_reaction(
+        &mut self,
+        guild_id: Id,
+        key: &ReactionKey,
+        counted: CountedReaction,
+    ) -> Result<bool, StoreError> {
+        let slot = self.reaction(key)?;
+        if slot.now.is_some() {
+            return Ok(false);
+        }
+        slot.now = Some(StoredReaction { guild_id, counted });
+        Ok(true)
+    }
+
+    /// Forgets a counted reaction, returning it; None when it was never counted.
+    fn delete_reaction(&mut self, key: &ReactionKey) -> Result<Option<CountedReaction>, StoreError> {
+        Ok(self.reaction(key)?.now.take().map(|r| r.counted))
+    }
+
+    /// Forgets every counted reaction on a message (of one emoji, when given).
+    fn delete_message_reactions(
+        &mut self,
+        message_id: Id,
+        emoji: Option<&str>,
+    ) -> Result<Vec<CountedReaction>, StoreError> {
+        if self.messages.insert(message_id) {
+            for (key, stored) in self.ops.counted_reactions(&[], &[message_id])? {
+                self.reactions.entry(reaction_tuple(&key)).or_insert_with(|| Slot::loaded(Some(stored)));
+            }
+        }
+        let start = (message_id, Id::MIN, String::new());
+        Ok(self
+            .reactions
+            .range_mut(start..)
+            .take_while(|((message, _, _), _)| *message == message_id)
+            .filter(|((_, _, e), _)| emoji.is_none_or(|emoji| emoji == e))
+            .filter_map(|(_, slot)| slot.now.take().map(|r| r.counted))
+            .collect())
+    }
+
+    fn voice_slot(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Slot<i64>, StoreError> {
+        if !self.voice.contains_key(&(guild_id, user_id)) {
+            let stored = self.ops.voice_sessions(&[(guild_id, user_id)], &[])?.first().map(|(_, since)| *since);
+            self.voice.insert((guild_id, user_id), Slot::loaded(stored));
+        }
+        Ok(self.voice.get_mut(&(guild_id, user_id)).expect("just loaded"))
+    }
+
+    /// Opens a member's voice session at `since`, unless one is open.
+    fn open_voice(&mut self, guild_id: Id, user_id: Id, since: i64) -> Result<(), StoreError> {
+        let slot = self.voice_slot(guild_id, user_id)?;
+        slot.now.get_or_insert(since);
+        Ok(())
+    }
+
+    /// Closes a member's voice session, returning when it began.
+    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+        Ok(self.voice_slot(guild_id, user_id)?.now.take())
+    }
+
+    /// Members of a server with an open voice session.
+    fn open_voice_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
+        if self.voice_guilds.insert(guild_id) {
+            for (key, since) in self.ops.voice_sessions(&[], &[guild_id])? {
+                self.voice.entry(key).or_insert_with(|| Slot::loaded(Some(since)));
+            }
+        }
+        Ok(self
+            .voice
+            .range((guild_id, Id::MIN)..)
+            .take_while(|((guild, _), _)| *guild == guild_id)
+            .filter(|(_, slot)| slot.now.is_some())
+            .map(|((_, user), _)| *user)
+            .collect())
     }
 
     /// The running figures of `guild_id` on `day`.
@@ -142,22 +393,23 @@ impl<'o> Touched<'o> {
         self.member_days.entry((guild_id, day, user_id)).or_default()
     }
 
+    /// Writes back what the batch changed, and says what moved.
     fn flush(self) -> Result<Applied, StoreError> {
-        let mut guilds: Vec<Id> =
-            self.members.keys().map(|(guild, _)| *guild).chain(self.days.keys().map(|(guild, _)| *guild)).collect();
+        let mut guilds: Vec<Id> = self
+            .members
+            .keys()
+            .map(|(guild, _)| *guild)
+            .chain(self.days.keys().map(|(guild, _)| *guild))
+            .chain(self.seen.iter().map(|g| g.guild_id))
+            .collect();
         guilds.sort_unstable();
         guilds.dedup();
-        let mut days: Vec<_> = self.days.iter().collect();
-        days.sort_unstable_by_key(|(key, _)| **key);
-        for ((guild_id, day), change) in days {
-            self.ops.add_guild_day(*guild_id, *day, change)?;
-        }
-        let mut member_days: Vec<_> = self.member_days.iter().collect();
-        member_days.sort_unstable_by_key(|(key, _)| **key);
-        for ((guild_id, day, user_id), change) in member_days {
-            self.ops.add_member_day(*guild_id, *day, *user_id, change)?;
-        }
-        let mut changes = Vec::new();
+        let mut writes = Writes { guilds: self.seen, ..Writes::default() };
+        writes.guild_days = self.days.into_iter().collect();
+        writes.guild_days.sort_unstable_by_key(|(key, _)| *key);
+        writes.member_days = self.member_days.into_iter().collect();
+        writes.member_days.sort_unstable_by_key(|(key, _)| *key);
+        let mut moves = Vec::new();
         // In key order: neighbouring rows share B-tree pages, so each page is
         // found and rewritten once instead of once per member in hash order.
         let mut rows: Vec<&Entry> = self.members.values().filter(|(_, dirty, _)| *dirty).collect();
@@ -170,14 +422,31 @@ impl<'o> Touched<'o> {
                 }
                 Some(_) => RowWrite::Everything,
             };
-            self.ops.save_member(member, write)?;
+            writes.members.push((member, write));
             let before = loaded.and_then(|l| ranked(l.xp, l.left_at_ms, l.bot));
             let after = ranked_xp(member);
             if after != before {
-                changes.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
+                moves.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
             }
         }
-        Ok(Applied { moves: changes, guilds })
+        let keys: Vec<ReactionKey> = self
+            .reactions
+            .iter()
+            .filter(|(_, slot)| slot.now != slot.stored)
+            .map(|((message_id, user_id, emoji), _)| ReactionKey {
+                message_id: *message_id,
+                user_id: *user_id,
+                emoji: emoji.clone(),
+            })
+            .collect();
+        let changed = self.reactions.values().filter(|slot| slot.now != slot.stored).map(|slot| slot.now);
+        writes.reactions = keys.iter().zip(changed).collect();
+        writes.voice =
+            self.voice.iter().filter(|(_, slot)| slot.now != slot.stored).map(|(key, slot)| (*key, slot.now)).collect();
+        if !writes.is_empty() {
+            self.ops.write(&writes)?;
+        }
+        Ok(Applied { moves, guilds })
     }
 }
 
@@ -191,26 +460,22 @@ where
     I::IntoIter: Clone,
 {
     let activities = activities.into_iter();
-    let mut joins: Vec<(Id, Id, MembershipChange, i64)> = Vec::new();
-    let mut touched = Touched {
-        ops,
-        members: HashMap::new(),
-        settings: HashMap::new(),
-        afk_channels: HashMap::new(),
-        days: HashMap::new(),
-        member_days: HashMap::new(),
-    };
-    touched.load_in_key_order(activities.clone())?;
+    let mut joins: Vec<LogEntry> = Vec::new();
+    let mut touched = Touched::prefetch(ops, activities.clone())?;
     for activity in activities {
         match activity {
             Activity::GuildSeen { guild_id, name, afk_channel_id } => {
-                touched.ops.upsert_guild(*guild_id, name, *afk_channel_id)?;
-                touched.afk_channels.insert(*guild_id, *afk_channel_id);
+                touched.guild_seen(*guild_id, name, *afk_channel_id)?;
             }
             Activity::MemberSeen(profile) => {
                 let member = touched.member_mut(profile.guild_id, profile.user_id)?;
                 if let Some(joined) = observe(member, profile) {
-                    joins.push((profile.guild_id, profile.user_id, MembershipChange::Join, joined));
+                    joins.push(LogEntry {
+                        guild_id: profile.guild_id,
+                        user_id: profile.user_id,
+                        change: MembershipChange::Join,
+                        at_ms: joined,
+                    });
                 }
             }
             Activity::MemberJoined(profile) => {
@@ -219,13 +484,23 @@ where
                 let joined = profile.joined_at_ms.or(member.joined_at_ms).unwrap_or_default();
                 member.joined_at_ms = Some(joined);
                 member.left_at_ms = None;
-                joins.push((profile.guild_id, profile.user_id, MembershipChange::Join, joined));
+                joins.push(LogEntry {
+                    guild_id: profile.guild_id,
+                    user_id: profile.user_id,
+                    change: MembershipChange::Join,
+                    at_ms: joined,
+                });
             }
             Activity::MemberLeft { guild_id, user_id, at_ms } => {
                 let member = touched.member_mut(*guild_id, *user_id)?;
                 if member.left_at_ms.is_none() {
                     member.left_at_ms = Some(*at_ms);
-                    joins.push((*guild_id, *user_id, MembershipChange::Leave, *at_ms));
+                    joins.push(LogEntry {
+                        guild_id: *guild_id,
+                        user_id: *user_id,
+                        change: MembershipChange::Leave,
+                        at_ms: *at_ms,
+                    });
                 }
                 end_voice(&mut touched, *guild_id, *user_id, *at_ms)?;
             }
@@ -233,7 +508,12 @@ where
                 let settings = touched.settings(author.guild_id)?;
                 let member = touched.member_mut(author.guild_id, author.user_id)?;
                 if let Some(joined) = observe(member, author) {
-                    joins.push((author.guild_id, author.user_id, MembershipChange::Join, joined));
+                    joins.push(LogEntry {
+                        guild_id: author.guild_id,
+                        user_id: author.user_id,
+                        change: MembershipChange::Join,
+                        at_ms: joined,
+                    });
                 }
                 if !member.bot {
                     member.messages += 1;
@@ -255,7 +535,7 @@ where
             }
             Activity::MemberListComplete { guild_id, present, requested_at_ms } => {
                 let present: std::collections::HashSet<Id> = present.iter().copied().collect();
-                for user_id in touched.ops.present_members(*guild_id)? {
+                for user_id in touched.present_members(*guild_id)? {
                     if present.contains(&user_id) {
                         continue;
                     }
@@ -263,7 +543,12 @@ where
                     let joined_before = member.joined_at_ms.is_none_or(|j| j < *requested_at_ms);
                     if member.left_at_ms.is_none() && joined_before {
                         member.left_at_ms = Some(*requested_at_ms);
-                        joins.push((*guild_id, user_id, MembershipChange::Leave, *requested_at_ms));
+                        joins.push(LogEntry {
+                            guild_id: *guild_id,
+                            user_id,
+                            change: MembershipChange::Leave,
+                            at_ms: *requested_at_ms,
+                        });
                     }
                 }
             }
@@ -274,7 +559,7 @@ where
                 let listed: std::collections::HashSet<Id> = in_voice.iter().map(|(user, _)| *user).collect();
                 // They left at some moment Tally did not see: credit up to the last one it did.
                 let left_by = unseen_since.map_or(*at_ms, |since| since.min(*at_ms));
-                for user_id in touched.ops.open_voice_members(*guild_id)? {
+                for user_id in touched.open_voice_members(*guild_id)? {
                     if !listed.contains(&user_id) {
                         end_voice(&mut touched, *guild_id, user_id, left_by)?;
                     }
@@ -287,22 +572,25 @@ where
                 add_reaction(&mut touched, *guild_id, key, *reactor_is_bot, *author_id, at_ms.div_euclid(DAY_MS))?;
             }
             Activity::ReactionRemoved { guild_id, key } => {
-                if let Some(counted) = touched.ops.delete_reaction(key)? {
+                if let Some(counted) = touched.delete_reaction(key)? {
                     undo_reaction(&mut touched, *guild_id, counted)?;
                 }
             }
             Activity::ReactionsCleared { guild_id, message_id, emoji } => {
-                for counted in touched.ops.delete_message_reactions(*message_id, emoji.as_deref())? {
+                for counted in touched.delete_message_reactions(*message_id, emoji.as_deref())? {
                     undo_reaction(&mut touched, *guild_id, counted)?;
                 }
             }
         }
     }
-    for (guild_id, user_id, change, at) in joins {
-        // Counted per day only when new, so a join seen twice counts once.
-        if touched.ops.log_membership(guild_id, user_id, change, at)? {
-            let day = touched.day(guild_id, at.div_euclid(DAY_MS));
-            match change {
+    // Counted per day only when new, so a join seen twice counts once.
+    let mut seen = std::collections::HashSet::new();
+    joins.retain(|entry| seen.insert(*entry));
+    let new = if joins.is_empty() { Vec::new() } else { touched.ops.log_memberships(&joins)? };
+    for (entry, new) in joins.iter().zip(new) {
+        if new {
+            let day = touched.day(entry.guild_id, entry.at_ms.div_euclid(DAY_MS));
+            match entry.change {
                 MembershipChange::Join => day.joins += 1,
                 MembershipChange::Leave => day.leaves += 1,
             }
@@ -331,10 +619,10 @@ fn add_reaction(
         }
     }
     let author = author_id.unwrap_or(UNKNOWN_AUTHOR);
-    if !touched.ops.insert_reaction(guild_id, key, author, day)? {
+    let counted = CountedReaction { reactor: key.user_id, author, day: Some(day) };
+    if !touched.insert_reaction(guild_id, key, counted)? {
         return Ok(()); // Already counted (Discord repeats an add only after a remove).
     }
-    let counted = CountedReaction { reactor: key.user_id, author, day: Some(day) };
     count_reaction(touched, guild_id, counted, 1)
 }
 

@@ -19,7 +19,7 @@ use super::apply::{apply, Applied};
 use crate::domain::Activity;
 use crate::metrics::{self, Histogram};
 use crate::store::rankings::Rankings;
-use crate::store::{sqlite::SqliteWriter, ShardPosition, StoreError};
+use crate::store::{ShardPosition, StoreError, Writer};
 
 /// The gateway session an event arrived in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +129,7 @@ impl Ledger {
     /// `rankings` is kept in step with every commit; the first commit waits
     /// for `snapshot_taken` (see [`Rankings::build_in_background`]).
     pub fn start(
-        writer: SqliteWriter,
+        writer: Writer,
         start_from: Vec<ShardPosition>,
         rankings: Arc<Rankings>,
         snapshot_taken: std::sync::mpsc::Receiver<()>,
@@ -221,7 +221,7 @@ impl LedgerHandle {
 pub struct LedgerStopped;
 
 fn run(
-    mut writer: SqliteWriter,
+    mut writer: Writer,
     mut receiver: mpsc::Receiver<Envelope>,
     committed: watch::Sender<Committed>,
     stats: &LedgerStats,
@@ -291,17 +291,35 @@ fn drop_replays(batch: &mut Vec<Envelope>, committed: &Committed, stats: &Ledger
     batch.len()
 }
 
-/// Commits `batch`, retrying transient failures (a lock, a full disk) for as
-/// long as they last. Returns the first permanent failure.
+/// Commits `batch`, retrying transient failures (a lock, a full disk, a
+/// database server that went away) for as long as they last. Returns the
+/// first permanent failure.
+///
+/// A connection that breaks while committing leaves the outcome unknown.
+/// Before trying again, the stored shard positions, written in the same
+/// transaction, say whether that commit went through: if it did, it is not
+/// repeated.
 fn commit_with_retry(
-    writer: &mut SqliteWriter,
+    writer: &mut Writer,
     batch: &[Envelope],
     now_ms: i64,
     stats: &LedgerStats,
 ) -> Result<Applied, StoreError> {
     let mut backoff = Duration::from_millis(50);
+    let mut unsure: Option<Applied> = None;
     loop {
-        match commit(writer, batch, now_ms) {
+        let outcome = match unsure.take() {
+            Some(applied) => match holds(writer, batch) {
+                Ok(true) => return Ok(applied),
+                Ok(false) => commit(writer, batch, now_ms, &mut unsure),
+                Err(error) => {
+                    unsure = Some(applied);
+                    Err(error)
+                }
+            },
+            None => commit(writer, batch, now_ms, &mut unsure),
+        };
+        match outcome {
             Ok(changes) => return Ok(changes),
             Err(error) if error.is_transient() => {
                 stats.retries.fetch_add(1, Ordering::Relaxed);
@@ -314,6 +332,17 @@ fn commit_with_retry(
     }
 }
 
+/// Whether the database already holds `batch`: every shard's stored
+/// position has reached the batch's last event of that shard.
+fn holds(writer: &mut Writer, batch: &[Envelope]) -> Result<bool, StoreError> {
+    let stored = writer.positions()?;
+    Ok(last_per_shard(batch).all(|e| {
+        stored.iter().any(|p| {
+            p.shard_id == e.session.shard_id && p.session_id == e.session.session_id && p.sequence >= e.sequence
+        })
+    }))
+}
+
 /// Each shard's last event in `batch`: where the shard stands once it is committed.
 fn last_per_shard(batch: &[Envelope]) -> impl Iterator<Item = &Envelope> {
     let mut last: HashMap<u32, &Envelope> = HashMap::new();
@@ -323,19 +352,29 @@ fn last_per_shard(batch: &[Envelope]) -> impl Iterator<Item = &Envelope> {
     last.into_values()
 }
 
-fn commit(writer: &mut SqliteWriter, batch: &[Envelope], now_ms: i64) -> Result<Applied, StoreError> {
+/// One attempt at committing `batch`. Once everything is written and only
+/// the commit itself remains, what it changed is kept in `reached`, in case
+/// the commit's outcome turns out unknown.
+fn commit(
+    writer: &mut Writer,
+    batch: &[Envelope],
+    now_ms: i64,
+    reached: &mut Option<Applied>,
+) -> Result<Applied, StoreError> {
     writer.transaction(|ops| {
         let changes = apply(ops, batch.iter().flat_map(|e| &e.activities))?;
-        for e in last_per_shard(batch) {
-            ops.save_position(&ShardPosition {
+        let positions: Vec<ShardPosition> = last_per_shard(batch)
+            .map(|e| ShardPosition {
                 shard_id: e.session.shard_id,
                 shard_count: e.session.shard_count,
                 session_id: e.session.session_id.clone(),
                 sequence: e.sequence,
                 resume_url: e.session.resume_url.clone(),
                 committed_at_ms: now_ms,
-            })?;
-        }
+            })
+            .collect();
+        ops.save_positions(&positions)?;
+        *reached = Some(changes.clone());
         Ok(changes)
     })
 }

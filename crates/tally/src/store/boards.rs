@@ -62,10 +62,14 @@ impl BoardCache {
         self.generations.lock().unwrap_or_else(|p| p.into_inner()).get(&guild).copied().unwrap_or_default()
     }
 
-    /// The order for `key`: kept, or built by `build` and kept.
+    /// The order for `key`: kept, or built by `build` and kept. `tracked`
+    /// says whether this process sees every commit to the server (it counts
+    /// the server's shard); an order of a server counted elsewhere is never
+    /// known to be current, so only a slow one is reused, for [`MAX_AGE`].
     pub fn get_or_build(
         &self,
         key: BoardKey,
+        tracked: bool,
         build: impl FnOnce() -> Result<BoardOrder, StoreError>,
     ) -> Result<Arc<BoardOrder>, StoreError> {
         // Read before building: a commit during the build makes it stale.
@@ -73,7 +77,8 @@ impl BoardCache {
         {
             let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
             if let Some(k) = kept.get(&key) {
-                if k.generation == generation || (k.slow && k.built_at.elapsed() < MAX_AGE) {
+                let current = tracked && k.generation == generation;
+                if current || (k.slow && k.built_at.elapsed() < MAX_AGE) {
                     return Ok(Arc::clone(&k.order));
                 }
             }
@@ -107,13 +112,26 @@ mod tests {
             builds.set(builds.get() + 1);
             Ok(vec![(7, builds.get() as u64)])
         };
-        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 1)]);
-        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 1)], "unchanged: reused");
+        assert_eq!(*cache.get_or_build(key, true, build).unwrap(), [(7, 1)]);
+        assert_eq!(*cache.get_or_build(key, true, build).unwrap(), [(7, 1)], "unchanged: reused");
         cache.changed(&[2]);
-        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 1)], "another server changed");
+        assert_eq!(*cache.get_or_build(key, true, build).unwrap(), [(7, 1)], "another server changed");
         cache.changed(&[1]);
-        assert_eq!(*cache.get_or_build(key, build).unwrap(), [(7, 2)], "this server changed: rebuilt");
+        assert_eq!(*cache.get_or_build(key, true, build).unwrap(), [(7, 2)], "this server changed: rebuilt");
         assert_eq!(builds.get(), 2);
+    }
+
+    #[test]
+    fn a_cheap_order_of_a_server_counted_elsewhere_is_always_rebuilt() {
+        let cache = BoardCache::default();
+        let builds = Cell::new(0);
+        let key = (1, Span::AllTime, Measure::Messages);
+        let build = || {
+            builds.set(builds.get() + 1);
+            Ok(vec![(7, builds.get() as u64)])
+        };
+        cache.get_or_build(key, false, build).unwrap();
+        assert_eq!(*cache.get_or_build(key, false, build).unwrap(), [(7, 2)], "no commit is seen here: rebuilt");
     }
 
     #[test]
@@ -122,14 +140,14 @@ mod tests {
         let big = |n: u64| move || Ok((0..n).map(|i| (i, 1)).collect::<BoardOrder>());
         let half = (MAX_KEPT_ENTRIES / 2) as u64;
         let key = |guild| (guild, Span::AllTime, Measure::Messages);
-        cache.get_or_build(key(1), big(half)).unwrap();
-        cache.get_or_build(key(2), big(half)).unwrap();
-        cache.get_or_build(key(3), big(half)).unwrap(); // over the limit: server 1's goes
-        cache.get_or_build(key(2), || panic!("server 2's order is still kept")).unwrap();
-        cache.get_or_build(key(3), || panic!("server 3's order is still kept")).unwrap();
+        cache.get_or_build(key(1), true, big(half)).unwrap();
+        cache.get_or_build(key(2), true, big(half)).unwrap();
+        cache.get_or_build(key(3), true, big(half)).unwrap(); // over the limit: server 1's goes
+        cache.get_or_build(key(2), true, || panic!("server 2's order is still kept")).unwrap();
+        cache.get_or_build(key(3), true, || panic!("server 3's order is still kept")).unwrap();
         let rebuilt = std::cell::Cell::new(false);
         cache
-            .get_or_build(key(1), || {
+            .get_or_build(key(1), true, || {
                 rebuilt.set(true);
                 Ok(vec![])
             })
@@ -145,9 +163,9 @@ mod tests {
             std::thread::sleep(SLOW_BUILD);
             Ok(vec![(7, 1)])
         };
-        cache.get_or_build(key, slow).unwrap();
+        cache.get_or_build(key, true, slow).unwrap();
         cache.changed(&[1]);
-        let order = cache.get_or_build(key, || panic!("a slow order is kept for MAX_AGE")).unwrap();
+        let order = cache.get_or_build(key, true, || panic!("a slow order is kept for MAX_AGE")).unwrap();
         assert_eq!(*order, [(7, 1)]);
     }
 }

@@ -1,14 +1,22 @@
-//! Where counts live. Every SQL statement in Tally is in this module, so a
-//! schema change touches one place. The ledger writes through [`StoreOps`]
-//! inside one transaction per batch; commands and export read through
-//! [`Reader`].
+//! Where counts live. Every database statement in Tally is in this module,
+//! so a schema change touches one place. [`Database`] opens what
+//! `DATABASE_URL` names; the ledger writes through [`StoreOps`] inside one
+//! transaction per batch; commands and export read through [`Reader`].
+//! Nothing outside this module names a backend.
 
+mod batch;
 pub mod boards;
-mod migrations;
+mod database;
+pub mod postgres;
 pub mod rankings;
 pub mod sqlite;
+#[cfg(test)]
+pub(crate) mod suite;
 
-use crate::domain::{activity::Id, XpSettings};
+pub use batch::{GuildRules, GuildSeen, LogEntry, StoreOps, StoredReaction, VoiceSession, Writes};
+pub use database::{Database, Writer};
+
+use crate::domain::activity::Id;
 
 /// Everything that can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -16,9 +24,18 @@ pub enum StoreError {
     /// SQLite refused or failed.
     #[error("SQLite: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL refused or failed, or could not be reached.
+    #[error("PostgreSQL: {}", postgres::describe(.0))]
+    Postgres(#[from] ::postgres::Error),
     /// The database URL names nothing Tally can open.
-    #[error("unsupported DATABASE_URL {0:?}: expected sqlite://PATH")]
+    #[error("unsupported DATABASE_URL {0:?}: expected sqlite://PATH, postgres://USER@HOST/DATABASE or postgresql://…")]
     UnsupportedUrl(String),
+    /// The database URL is of a known kind but malformed.
+    #[error("DATABASE_URL: {0}")]
+    BadUrl(String),
+    /// There is no Tally database where the URL points.
+    #[error("no database at {0}: run `tally run` first, or point DATABASE_URL at it")]
+    NotFound(String),
     /// The database was written by a newer Tally.
     #[error("database schema version {found} is newer than this Tally understands ({supported})")]
     TooNew {
@@ -30,17 +47,15 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether waiting and trying again may succeed: the database is busy or
-    /// locked by another process, the disk is full, the file cannot be opened
-    /// or written for now. Corruption, a wrong file or a broken constraint
-    /// will fail the same way however often they are retried.
+    /// Whether waiting and trying again may succeed: the database is busy,
+    /// locked by another process, unreachable or restarting, the disk is full,
+    /// the file cannot be opened or written for now. Corruption, a wrong file
+    /// or a broken constraint will fail the same way however often they are
+    /// retried.
     pub fn is_transient(&self) -> bool {
-        use rusqlite::ErrorCode::*;
         match self {
-            Self::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
-                e.code,
-                DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | ReadOnly | OutOfMemory
-            ),
+            Self::Sqlite(error) => sqlite::is_transient(error),
+            Self::Postgres(error) => postgres::is_transient(error),
             _ => false,
         }
     }
@@ -199,7 +214,7 @@ pub fn every_day<T: DayRow>(first: i64, last: i64, stored: &[T]) -> Vec<T> {
 }
 
 /// A join or a leave, for the membership log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum MembershipChange {
     /// Joined (or rejoined) the server.
     Join,
@@ -208,7 +223,7 @@ pub enum MembershipChange {
 }
 
 impl MembershipChange {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Self::Join => "join",
             Self::Leave => "leave",
@@ -232,64 +247,6 @@ pub struct ShardPosition {
     pub resume_url: String,
     /// When the batch was committed (ms since the Unix epoch, wall clock).
     pub committed_at_ms: i64,
-}
-
-/// The writes and reads the ledger needs inside one transaction. Implemented
-/// by each backend over its open transaction; the counting logic itself lives
-/// in `ingest::apply` and is shared by all backends.
-pub trait StoreOps {
-    /// A server's XP rules (defaults when never set).
-    fn xp_settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError>;
-    /// Records a server, its name and its AFK channel.
-    fn upsert_guild(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError>;
-    /// A server's AFK channel, if it has one.
-    fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError>;
-    /// Opens a member's voice session at `since` (ms). False when one is already open.
-    fn open_voice(&mut self, guild_id: Id, user_id: Id, since: i64) -> Result<bool, StoreError>;
-    /// Closes a member's voice session, returning when it began; None when none was open.
-    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError>;
-    /// Members with an open voice session in a server.
-    fn open_voice_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
-    /// Loads one member, if stored.
-    fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
-    /// Members stored as present in a server.
-    fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
-    /// Writes one member's row. `write` says how much changed, so a row whose
-    /// ranking columns stayed the same is updated without touching the index.
-    fn save_member(&mut self, member: &Member, write: RowWrite) -> Result<(), StoreError>;
-    /// Appends to the join/leave log; a repeat of the same entry is ignored.
-    /// True when the entry is new.
-    fn log_membership(
-        &mut self,
-        guild_id: Id,
-        user_id: Id,
-        change: MembershipChange,
-        at_ms: i64,
-    ) -> Result<bool, StoreError>;
-    /// Adds a batch's figures to a server's day.
-    fn add_guild_day(&mut self, guild_id: Id, day: i64, change: &DayChange) -> Result<(), StoreError>;
-    /// Adds a batch's figures to a member's day.
-    fn add_member_day(&mut self, guild_id: Id, day: i64, user_id: Id, change: &DayChange) -> Result<(), StoreError>;
-    /// Remembers a counted reaction, whose message it went to and the day it
-    /// was counted on. False when already remembered.
-    fn insert_reaction(
-        &mut self,
-        guild_id: Id,
-        key: &crate::domain::ReactionKey,
-        author_id: Id,
-        day: i64,
-    ) -> Result<bool, StoreError>;
-    /// Forgets a counted reaction, returning what was remembered; None when it was never counted.
-    fn delete_reaction(&mut self, key: &crate::domain::ReactionKey) -> Result<Option<CountedReaction>, StoreError>;
-    /// Forgets all counted reactions on a message (of one emoji, when given),
-    /// returning each.
-    fn delete_message_reactions(
-        &mut self,
-        message_id: Id,
-        emoji: Option<&str>,
-    ) -> Result<Vec<CountedReaction>, StoreError>;
-    /// Stores where a shard's session stands.
-    fn save_position(&mut self, position: &ShardPosition) -> Result<(), StoreError>;
 }
 
 /// A page of the leaderboard, with the total so pages can be numbered.
@@ -385,6 +342,55 @@ fn page_of<R: Reader + ?Sized>(
         }
     }
     Ok(PeriodPage { rows, total: order.len() as u64 })
+}
+
+impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
+    fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
+        (**self).guild(guild_id)
+    }
+    fn public_guilds(&self) -> Result<Vec<Guild>, StoreError> {
+        (**self).public_guilds()
+    }
+    fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
+        (**self).guild_days(guild_id, first, last)
+    }
+    fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError> {
+        (**self).member_days(guild_id, user_id, first, last)
+    }
+    fn board_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<BoardOrder, StoreError> {
+        (**self).board_order(guild_id, span, by)
+    }
+    fn period_board(
+        &self,
+        guild_id: Id,
+        span: Span,
+        by: Measure,
+        offset: u64,
+        limit: u64,
+    ) -> Result<PeriodPage, StoreError> {
+        (**self).period_board(guild_id, span, by, offset, limit)
+    }
+    fn voice_since(&self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+        (**self).voice_since(guild_id, user_id)
+    }
+    fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError> {
+        (**self).card_accent(user_id)
+    }
+    fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        (**self).member(guild_id, user_id)
+    }
+    fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
+        (**self).rank(guild_id, user_id)
+    }
+    fn leaderboard(&self, guild_id: Id, offset: u64, limit: u64) -> Result<LeaderboardPage, StoreError> {
+        (**self).leaderboard(guild_id, offset, limit)
+    }
+    fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError> {
+        (**self).all_members(guild_id)
+    }
+    fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
+        (**self).positions()
+    }
 }
 
 /// Read-only queries for commands and export. Never blocks the writer.

@@ -4,15 +4,15 @@
 //! else from the database, falling back to SQL while the order is being built.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use super::boards::BoardCache;
 use super::{
-    page_of, BoardOrder, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, PeriodPage, Reader,
+    page_of, BoardOrder, Database, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, PeriodPage, Reader,
     ShardPosition, Span, StoreError,
 };
 use crate::domain::activity::Id;
+use crate::domain::shards::ShardRange;
 use crate::domain::standings::Standings;
 use crate::ingest::apply::{ranked_xp, RankChange};
 
@@ -27,34 +27,60 @@ enum State {
     Unavailable,
 }
 
-/// The standings of every server, shared by the ledger (which moves them)
-/// and commands (which read them).
+/// The standings of the servers this process counts, shared by the ledger
+/// (which moves them) and commands (which read them). Servers on other
+/// processes' shards are not kept here: their ranks come from the database.
 #[derive(Debug)]
 pub struct Rankings {
     state: RwLock<State>,
+    /// The shards whose servers this process counts; None: all.
+    owned: Option<ShardRange>,
+    /// False in a process that counts nothing (`tally web`).
+    counting: bool,
     /// Other boards' orders, built by SQL and kept while they are current.
     pub boards: BoardCache,
 }
 
 impl Default for Rankings {
     fn default() -> Self {
-        Self { state: RwLock::new(State::Building { pending: Vec::new() }), boards: BoardCache::default() }
+        Self::for_shards(None)
     }
 }
 
 impl Rankings {
-    /// Reads every ranked member from `path` on a thread of its own, without
-    /// holding up the ledger: the returned receiver yields once the read's
-    /// snapshot is fixed, after which the ledger may commit (its moves wait in
-    /// `pending` until the order is installed).
-    pub fn build_in_background(self: &Arc<Self>, path: &Path) -> std::sync::mpsc::Receiver<()> {
+    /// Standings for the servers on `owned` (None: every server).
+    pub fn for_shards(owned: Option<ShardRange>) -> Self {
+        let state = RwLock::new(State::Building { pending: Vec::new() });
+        Self { state, owned, counting: true, boards: BoardCache::default() }
+    }
+
+    /// Standings for no server at all: for a process that counts nothing
+    /// (`tally web`), every rank and page comes from the database.
+    pub fn none() -> Self {
+        let rankings = Self { counting: false, ..Self::for_shards(None) };
+        rankings.give_up();
+        rankings
+    }
+
+    /// Whether this process counts a server's events, and so keeps its
+    /// standings and knows when its boards change.
+    pub fn owns(&self, guild_id: Id) -> bool {
+        self.counting && self.owned.is_none_or(|range| range.owns(guild_id))
+    }
+
+    /// Reads every ranked member of the servers this process counts from
+    /// `database` on a thread of its own, without holding up the ledger: the
+    /// returned receiver yields once the read's snapshot is fixed, after
+    /// which the ledger may commit (its moves wait in `pending` until the
+    /// order is installed).
+    pub fn build_in_background(self: &Arc<Self>, database: &Database) -> std::sync::mpsc::Receiver<()> {
         let (taken_tx, taken_rx) = std::sync::mpsc::sync_channel(1);
-        let (rankings, path) = (Arc::clone(self), path.to_owned());
+        let (rankings, database) = (Arc::clone(self), database.clone());
         let build = move || {
             let started = std::time::Instant::now();
             let mut servers: HashMap<Id, Vec<(Id, u64)>> = HashMap::new();
-            let reader = super::sqlite::open_reader(&path)?;
-            reader.for_each_ranked(
+            database.for_each_ranked(
+                rankings.owned,
                 || {
                     let _ = taken_tx.send(());
                 },
@@ -119,7 +145,11 @@ impl Rankings {
         matches!(*self.state.read().unwrap_or_else(|p| p.into_inner()), State::Ready(_))
     }
 
-    fn read<T>(&self, f: impl FnOnce(&HashMap<Id, Standings>) -> T) -> Option<T> {
+    /// `f` over the standings, when they are built and `guild_id` is counted here.
+    fn read<T>(&self, guild_id: Id, f: impl FnOnce(&HashMap<Id, Standings>) -> T) -> Option<T> {
+        if self.owned.is_some_and(|range| !range.owns(guild_id)) {
+            return None;
+        }
         match &*self.state.read().unwrap_or_else(|p| p.into_inner()) {
             State::Ready(servers) => Some(f(servers)),
             _ => None,
@@ -141,7 +171,8 @@ impl<R: Reader> IndexedReader<R> {
 
     /// A board's order, kept or built from the database.
     fn kept_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<Arc<BoardOrder>, StoreError> {
-        self.rankings.boards.get_or_build((guild_id, span, by), || self.inner.board_order(guild_id, span, by))
+        let tracked = self.rankings.owns(guild_id);
+        self.rankings.boards.get_or_build((guild_id, span, by), tracked, || self.inner.board_order(guild_id, span, by))
     }
 }
 
@@ -192,7 +223,7 @@ impl<R: Reader> Reader for IndexedReader<R> {
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         let Some(member) = self.inner.member(guild_id, user_id)? else { return Ok(None) };
         let Some(xp) = ranked_xp(&member) else { return Ok(None) };
-        let indexed = self.rankings.read(|servers| servers.get(&guild_id).and_then(|s| s.rank(user_id, xp)));
+        let indexed = self.rankings.read(guild_id, |servers| servers.get(&guild_id).and_then(|s| s.rank(user_id, xp)));
         match indexed.flatten() {
             Some(rank) => Ok(Some(rank)),
             // Not built yet, or the row was read between a commit and the
@@ -204,7 +235,7 @@ impl<R: Reader> Reader for IndexedReader<R> {
     fn leaderboard(&self, guild_id: Id, offset: u64, limit: u64) -> Result<LeaderboardPage, StoreError> {
         let start = usize::try_from(offset).unwrap_or(usize::MAX);
         let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX));
-        let indexed = self.rankings.read(|servers| match servers.get(&guild_id) {
+        let indexed = self.rankings.read(guild_id, |servers| match servers.get(&guild_id) {
             Some(s) => (s.page(start..end.min(s.len().max(start))), s.len() as u64),
             None => (Vec::new(), 0),
         });
@@ -231,8 +262,7 @@ impl<R: Reader> Reader for IndexedReader<R> {
 mod tests {
     use super::*;
     use crate::domain::{Activity, MemberProfile};
-    use crate::ingest::apply::apply;
-    use crate::store::sqlite;
+    use crate::store::suite::{on_every_backend, TestDb};
 
     fn message(user: u64, n: u64) -> Activity {
         let author = MemberProfile {
@@ -250,28 +280,22 @@ mod tests {
 
     /// Ranks and pages from memory equal SQL's, with part of the history
     /// committed before the order was read and part after.
-    #[test]
-    fn the_in_memory_order_agrees_with_sql() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let mut writer = sqlite::open_writer(&path).unwrap();
+    fn the_in_memory_order_agrees_with_sql(mut db: TestDb) {
         let script: Vec<Activity> = (0..600u64).map(|n| message((n * n) % 37, n)).collect();
-        let commit =
-            |writer: &mut sqlite::SqliteWriter, part: &[Activity]| writer.transaction(|ops| apply(ops, part)).unwrap();
-        commit(&mut writer, &script[..300]);
+        db.apply(&script[..300]);
 
         let rankings = Arc::new(Rankings::default());
-        let snapshot_taken = rankings.build_in_background(&path);
+        let snapshot_taken = rankings.build_in_background(&db.database);
         snapshot_taken.recv().unwrap();
         for part in script[300..].chunks(50) {
-            let changes = commit(&mut writer, part);
+            let changes = db.apply(part);
             rankings.apply(&changes.moves);
         }
         while !rankings.is_ready() {
             std::thread::yield_now();
         }
-        let sql = sqlite::open_reader(&path).unwrap();
-        let indexed = IndexedReader::new(sqlite::open_reader(&path).unwrap(), Arc::clone(&rankings));
+        let sql = db.database.open_reader().unwrap();
+        let indexed = IndexedReader::new(db.database.open_reader().unwrap(), Arc::clone(&rankings));
         for user in 0..37 {
             assert_eq!(indexed.rank(1, user).unwrap(), sql.rank(1, user).unwrap(), "rank of {user}");
         }
@@ -280,4 +304,25 @@ mod tests {
         }
         assert_eq!(indexed.leaderboard(2, 0, 10).unwrap().total, 0, "an unknown server has an empty board");
     }
+
+    /// A server on another process's shards is read from the database.
+    fn a_server_counted_elsewhere_is_ranked_from_the_database(mut db: TestDb) {
+        use crate::domain::shards::{shard_of, ShardRange};
+        let script: Vec<Activity> = (0..60u64).map(|n| message(n % 7, n)).collect();
+        db.apply(&script);
+        let others = ShardRange::parse("1-1", 2).unwrap();
+        assert_eq!(shard_of(1, 2), 0, "server 1 is on shard 0");
+        let rankings = Arc::new(Rankings::for_shards(Some(others)));
+        rankings.build_in_background(&db.database).recv().unwrap();
+        while !rankings.is_ready() {
+            std::thread::yield_now();
+        }
+        let sql = db.database.open_reader().unwrap();
+        let indexed = IndexedReader::new(db.database.open_reader().unwrap(), Arc::clone(&rankings));
+        assert_eq!(indexed.leaderboard(1, 0, 10).unwrap(), sql.leaderboard(1, 0, 10).unwrap());
+        assert_eq!(indexed.leaderboard(1, 0, 10).unwrap().total, 7);
+        assert_eq!(indexed.rank(1, 3).unwrap(), sql.rank(1, 3).unwrap());
+    }
+
+    on_every_backend!(the_in_memory_order_agrees_with_sql, a_server_counted_elsewhere_is_ranked_from_the_database);
 }

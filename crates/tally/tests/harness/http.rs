@@ -64,7 +64,9 @@ pub fn chromium() -> PathBuf {
             }
         }
     }
-    panic!("headless Chromium is needed for the web tests: install it with `apt-get install chromium` (.ci/run does)");
+    panic!(
+        "headless Chromium is needed for the web tests: install it with `apt-get install chromium` (scripts/test does)"
+    );
 }
 
 fn headless(args: &[&str], url: &str) -> std::process::Output {

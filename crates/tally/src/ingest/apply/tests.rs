@@ -1,28 +1,10 @@
-use super::apply;
 use crate::domain::{Activity, MemberProfile, ReactionKey, XpSettings};
-use crate::store::{sqlite, Member, Reader};
+use crate::store::suite::{on_every_backend, TestDb};
+use crate::store::Member;
 
-struct Db {
-    _dir: tempfile::TempDir,
-    writer: sqlite::SqliteWriter,
-    reader: sqlite::SqliteReader,
-}
-
-fn db() -> Db {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let writer = sqlite::open_writer(&path).unwrap();
-    let reader = sqlite::open_reader(&path).unwrap();
-    Db { _dir: dir, writer, reader }
-}
-
-impl Db {
-    fn apply(&mut self, activities: &[Activity]) {
-        self.writer.transaction(|ops| apply(ops, activities)).unwrap();
-    }
-    fn member(&self, user: u64) -> Member {
-        self.reader.member(1, user).unwrap().expect("stored")
-    }
+/// The stored member `user` of server 1.
+fn member(db: &TestDb, user: u64) -> Member {
+    db.reader.member(1, user).unwrap().expect("stored")
 }
 
 fn profile(user: u64, bot: bool) -> MemberProfile {
@@ -60,21 +42,17 @@ fn reaction_at(message_id: u64, user: u64, author: u64, at_ms: i64) -> Activity 
     }
 }
 
-#[test]
-fn cooldown_holds_within_one_batch_and_across_batches() {
-    let mut db = db();
+fn cooldown_holds_within_one_batch_and_across_batches(mut db: TestDb) {
     let s = XpSettings::default();
     let (a, b, c) = (message_at(100, 1), message_at(159, 2), message_at(160, 3));
     db.apply(&[message(5, a), message(5, b)]);
     db.apply(&[message(5, c)]);
-    let m = db.member(5);
+    let m = member(&db, 5);
     assert_eq!(m.messages, 3);
     assert_eq!(m.xp, u64::from(s.message_xp(a) + s.message_xp(c)));
 }
 
-#[test]
-fn a_reaction_added_and_removed_in_one_batch_nets_zero() {
-    let mut db = db();
+fn a_reaction_added_and_removed_in_one_batch_nets_zero(mut db: TestDb) {
     let key = ReactionKey { message_id: 9, user_id: 5, emoji: "x".into() };
     db.apply(&[
         reaction(9, 5, 6),
@@ -82,38 +60,32 @@ fn a_reaction_added_and_removed_in_one_batch_nets_zero() {
         reaction(9, 5, 6),
         reaction(9, 5, 6), // a duplicate add is not counted twice
     ]);
-    assert_eq!((db.member(5).reactions_given, db.member(6).reactions_received), (1, 1));
+    assert_eq!((member(&db, 5).reactions_given, member(&db, 6).reactions_received), (1, 1));
     db.apply(&[Activity::ReactionRemoved { guild_id: 1, key }]);
-    assert_eq!((db.member(5).reactions_given, db.member(6).reactions_received), (0, 0));
+    assert_eq!((member(&db, 5).reactions_given, member(&db, 6).reactions_received), (0, 0));
 }
 
-#[test]
-fn reactions_to_known_bots_do_not_count() {
-    let mut db = db();
+fn reactions_to_known_bots_do_not_count(mut db: TestDb) {
     db.apply(&[Activity::MemberSeen(profile(7, true)), reaction(9, 5, 7)]);
     assert_eq!(db.reader.member(1, 5).unwrap().map(|m| m.reactions_given).unwrap_or(0), 0);
 }
 
-#[test]
-fn a_rejoin_seen_in_a_member_list_reopens_membership() {
-    let mut db = db();
+fn a_rejoin_seen_in_a_member_list_reopens_membership(mut db: TestDb) {
     db.apply(&[
         Activity::MemberSeen(profile(5, false)),
         Activity::MemberLeft { guild_id: 1, user_id: 5, at_ms: 2_000 },
     ]);
-    assert_eq!(db.member(5).left_at_ms, Some(2_000));
+    assert_eq!(member(&db, 5).left_at_ms, Some(2_000));
     let mut back = profile(5, false);
     back.joined_at_ms = Some(3_000);
     db.apply(&[Activity::MemberSeen(back)]);
-    let m = db.member(5);
+    let m = member(&db, 5);
     assert_eq!((m.joined_at_ms, m.left_at_ms), (Some(3_000), None));
 }
 
-#[test]
-fn each_server_day_adds_up_messages_xp_joins_and_leaves() {
+fn each_server_day_adds_up_messages_xp_joins_and_leaves(mut db: TestDb) {
     use crate::domain::snowflake;
     use crate::store::{GuildDay, DAY_MS};
-    let mut db = db();
     let s = XpSettings::default();
     // Two messages on one day (a minute apart), one on the next, in two batches.
     let (a, b) = (message_at(86_400 * 3, 1), message_at(86_400 * 3 + 61, 2));
@@ -148,10 +120,8 @@ fn each_server_day_adds_up_messages_xp_joins_and_leaves() {
 
 /// A reaction counts on the day Tally received it, and taking it back (on
 /// any later day, alone or in a clear) takes it off that same day.
-#[test]
-fn reactions_count_on_their_day_and_are_taken_off_it() {
+fn reactions_count_on_their_day_and_are_taken_off_it(mut db: TestDb) {
     use crate::store::{GuildDay, MemberDay, DAY_MS};
-    let mut db = db();
     let (d1, d2) = (20_000, 20_001);
     let clear = |message_id| Activity::ReactionsCleared { guild_id: 1, message_id, emoji: None };
     let removed = |message_id, user_id| Activity::ReactionRemoved {
@@ -178,25 +148,19 @@ fn reactions_count_on_their_day_and_are_taken_off_it() {
         db.reader.guild_days(1, d1, d2).unwrap().iter().map(|d: &GuildDay| (d.day, d.reactions)).collect();
     assert_eq!(server, [(d1, 1), (d2, 1)]);
     // The totals agree with the days.
-    assert_eq!((db.member(5).reactions_given, db.member(5).reactions_received), (0, 2));
+    assert_eq!((member(&db, 5).reactions_given, member(&db, 5).reactions_received), (0, 2));
 }
 
 /// A reaction counted before days were kept (no day remembered) is taken
 /// off the totals when removed, and off no day.
-#[test]
-fn reactions_from_before_days_come_off_the_totals_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let mut writer = sqlite::open_writer(&path).unwrap();
-    let reader = sqlite::open_reader(&path).unwrap();
-    writer.transaction(|ops| apply(ops, &[message(5, 100), reaction_at(100, 6, 5, 7 * crate::store::DAY_MS)])).unwrap();
-    let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE counted_reactions SET day = NULL", []).unwrap();
+fn reactions_from_before_days_come_off_the_totals_only(mut db: TestDb) {
+    db.apply(&[message(5, 100), reaction_at(100, 6, 5, 7 * crate::store::DAY_MS)]);
+    db.execute("UPDATE counted_reactions SET day = NULL");
     let removed =
         Activity::ReactionRemoved { guild_id: 1, key: ReactionKey { message_id: 100, user_id: 6, emoji: "x".into() } };
-    writer.transaction(|ops| apply(ops, &[removed])).unwrap();
-    assert_eq!(reader.member(1, 6).unwrap().unwrap().reactions_given, 0);
-    assert_eq!(reader.member_days(1, 6, 7, 7).unwrap()[0].reactions_given, 1, "day 7 keeps what it was given");
+    db.apply(&[removed]);
+    assert_eq!(db.reader.member(1, 6).unwrap().unwrap().reactions_given, 0);
+    assert_eq!(db.reader.member_days(1, 6, 7, 7).unwrap()[0].reactions_given, 1, "day 7 keeps what it was given");
 }
 
 fn voice(user: u64, channel: Option<u64>, at_ms: i64) -> Activity {
@@ -207,11 +171,9 @@ fn voice(user: u64, channel: Option<u64>, at_ms: i64) -> Activity {
 /// changes, outside the AFK channel, never for bots, split at midnight UTC;
 /// a fresh roster ends sessions of members no longer in voice; leaving the
 /// server ends one too.
-#[test]
-fn voice_time_counts_from_join_to_leave_on_each_day() {
+fn voice_time_counts_from_join_to_leave_on_each_day(mut db: TestDb) {
     use crate::store::{MemberDay, DAY_MS};
     const MIN: i64 = 60_000;
-    let mut db = db();
     let day = 20_100;
     let t0 = day * DAY_MS - 60 * MIN; // 23:00 the day before
     let afk = 99;
@@ -243,7 +205,7 @@ fn voice_time_counts_from_join_to_leave_on_each_day() {
     db.apply(&[voice(9, Some(10), t0 + 200 * MIN)]); // already counted since the roster
     db.apply(&[Activity::MemberLeft { guild_id: 1, user_id: 9, at_ms: t0 + 240 * MIN }]);
 
-    let voice_min = |db: &Db, user| db.member(user).voice_ms as i64 / MIN;
+    let voice_min = |db: &TestDb, user| member(db, user).voice_ms as i64 / MIN;
     assert_eq!(voice_min(&db, 5), 90);
     assert_eq!(voice_min(&db, 6), 60, "the hour in the AFK channel does not count");
     assert_eq!(voice_min(&db, 7), 0, "bots never count");
@@ -268,3 +230,14 @@ fn voice_time_counts_from_join_to_leave_on_each_day() {
     db.apply(&[voice(6, Some(10), t0 + 1000 * MIN), roster(t0 + 1100 * MIN, Some(t0 + 900 * MIN))]);
     assert_eq!(voice_min(&db, 6), 60, "a session begun after Tally last watched earns nothing from the gap");
 }
+
+on_every_backend!(
+    cooldown_holds_within_one_batch_and_across_batches,
+    a_reaction_added_and_removed_in_one_batch_nets_zero,
+    reactions_to_known_bots_do_not_count,
+    a_rejoin_seen_in_a_member_list_reopens_membership,
+    each_server_day_adds_up_messages_xp_joins_and_leaves,
+    reactions_count_on_their_day_and_are_taken_off_it,
+    reactions_from_before_days_come_off_the_totals_only,
+    voice_time_counts_from_join_to_leave_on_each_day,
+);

@@ -20,7 +20,7 @@ pub(super) fn voice_changed(
     let afk = touched.afk_channel(guild_id)?;
     let counted = channel.is_some_and(|c| Some(c) != afk) && !bot && !touched.member(guild_id, user_id)?.bot;
     if counted {
-        touched.ops.open_voice(guild_id, user_id, at_ms)?;
+        touched.open_voice(guild_id, user_id, at_ms)?;
         Ok(())
     } else {
         end_voice(touched, guild_id, user_id, at_ms)
@@ -30,7 +30,7 @@ pub(super) fn voice_changed(
 /// Ends a member's voice session, if one is open, crediting its time to
 /// their total and to each day it spans.
 pub(super) fn end_voice(touched: &mut Touched<'_>, guild_id: Id, user_id: Id, at_ms: i64) -> Result<(), StoreError> {
-    let Some(since) = touched.ops.close_voice(guild_id, user_id)? else { return Ok(()) };
+    let Some(since) = touched.close_voice(guild_id, user_id)? else { return Ok(()) };
     if at_ms <= since {
         return Ok(());
     }

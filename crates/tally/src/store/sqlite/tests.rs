@@ -84,23 +84,3 @@ fn readers_read_side_by_side() {
     assert!(matches!(answered, Ok(Ok(true))), "the second read did not wait for the first: {answered:?}");
     drop(held);
 }
-
-/// A kept board order may name a member who has since left: the page
-/// leaves them out.
-#[test]
-fn pages_of_a_kept_order_skip_who_left() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("t.db");
-    let writer = open_writer(&path).unwrap();
-    writer
-        .conn
-        .execute_batch(
-            "INSERT INTO members (guild_id, user_id, username, messages) VALUES (9, 1, 'ann', 5), (9, 2, 'bob', 4);
-             UPDATE members SET left_at = 1 WHERE user_id = 2;",
-        )
-        .unwrap();
-    let reader = open_reader(&path).unwrap();
-    let page = super::super::page_of(&reader, 9, &[(1, 5), (2, 4)], 0, 10).unwrap();
-    let shown: Vec<u64> = page.rows.iter().map(|(m, _)| m.user_id).collect();
-    assert_eq!(shown, [1]);
-}

@@ -6,11 +6,26 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
+mod migrations;
+
 use super::{
-    migrations, BoardOrder, CountedReaction, DayChange, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay,
-    MembershipChange, Reader, RowWrite, ShardPosition, Span, StoreError, StoreOps,
+    BoardOrder, CountedReaction, DayChange, Guild, GuildDay, GuildRules, LeaderboardPage, LogEntry, Measure, Member,
+    MemberDay, Reader, RowWrite, ShardPosition, Span, StoreError, StoreOps, StoredReaction, VoiceSession, Writes,
 };
 use crate::domain::{activity::Id, ReactionKey, XpSettings};
+
+/// Whether waiting and trying again may help: busy, locked, a full disk,
+/// a file that cannot be opened or written for now.
+pub(crate) fn is_transient(error: &rusqlite::Error) -> bool {
+    use rusqlite::ErrorCode::*;
+    match error {
+        rusqlite::Error::SqliteFailure(e, _) => matches!(
+            e.code,
+            DatabaseBusy | DatabaseLocked | DiskFull | SystemIoFailure | CannotOpen | ReadOnly | OutOfMemory
+        ),
+        _ => false,
+    }
+}
 
 /// Turns `sqlite://tally.db`, `sqlite:tally.db` or `sqlite:///abs/tally.db` into a path.
 pub fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
@@ -137,6 +152,29 @@ impl SqliteWriter {
     }
 }
 
+impl SqliteWriter {
+    /// The stored shard positions, read on the writer's connection.
+    pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(POSITIONS)?;
+        let rows = stmt.query_map([], position_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+const POSITIONS: &str =
+    "SELECT shard_id, shard_count, session_id, sequence, resume_url, committed_at FROM shard_positions ORDER BY shard_id";
+
+fn position_from_row(r: &Row<'_>) -> rusqlite::Result<ShardPosition> {
+    Ok(ShardPosition {
+        shard_id: r.get(0)?,
+        shard_count: r.get(1)?,
+        session_id: r.get(2)?,
+        sequence: r.get::<_, i64>(3)? as u64,
+        resume_url: r.get(4)?,
+        committed_at_ms: r.get(5)?,
+    })
+}
+
 struct SqliteOps<'a> {
     tx: &'a Transaction<'a>,
 }
@@ -144,12 +182,15 @@ struct SqliteOps<'a> {
 const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
      reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar";
 
-fn counted_reaction(row: &Row<'_>) -> rusqlite::Result<CountedReaction> {
-    Ok(CountedReaction {
+/// `user_id, author_id, day, guild_id, message_id, emoji` of `counted_reactions`.
+fn stored_reaction(row: &Row<'_>) -> rusqlite::Result<(ReactionKey, StoredReaction)> {
+    let counted = CountedReaction {
         reactor: row.get::<_, i64>(0)? as u64,
         author: row.get::<_, i64>(1)? as u64,
         day: row.get(2)?,
-    })
+    };
+    let key = ReactionKey { message_id: row.get::<_, i64>(4)? as u64, user_id: counted.reactor, emoji: row.get(5)? };
+    Ok((key, StoredReaction { guild_id: row.get::<_, i64>(3)? as u64, counted }))
 }
 
 fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
@@ -172,64 +213,34 @@ fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
 }
 
 impl StoreOps for SqliteOps<'_> {
-    fn xp_settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError> {
-        let found = self
+    fn guild_rules(&mut self, guilds: &[Id]) -> Result<Vec<(Id, GuildRules)>, StoreError> {
+        let mut stmt = self
             .tx
-            .prepare_cached("SELECT min_xp, max_xp, cooldown_secs FROM guilds WHERE guild_id = ?1")?
-            .query_row([guild_id as i64], |r| {
-                Ok(XpSettings { min_xp: r.get(0)?, max_xp: r.get(1)?, cooldown_secs: r.get(2)? })
-            })
-            .optional()?;
-        Ok(found.unwrap_or_default())
+            .prepare_cached("SELECT min_xp, max_xp, cooldown_secs, afk_channel_id FROM guilds WHERE guild_id = ?1")?;
+        let mut found = Vec::with_capacity(guilds.len());
+        for &guild_id in guilds {
+            let rules = stmt
+                .query_row([guild_id as i64], |r| {
+                    Ok(GuildRules {
+                        xp: XpSettings { min_xp: r.get(0)?, max_xp: r.get(1)?, cooldown_secs: r.get(2)? },
+                        afk_channel_id: r.get::<_, Option<i64>>(3)?.map(|c| c as Id),
+                    })
+                })
+                .optional()?;
+            found.extend(rules.map(|rules| (guild_id, rules)));
+        }
+        Ok(found)
     }
 
-    fn upsert_guild(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO guilds (guild_id, name, afk_channel_id) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name, afk_channel_id = excluded.afk_channel_id",
-            )?
-            .execute(params![guild_id as i64, name, afk_channel_id.map(|c| c as i64)])?;
-        Ok(())
-    }
-
-    fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError> {
-        let found = self
+    fn load_members(&mut self, keys: &[(Id, Id)]) -> Result<Vec<Member>, StoreError> {
+        let mut stmt = self
             .tx
-            .prepare_cached("SELECT afk_channel_id FROM guilds WHERE guild_id = ?1")?
-            .query_row([guild_id as i64], |r| r.get::<_, Option<i64>>(0))
-            .optional()?;
-        Ok(found.flatten().map(|c| c as Id))
-    }
-
-    fn open_voice(&mut self, guild_id: Id, user_id: Id, since: i64) -> Result<bool, StoreError> {
-        let inserted = self
-            .tx
-            .prepare_cached("INSERT OR IGNORE INTO voice_sessions (guild_id, user_id, since) VALUES (?1, ?2, ?3)")?
-            .execute(params![guild_id as i64, user_id as i64, since])?;
-        Ok(inserted == 1)
-    }
-
-    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached("DELETE FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2 RETURNING since")?
-            .query_row([guild_id as i64, user_id as i64], |r| r.get(0))
-            .optional()?)
-    }
-
-    fn open_voice_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
-        let mut stmt = self.tx.prepare_cached("SELECT user_id FROM voice_sessions WHERE guild_id = ?1")?;
-        let rows = stmt.query_map([guild_id as i64], |r| r.get::<_, i64>(0).map(|id| id as Id))?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn load_member(&mut self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"))?
-            .query_row([guild_id as i64, user_id as i64], member_from_row)
-            .optional()?)
+            .prepare_cached(&format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND user_id = ?2"))?;
+        let mut found = Vec::with_capacity(keys.len());
+        for &(guild_id, user_id) in keys {
+            found.extend(stmt.query_row([guild_id as i64, user_id as i64], member_from_row).optional()?);
+        }
+        Ok(found)
     }
 
     fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
@@ -238,6 +249,146 @@ impl StoreOps for SqliteOps<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn counted_reactions(
+        &mut self,
+        keys: &[&ReactionKey],
+        messages: &[Id],
+    ) -> Result<Vec<(ReactionKey, StoredReaction)>, StoreError> {
+        let mut found = Vec::new();
+        let mut by_key = self.tx.prepare_cached(
+            "SELECT user_id, author_id, day, guild_id, message_id, emoji FROM counted_reactions
+             WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3",
+        )?;
+        for key in keys {
+            let row = by_key
+                .query_row(params![key.message_id as i64, key.user_id as i64, key.emoji], stored_reaction)
+                .optional()?;
+            found.extend(row);
+        }
+        let mut by_message = self.tx.prepare_cached(
+            "SELECT user_id, author_id, day, guild_id, message_id, emoji FROM counted_reactions WHERE message_id = ?1",
+        )?;
+        for &message_id in messages {
+            for row in by_message.query_map([message_id as i64], stored_reaction)? {
+                found.push(row?);
+            }
+        }
+        Ok(found)
+    }
+
+    fn voice_sessions(&mut self, members: &[(Id, Id)], guilds: &[Id]) -> Result<Vec<VoiceSession>, StoreError> {
+        let mut found = Vec::new();
+        let mut by_member =
+            self.tx.prepare_cached("SELECT since FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2")?;
+        for &(guild_id, user_id) in members {
+            let since = by_member.query_row([guild_id as i64, user_id as i64], |r| r.get(0)).optional()?;
+            found.extend(since.map(|since| ((guild_id, user_id), since)));
+        }
+        let mut by_guild = self.tx.prepare_cached("SELECT user_id, since FROM voice_sessions WHERE guild_id = ?1")?;
+        for &guild_id in guilds {
+            for row in
+                by_guild.query_map([guild_id as i64], |r| Ok(((guild_id, r.get::<_, i64>(0)? as Id), r.get(1)?)))?
+            {
+                found.push(row?);
+            }
+        }
+        Ok(found)
+    }
+
+    fn log_memberships(&mut self, entries: &[LogEntry]) -> Result<Vec<bool>, StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR IGNORE INTO membership_log (guild_id, user_id, change, at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        let mut new = Vec::with_capacity(entries.len());
+        for e in entries {
+            new.push(stmt.execute(params![e.guild_id as i64, e.user_id as i64, e.change.as_str(), e.at_ms])? == 1);
+        }
+        Ok(new)
+    }
+
+    fn write(&mut self, writes: &Writes<'_>) -> Result<(), StoreError> {
+        for g in &writes.guilds {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO guilds (guild_id, name, afk_channel_id) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name, afk_channel_id = excluded.afk_channel_id",
+                )?
+                .execute(params![g.guild_id as i64, g.name, g.afk_channel_id.map(|c| c as i64)])?;
+        }
+        for ((guild_id, day), change) in &writes.guild_days {
+            self.add_guild_day(*guild_id, *day, change)?;
+        }
+        for ((guild_id, day, user_id), change) in &writes.member_days {
+            self.add_member_day(*guild_id, *day, *user_id, change)?;
+        }
+        for (member, write) in &writes.members {
+            self.save_member(member, *write)?;
+        }
+        for (key, state) in &writes.reactions {
+            match state {
+                None => {
+                    self.tx
+                        .prepare_cached(
+                            "DELETE FROM counted_reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3",
+                        )?
+                        .execute(params![key.message_id as i64, key.user_id as i64, key.emoji])?;
+                }
+                Some(r) => {
+                    self.tx
+                        .prepare_cached(
+                            "INSERT OR REPLACE INTO counted_reactions
+                             (message_id, user_id, emoji, guild_id, author_id, day) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        )?
+                        .execute(params![
+                            key.message_id as i64,
+                            key.user_id as i64,
+                            key.emoji,
+                            r.guild_id as i64,
+                            r.counted.author as i64,
+                            r.counted.day
+                        ])?;
+                }
+            }
+        }
+        for ((guild_id, user_id), since) in &writes.voice {
+            let key = (*guild_id as i64, *user_id as i64);
+            match since {
+                None => self
+                    .tx
+                    .prepare_cached("DELETE FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2")?
+                    .execute(params![key.0, key.1])?,
+                Some(since) => self
+                    .tx
+                    .prepare_cached(
+                        "INSERT OR REPLACE INTO voice_sessions (guild_id, user_id, since) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![key.0, key.1, since])?,
+            };
+        }
+        Ok(())
+    }
+
+    fn save_positions(&mut self, positions: &[ShardPosition]) -> Result<(), StoreError> {
+        let mut stmt = self.tx.prepare_cached(
+            "INSERT OR REPLACE INTO shard_positions
+             (shard_id, shard_count, session_id, sequence, resume_url, committed_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?;
+        for p in positions {
+            stmt.execute(params![
+                p.shard_id,
+                p.shard_count,
+                p.session_id,
+                p.sequence as i64,
+                p.resume_url,
+                p.committed_at_ms
+            ])?;
+        }
+        Ok(())
+    }
+}
+
+impl SqliteOps<'_> {
     fn save_member(&mut self, m: &Member, write: RowWrite) -> Result<(), StoreError> {
         let key = (m.guild_id as i64, m.user_id as i64);
         let everything = match write {
@@ -294,22 +445,6 @@ impl StoreOps for SqliteOps<'_> {
         Ok(())
     }
 
-    fn log_membership(
-        &mut self,
-        guild_id: Id,
-        user_id: Id,
-        change: MembershipChange,
-        at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO membership_log (guild_id, user_id, change, at) VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![guild_id as i64, user_id as i64, change.as_str(), at_ms])?;
-        Ok(inserted == 1)
-    }
-
     fn add_member_day(&mut self, guild_id: Id, day: i64, user_id: Id, c: &DayChange) -> Result<(), StoreError> {
         // MAX(0, …): a removal never takes a day below nothing, even for a
         // day whose row has gone.
@@ -353,72 +488,6 @@ impl StoreOps for SqliteOps<'_> {
                 c.leaves,
                 c.reactions_given,
                 c.voice_ms
-            ])?;
-        Ok(())
-    }
-
-    fn insert_reaction(
-        &mut self,
-        guild_id: Id,
-        key: &ReactionKey,
-        author_id: Id,
-        day: i64,
-    ) -> Result<bool, StoreError> {
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO counted_reactions (message_id, user_id, emoji, guild_id, author_id, day)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                key.message_id as i64,
-                key.user_id as i64,
-                key.emoji,
-                guild_id as i64,
-                author_id as i64,
-                day
-            ])?;
-        Ok(inserted == 1)
-    }
-
-    fn delete_reaction(&mut self, key: &ReactionKey) -> Result<Option<CountedReaction>, StoreError> {
-        Ok(self
-            .tx
-            .prepare_cached(
-                "DELETE FROM counted_reactions WHERE message_id = ?1 AND user_id = ?2 AND emoji = ?3
-                 RETURNING user_id, author_id, day",
-            )?
-            .query_row(params![key.message_id as i64, key.user_id as i64, key.emoji], counted_reaction)
-            .optional()?)
-    }
-
-    fn delete_message_reactions(
-        &mut self,
-        message_id: Id,
-        emoji: Option<&str>,
-    ) -> Result<Vec<CountedReaction>, StoreError> {
-        let mut stmt = self.tx.prepare_cached(
-            "DELETE FROM counted_reactions WHERE message_id = ?1 AND (?2 IS NULL OR emoji = ?2)
-             RETURNING user_id, author_id, day",
-        )?;
-        let rows = stmt.query_map(params![message_id as i64, emoji], counted_reaction)?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
-    fn save_position(&mut self, p: &ShardPosition) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT OR REPLACE INTO shard_positions
-                 (shard_id, shard_count, session_id, sequence, resume_url, committed_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?
-            .execute(params![
-                p.shard_id,
-                p.shard_count,
-                p.session_id,
-                p.sequence as i64,
-                p.resume_url,
-                p.committed_at_ms
             ])?;
         Ok(())
     }
@@ -655,23 +724,7 @@ impl Reader for SqliteReader {
     }
 
     fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
-        self.with(|c| {
-            c.prepare_cached(
-                "SELECT shard_id, shard_count, session_id, sequence, resume_url, committed_at FROM shard_positions
-                 ORDER BY shard_id",
-            )?
-            .query_map([], |r| {
-                Ok(ShardPosition {
-                    shard_id: r.get(0)?,
-                    shard_count: r.get(1)?,
-                    session_id: r.get(2)?,
-                    sequence: r.get::<_, i64>(3)? as u64,
-                    resume_url: r.get(4)?,
-                    committed_at_ms: r.get(5)?,
-                })
-            })?
-            .collect()
-        })
+        self.with(|c| c.prepare_cached(POSITIONS)?.query_map([], position_from_row)?.collect())
     }
 }
 

@@ -1,0 +1,113 @@
+//! The write seam: what one batch reads and writes, in bulk. The counting
+//! rules (`ingest::apply`) read everything a batch needs up front, decide
+//! in memory, and write the result back, so a backend over the network pays
+//! a few round trips per batch, never one per event.
+
+use crate::domain::{activity::Id, ReactionKey, XpSettings};
+
+use super::{CountedReaction, DayChange, Member, MembershipChange, RowWrite, ShardPosition, StoreError};
+
+/// What the counting rules need to know about a server.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GuildRules {
+    /// Its XP rules (defaults until an admin changes them).
+    pub xp: XpSettings,
+    /// Its AFK channel, where voice time does not count.
+    pub afk_channel_id: Option<Id>,
+}
+
+/// A server as a gateway payload showed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GuildSeen {
+    /// The server.
+    pub guild_id: Id,
+    /// Its name.
+    pub name: String,
+    /// Its AFK channel.
+    pub afk_channel_id: Option<Id>,
+}
+
+/// One entry of the join/leave log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LogEntry {
+    /// The server.
+    pub guild_id: Id,
+    /// The member.
+    pub user_id: Id,
+    /// Joined or left.
+    pub change: MembershipChange,
+    /// When (ms since the Unix epoch).
+    pub at_ms: i64,
+}
+
+/// A counted reaction with the server it was counted in, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredReaction {
+    /// The server.
+    pub guild_id: Id,
+    /// Who reacted, to whom, on which day.
+    pub counted: CountedReaction,
+}
+
+/// Everything a batch changed, besides the membership log: written by
+/// [`StoreOps::write`] in one go, in key order.
+#[derive(Debug, Default)]
+pub struct Writes<'a> {
+    /// Servers seen, with their names and AFK channels.
+    pub guilds: Vec<GuildSeen>,
+    /// Member rows, each with how much of it changed.
+    pub members: Vec<(&'a Member, RowWrite)>,
+    /// Signed additions to servers' days: `(guild, day)`.
+    pub guild_days: Vec<((Id, i64), DayChange)>,
+    /// Signed additions to members' days: `(guild, day, user)`.
+    pub member_days: Vec<((Id, i64, Id), DayChange)>,
+    /// Counted reactions whose state changed: Some to remember, None to forget.
+    pub reactions: Vec<(&'a ReactionKey, Option<StoredReaction>)>,
+    /// Voice sessions whose state changed: `(guild, user)` and Some(start,
+    /// ms) for an open session, None for one that ended.
+    pub voice: Vec<((Id, Id), Option<i64>)>,
+}
+
+impl Writes<'_> {
+    /// Whether there is nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.guilds.is_empty()
+            && self.members.is_empty()
+            && self.guild_days.is_empty()
+            && self.member_days.is_empty()
+            && self.reactions.is_empty()
+            && self.voice.is_empty()
+    }
+}
+
+/// An open voice session: `(guild, user)` and when it began (ms).
+pub type VoiceSession = ((Id, Id), i64);
+
+/// The bulk reads and writes of one batch, inside one transaction.
+/// Implemented by each backend over its open transaction; the counting logic
+/// itself lives in `ingest::apply` and is shared by all backends. Every read
+/// sees the database as it was before the batch wrote anything.
+pub trait StoreOps {
+    /// The rules of these servers; servers never stored are left out.
+    fn guild_rules(&mut self, guilds: &[Id]) -> Result<Vec<(Id, GuildRules)>, StoreError>;
+    /// The stored members among `keys` (`(guild, user)`, sorted).
+    fn load_members(&mut self, keys: &[(Id, Id)]) -> Result<Vec<Member>, StoreError>;
+    /// Members stored as present in a server.
+    fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
+    /// Counted reactions with one of `keys`, or on one of `messages`.
+    fn counted_reactions(
+        &mut self,
+        keys: &[&ReactionKey],
+        messages: &[Id],
+    ) -> Result<Vec<(ReactionKey, StoredReaction)>, StoreError>;
+    /// Open voice sessions `((guild, user), since)` of `members`, and of
+    /// everyone in `guilds`.
+    fn voice_sessions(&mut self, members: &[(Id, Id)], guilds: &[Id]) -> Result<Vec<VoiceSession>, StoreError>;
+    /// Appends to the join/leave log, ignoring entries already there.
+    /// Returns, for each entry, whether it was new. `entries` has no repeats.
+    fn log_memberships(&mut self, entries: &[LogEntry]) -> Result<Vec<bool>, StoreError>;
+    /// Writes what the batch changed.
+    fn write(&mut self, writes: &Writes<'_>) -> Result<(), StoreError>;
+    /// Stores where shards' sessions stand.
+    fn save_positions(&mut self, positions: &[ShardPosition]) -> Result<(), StoreError>;
+}

@@ -1,0 +1,179 @@
+//! The database `DATABASE_URL` names, whichever backend it is: the one
+//! place that chooses between them, so nothing else in Tally needs to.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
+use crate::domain::{activity::Id, shards::ShardRange};
+
+#[derive(Debug, Clone)]
+enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(Box<postgres::Target>),
+}
+
+/// A database Tally can open, named by a URL: `sqlite://PATH` or
+/// `postgres://…`. Cheap to clone; opening connections is explicit.
+#[derive(Debug, Clone)]
+pub struct Database {
+    location: Location,
+}
+
+/// How often start-up says it is still waiting for a database server.
+const START_RETRY_EVERY: Duration = Duration::from_secs(5);
+
+impl Database {
+    /// Reads a `DATABASE_URL`. Nothing is opened yet.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        let location = if postgres::handles(url) {
+            Location::Postgres(Box::new(postgres::Target::parse(url)?))
+        } else {
+            Location::Sqlite(sqlite::path_from_url(url)?)
+        };
+        Ok(Self { location })
+    }
+
+    /// What it is, for logs and messages (never a password).
+    pub fn describe(&self) -> String {
+        match &self.location {
+            Location::Sqlite(path) => format!("SQLite file {}", path.display()),
+            Location::Postgres(target) => target.to_string(),
+        }
+    }
+
+    /// Whether several bot processes may write it at once. A SQLite file
+    /// belongs to one process.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.location, Location::Postgres(_))
+    }
+
+    /// Opens the one writing connection, creating the database and bringing
+    /// its schema up to date. A database server that cannot be reached is
+    /// waited for, with a log line every few seconds.
+    pub fn open_writer(&self) -> Result<Writer, StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => Ok(Writer::Sqlite(sqlite::open_writer(path)?)),
+            Location::Postgres(target) => {
+                let writer = patiently(target, || postgres::open_writer(target))?;
+                Ok(Writer::Postgres(Box::new(writer)))
+            }
+        }
+    }
+
+    /// Opens `connections` reading connections (at least one) that read side
+    /// by side, for commands and the web page. The database must exist.
+    pub fn open_readers(&self, connections: usize) -> Result<Arc<dyn Reader>, StoreError> {
+        Ok(match &self.location {
+            Location::Sqlite(path) => {
+                if !path.exists() {
+                    return Err(StoreError::NotFound(self.describe()));
+                }
+                Arc::new(sqlite::open_readers(path, connections)?)
+            }
+            Location::Postgres(target) => Arc::new(postgres::PgReader::open(target, connections)?),
+        })
+    }
+
+    /// One reading connection, for tools that read one thing at a time.
+    pub fn open_reader(&self) -> Result<Arc<dyn Reader>, StoreError> {
+        self.open_readers(1)
+    }
+
+    /// Calls `each(guild_id, user_id, xp)` for every ranked member of the
+    /// servers `owned` covers (all when None), read from one snapshot;
+    /// `snapshot_taken` is called once that snapshot is fixed.
+    pub fn for_each_ranked(
+        &self,
+        owned: Option<ShardRange>,
+        snapshot_taken: impl FnOnce(),
+        mut each: impl FnMut(Id, Id, u64),
+    ) -> Result<(), StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::open_reader(path)?.for_each_ranked(snapshot_taken, |guild, user, xp| {
+                if owned.is_none_or(|range| range.owns(guild)) {
+                    each(guild, user, xp);
+                }
+            }),
+            Location::Postgres(target) => {
+                postgres::PgReader::open(target, 1)?.for_each_ranked(owned, snapshot_taken, each)
+            }
+        }
+    }
+
+    /// Shows or hides a server's leaderboard on the web page. Works whether
+    /// or not the bot is running; the server need not be seen yet.
+    pub fn set_web_public(&self, guild_id: Id, public: bool) -> Result<(), StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::set_web_public(path, guild_id, public),
+            Location::Postgres(target) => postgres::set_web_public(target, guild_id, public),
+        }
+    }
+
+    /// Takes this process's turn to IDENTIFY in `bucket` if the last turn
+    /// taken there, by any process, is at least `interval` old: None when
+    /// taken, or how long to wait before asking again. A SQLite database has
+    /// one process, which needs no turns: always None.
+    pub fn take_identify_turn(&self, bucket: u32, interval: Duration) -> Result<Option<Duration>, StoreError> {
+        match &self.location {
+            Location::Sqlite(_) => Ok(None),
+            Location::Postgres(target) => postgres::take_identify_turn(target, bucket, interval),
+        }
+    }
+
+    /// Records a member's rank card colour, or forgets it (None: the default).
+    pub fn set_card_accent(&self, user_id: Id, accent: Option<u32>) -> Result<(), StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::set_card_accent(path, user_id, accent),
+            Location::Postgres(target) => postgres::set_card_accent(target, user_id, accent),
+        }
+    }
+}
+
+/// Runs `open` until it succeeds or fails for good, saying every few
+/// seconds that the server cannot be reached yet.
+fn patiently<T>(target: &postgres::Target, mut open: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+    loop {
+        match open() {
+            Err(error) if error.is_transient() => {
+                tracing::warn!(
+                    "cannot reach the {target} ({error}); trying again in {} s",
+                    START_RETRY_EVERY.as_secs()
+                );
+                std::thread::sleep(START_RETRY_EVERY);
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The ledger's writing connection, whichever the backend.
+pub enum Writer {
+    /// An embedded SQLite file.
+    Sqlite(sqlite::SqliteWriter),
+    /// A PostgreSQL server.
+    Postgres(Box<postgres::PgWriter>),
+}
+
+impl Writer {
+    /// Runs `work` inside one transaction and commits it; on any error nothing is written.
+    pub fn transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut dyn StoreOps) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            Self::Sqlite(writer) => writer.transaction(work),
+            Self::Postgres(writer) => writer.transaction(work),
+        }
+    }
+
+    /// The stored shard positions, read on the writer's own connection: after
+    /// a commit whose outcome is unknown (the connection broke while
+    /// committing), they tell whether it went through.
+    pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
+        match self {
+            Self::Sqlite(writer) => writer.positions(),
+            Self::Postgres(writer) => writer.positions(),
+        }
+    }
+}

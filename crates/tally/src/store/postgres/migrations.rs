@@ -1,0 +1,96 @@
+//! PostgreSQL schema migrations. Each entry upgrades the schema by one
+//! version; `tally_schema.version` records how far a database has come.
+//! The first entry is the whole schema as SQLite has it after its ninth.
+
+/// PostgreSQL migrations, in order. Never edit a released entry: add a new one.
+pub const POSTGRES: &[&str] = &[
+    // 1: the schema of SQLite's version 9, plus the identify turns that
+    // several processes share.
+    "
+    CREATE TABLE guilds (
+        guild_id       BIGINT PRIMARY KEY,
+        name           TEXT NOT NULL DEFAULT '',
+        min_xp         INTEGER NOT NULL DEFAULT 15,
+        max_xp         INTEGER NOT NULL DEFAULT 25,
+        cooldown_secs  INTEGER NOT NULL DEFAULT 60,
+        web_public     BOOLEAN NOT NULL DEFAULT false,
+        afk_channel_id BIGINT
+    );
+    CREATE TABLE members (
+        guild_id           BIGINT NOT NULL,
+        user_id            BIGINT NOT NULL,
+        username           TEXT NOT NULL DEFAULT '',
+        display_name       TEXT NOT NULL DEFAULT '',
+        bot                BOOLEAN NOT NULL DEFAULT false,
+        messages           BIGINT NOT NULL DEFAULT 0,
+        reactions_given    BIGINT NOT NULL DEFAULT 0,
+        reactions_received BIGINT NOT NULL DEFAULT 0,
+        xp                 BIGINT NOT NULL DEFAULT 0,
+        last_xp_at         BIGINT,
+        joined_at          BIGINT,
+        left_at            BIGINT,
+        voice_ms           BIGINT NOT NULL DEFAULT 0,
+        avatar             TEXT,
+        PRIMARY KEY (guild_id, user_id)
+    ) WITH (fillfactor = 90);
+    CREATE INDEX members_by_xp ON members (guild_id, xp DESC, user_id)
+        WHERE left_at IS NULL AND NOT bot AND xp > 0;
+    CREATE TABLE membership_log (
+        guild_id BIGINT NOT NULL,
+        user_id  BIGINT NOT NULL,
+        change   TEXT NOT NULL CHECK (change IN ('join', 'leave')),
+        at       BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, user_id, at, change)
+    );
+    CREATE TABLE counted_reactions (
+        message_id BIGINT NOT NULL,
+        user_id    BIGINT NOT NULL,
+        emoji      TEXT NOT NULL,
+        guild_id   BIGINT NOT NULL,
+        author_id  BIGINT NOT NULL,
+        day        BIGINT,
+        PRIMARY KEY (message_id, user_id, emoji)
+    );
+    CREATE TABLE shard_positions (
+        shard_id     INTEGER PRIMARY KEY,
+        shard_count  INTEGER NOT NULL,
+        session_id   TEXT NOT NULL,
+        sequence     BIGINT NOT NULL,
+        resume_url   TEXT NOT NULL,
+        committed_at BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE TABLE card_prefs (user_id BIGINT PRIMARY KEY, accent BIGINT NOT NULL);
+    CREATE TABLE guild_days (
+        guild_id  BIGINT NOT NULL,
+        day       BIGINT NOT NULL,
+        messages  BIGINT NOT NULL DEFAULT 0,
+        xp        BIGINT NOT NULL DEFAULT 0,
+        joins     BIGINT NOT NULL DEFAULT 0,
+        leaves    BIGINT NOT NULL DEFAULT 0,
+        reactions BIGINT NOT NULL DEFAULT 0,
+        voice_ms  BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, day)
+    );
+    CREATE TABLE member_days (
+        guild_id           BIGINT NOT NULL,
+        day                BIGINT NOT NULL,
+        user_id            BIGINT NOT NULL,
+        messages           BIGINT NOT NULL DEFAULT 0,
+        xp                 BIGINT NOT NULL DEFAULT 0,
+        reactions_given    BIGINT NOT NULL DEFAULT 0,
+        reactions_received BIGINT NOT NULL DEFAULT 0,
+        voice_ms           BIGINT NOT NULL DEFAULT 0,
+        PRIMARY KEY (guild_id, day, user_id)
+    );
+    CREATE TABLE voice_sessions (
+        guild_id BIGINT NOT NULL,
+        user_id  BIGINT NOT NULL,
+        since    BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE TABLE identify_turns (
+        bucket  INTEGER PRIMARY KEY,
+        last_at TIMESTAMPTZ NOT NULL
+    );
+    ",
+];

@@ -1,0 +1,263 @@
+//! Reads for commands, the web page and export, through a small pool of
+//! connections: one slow read (a large board being built) leaves the
+//! others free, and a connection the server dropped is opened afresh.
+
+use std::sync::{Mutex, MutexGuard};
+
+use postgres::types::{ToSql, Type};
+use postgres::{Client, Row};
+
+use super::{member_from_row, position_from_row, Target, MEMBER_COLUMNS, POSITIONS};
+use crate::domain::activity::Id;
+use crate::domain::shards::ShardRange;
+use crate::store::{
+    BoardOrder, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, Reader, ShardPosition, Span, StoreError,
+};
+
+/// Read connections for commands, the web page and export.
+pub struct PgReader {
+    target: Target,
+    slots: Vec<Mutex<Option<Client>>>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+impl PgReader {
+    /// A pool of up to `connections` connections to `target`, opened as
+    /// needed. Fails when the database cannot be reached now, or holds no
+    /// Tally schema.
+    pub fn open(target: &Target, connections: usize) -> Result<Self, StoreError> {
+        let reader = Self {
+            target: target.clone(),
+            slots: (0..connections.max(1)).map(|_| Mutex::new(None)).collect(),
+            next: std::sync::atomic::AtomicUsize::new(0),
+        };
+        let found = reader.with(super::has_schema)?;
+        if !found {
+            return Err(StoreError::NotFound(target.to_string()));
+        }
+        Ok(reader)
+    }
+
+    fn slot(&self) -> MutexGuard<'_, Option<Client>> {
+        let start = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let n = self.slots.len();
+        for i in 0..n {
+            match self.slots[(start + i) % n].try_lock() {
+                Ok(slot) => return slot,
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => return poisoned.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => {}
+            }
+        }
+        self.slots[start % n].lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Client) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut slot = self.slot();
+        if slot.as_ref().is_none_or(Client::is_closed) {
+            let mut client = self.target.connect()?;
+            // Rank-style queries walk one index in order: a parallel plan only
+            // adds start-up cost to them.
+            client.batch_execute("SET max_parallel_workers_per_gather = 0")?;
+            *slot = Some(client);
+        }
+        let outcome = f(slot.as_mut().expect("just connected"));
+        if outcome.as_ref().is_err_and(StoreError::is_transient) {
+            *slot = None;
+        }
+        outcome
+    }
+
+    fn query(&self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>, StoreError> {
+        self.with(|c| Ok(c.query_typed(sql, params)?))
+    }
+
+    /// Calls `each(guild_id, user_id, xp)` for every ranked member (present,
+    /// not a bot, with XP) of the servers `owned` covers, all read from one
+    /// snapshot. `snapshot_taken` is called as soon as that snapshot is
+    /// fixed: commits after that moment are not in what `each` sees.
+    pub fn for_each_ranked(
+        &self,
+        owned: Option<ShardRange>,
+        snapshot_taken: impl FnOnce(),
+        mut each: impl FnMut(Id, Id, u64),
+    ) -> Result<(), StoreError> {
+        self.with(|client| {
+            let mut tx =
+                client.build_transaction().isolation_level(postgres::IsolationLevel::RepeatableRead).start()?;
+            // The first statement of a repeatable-read transaction fixes its snapshot.
+            tx.batch_execute("SELECT 1")?;
+            snapshot_taken();
+            let (first, last, total) = owned.map_or((0, 0, 1), |r| (r.first as i64, r.last as i64, r.total as i64));
+            let params: [&(dyn ToSql + Sync); 3] = [&first, &last, &total];
+            let rows = tx.query_raw(
+                "SELECT guild_id, user_id, xp FROM members WHERE left_at IS NULL AND NOT bot AND xp > 0
+                 AND (guild_id >> 22) % $3 BETWEEN $1 AND $2",
+                params,
+            )?;
+            let mut rows = rows;
+            while let Some(row) = postgres::fallible_iterator::FallibleIterator::next(&mut rows)? {
+                each(row.get::<_, i64>(0) as Id, row.get::<_, i64>(1) as Id, row.get::<_, i64>(2) as u64);
+            }
+            drop(rows);
+            tx.commit()?;
+            Ok(())
+        })
+    }
+}
+
+fn guild_from_row(row: &Row) -> Guild {
+    Guild { guild_id: row.get::<_, i64>(0) as u64, name: row.get(1), web_public: row.get(2) }
+}
+
+const RANKED: &str = "guild_id = $1 AND left_at IS NULL AND NOT bot AND xp > 0";
+
+impl Reader for PgReader {
+    fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
+        let rows = self.query(
+            "SELECT guild_id, name, web_public FROM guilds WHERE guild_id = $1",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.first().map(guild_from_row))
+    }
+
+    fn public_guilds(&self) -> Result<Vec<Guild>, StoreError> {
+        let rows =
+            self.query("SELECT guild_id, name, web_public FROM guilds WHERE web_public ORDER BY name, guild_id", &[])?;
+        Ok(rows.iter().map(guild_from_row).collect())
+    }
+
+    fn guild_days(&self, guild_id: Id, first: i64, last: i64) -> Result<Vec<GuildDay>, StoreError> {
+        let rows = self.query(
+            "SELECT day, messages, xp, joins, leaves, reactions, voice_ms FROM guild_days
+             WHERE guild_id = $1 AND day BETWEEN $2 AND $3 ORDER BY day",
+            &[(&(guild_id as i64), Type::INT8), (&first, Type::INT8), (&last, Type::INT8)],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| GuildDay {
+                day: r.get(0),
+                messages: r.get::<_, i64>(1) as u64,
+                xp: r.get::<_, i64>(2) as u64,
+                joins: r.get::<_, i64>(3) as u64,
+                leaves: r.get::<_, i64>(4) as u64,
+                reactions: r.get::<_, i64>(5) as u64,
+                voice_ms: r.get::<_, i64>(6) as u64,
+            })
+            .collect())
+    }
+
+    fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError> {
+        // One key probe a day: the key leads with the day, not the member.
+        let days: Vec<i64> = (first..=last.min(first.saturating_add(366))).collect();
+        let rows = self.query(
+            "SELECT day, messages, xp, reactions_given, reactions_received, voice_ms FROM member_days
+             WHERE guild_id = $1 AND day = ANY($2) AND user_id = $3 ORDER BY day",
+            &[(&(guild_id as i64), Type::INT8), (&days, Type::INT8_ARRAY), (&(user_id as i64), Type::INT8)],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| MemberDay {
+                day: r.get(0),
+                messages: r.get::<_, i64>(1) as u64,
+                xp: r.get::<_, i64>(2) as u64,
+                reactions_given: r.get::<_, i64>(3) as u64,
+                reactions_received: r.get::<_, i64>(4) as u64,
+                voice_ms: r.get::<_, i64>(5) as u64,
+            })
+            .collect())
+    }
+
+    fn board_order(&self, guild_id: Id, span: Span, by: Measure) -> Result<BoardOrder, StoreError> {
+        let column = by.column();
+        let guild = guild_id as i64;
+        let rows = match span {
+            Span::AllTime => self.query(
+                &format!(
+                    "SELECT user_id, {column} FROM members
+                     WHERE guild_id = $1 AND left_at IS NULL AND NOT bot AND {column} > 0
+                     ORDER BY {column} DESC, user_id"
+                ),
+                &[(&guild, Type::INT8)],
+            )?,
+            Span::Days { first, last } => self.query(
+                &format!(
+                    "SELECT t.user_id, t.figure FROM (
+                         SELECT user_id, SUM({column})::int8 AS figure FROM member_days
+                         WHERE guild_id = $1 AND day BETWEEN $2 AND $3 GROUP BY user_id
+                     ) t JOIN members m ON m.guild_id = $1 AND m.user_id = t.user_id
+                     WHERE t.figure > 0 AND m.left_at IS NULL AND NOT m.bot
+                     ORDER BY t.figure DESC, t.user_id"
+                ),
+                &[(&guild, Type::INT8), (&first, Type::INT8), (&last, Type::INT8)],
+            )?,
+        };
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as Id, r.get::<_, i64>(1) as u64)).collect())
+    }
+
+    fn voice_since(&self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+        let rows = self.query(
+            "SELECT since FROM voice_sessions WHERE guild_id = $1 AND user_id = $2",
+            &[(&(guild_id as i64), Type::INT8), (&(user_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.first().map(|r| r.get(0)))
+    }
+
+    fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError> {
+        let rows =
+            self.query("SELECT accent FROM card_prefs WHERE user_id = $1", &[(&(user_id as i64), Type::INT8)])?;
+        Ok(rows.first().map(|r| r.get::<_, i64>(0) as u32))
+    }
+
+    fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
+        let rows = self.query(
+            &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = $1 AND user_id = $2"),
+            &[(&(guild_id as i64), Type::INT8), (&(user_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.first().map(member_from_row))
+    }
+
+    fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
+        let Some(member) = self.member(guild_id, user_id)? else { return Ok(None) };
+        if member.bot || member.left_at_ms.is_some() || member.xp == 0 {
+            return Ok(None);
+        }
+        // Two ranges of the ranking index, each counted without visiting rows:
+        // everyone with more XP, and those with as much and a smaller id.
+        let rows = self.query(
+            &format!(
+                "SELECT (SELECT COUNT(*) FROM members WHERE {RANKED} AND xp > $2)
+                      + (SELECT COUNT(*) FROM members WHERE {RANKED} AND xp = $2 AND user_id < $3)"
+            ),
+            &[(&(guild_id as i64), Type::INT8), (&(member.xp as i64), Type::INT8), (&(user_id as i64), Type::INT8)],
+        )?;
+        let ahead: i64 = rows.first().map_or(0, |r| r.get::<_, Option<i64>>(0).unwrap_or_default());
+        Ok(Some(ahead as u64 + 1))
+    }
+
+    fn leaderboard(&self, guild_id: Id, offset: u64, limit: u64) -> Result<LeaderboardPage, StoreError> {
+        let guild = guild_id as i64;
+        let total: i64 = self
+            .query(&format!("SELECT COUNT(*) FROM members WHERE {RANKED}"), &[(&guild, Type::INT8)])?
+            .first()
+            .map_or(0, |r| r.get(0));
+        let rows = self.query(
+            &format!(
+                "SELECT {MEMBER_COLUMNS} FROM members WHERE {RANKED} ORDER BY xp DESC, user_id LIMIT $2 OFFSET $3"
+            ),
+            &[(&guild, Type::INT8), (&(limit as i64), Type::INT8), (&(offset as i64), Type::INT8)],
+        )?;
+        Ok(LeaderboardPage { members: rows.iter().map(member_from_row).collect(), total: total as u64 })
+    }
+
+    fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError> {
+        let rows = self.query(
+            &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = $1 ORDER BY user_id"),
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.iter().map(member_from_row).collect())
+    }
+
+    fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
+        Ok(self.query(POSITIONS, &[])?.iter().map(position_from_row).collect())
+    }
+}

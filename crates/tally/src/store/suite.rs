@@ -1,0 +1,203 @@
+//! The storage tests every backend passes: a fixture that opens a fresh
+//! database of either kind, and [`on_every_backend!`], which runs a test
+//! function once per backend. A PostgreSQL test gets a database of its own on
+//! the server `TALLY_TEST_POSTGRES` names (127.0.0.1:5432 by default) and
+//! fails, saying why, when the server cannot be reached.
+
+use std::sync::Arc;
+
+use super::postgres::scratch::ScratchDatabase;
+use super::{Database, Reader, Writer};
+
+/// What keeps a test's database alive, and lets the test run raw SQL on it.
+enum Keeper {
+    Sqlite { _dir: tempfile::TempDir, path: std::path::PathBuf },
+    Postgres(Box<ScratchDatabase>),
+}
+
+/// A fresh database with its writer and a reader.
+pub(crate) struct TestDb {
+    keeper: Keeper,
+    pub database: Database,
+    pub writer: Writer,
+    pub reader: Arc<dyn Reader>,
+}
+
+impl TestDb {
+    /// A new SQLite file in a temporary folder.
+    pub fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        Self::open(&format!("sqlite://{}", path.display()), Keeper::Sqlite { _dir: dir, path })
+    }
+
+    /// A new database on the test PostgreSQL server.
+    pub fn postgres() -> Self {
+        let scratch = ScratchDatabase::create();
+        let url = scratch.url().to_owned();
+        Self::open(&url, Keeper::Postgres(Box::new(scratch)))
+    }
+
+    fn open(url: &str, keeper: Keeper) -> Self {
+        let database = Database::from_url(url).unwrap();
+        let writer = database.open_writer().unwrap();
+        let reader = database.open_readers(2).unwrap();
+        Self { keeper, database, writer, reader }
+    }
+
+    /// Runs SQL on the database behind the backend's back: for tests that
+    /// set up what the counting rules would never write.
+    pub fn execute(&self, sql: &str) {
+        match &self.keeper {
+            Keeper::Sqlite { path, .. } => rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap(),
+            Keeper::Postgres(scratch) => scratch.execute(sql),
+        }
+    }
+
+    /// Applies `activities` in one committed batch.
+    pub fn apply(&mut self, activities: &[crate::domain::Activity]) -> crate::ingest::apply::Applied {
+        self.writer.transaction(|ops| crate::ingest::apply::apply(ops, activities)).unwrap()
+    }
+}
+
+/// Runs each named test function (taking a [`TestDb`]) on SQLite and on
+/// PostgreSQL, as `sqlite::name` and `postgres::name`.
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name($crate::store::suite::TestDb::sqlite()) })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name($crate::store::suite::TestDb::postgres()) })*
+        }
+    };
+}
+pub(crate) use on_every_backend;
+
+use crate::domain::{Activity, MemberProfile, ReactionKey};
+use crate::store::ShardPosition;
+
+fn profile(user: u64) -> MemberProfile {
+    MemberProfile {
+        guild_id: 9,
+        user_id: user,
+        username: format!("u{user}"),
+        display_name: format!("U{user}"),
+        bot: false,
+        avatar: Some(format!("hash{user}")),
+        joined_at_ms: Some(1_000),
+    }
+}
+
+/// A kept board order may name a member who has since left: the page
+/// leaves them out.
+fn pages_of_a_kept_order_skip_who_left(mut db: TestDb) {
+    db.apply(&[Activity::MemberSeen(profile(1)), Activity::MemberSeen(profile(2))]);
+    db.apply(&[Activity::MemberLeft { guild_id: 9, user_id: 2, at_ms: 5_000 }]);
+    let page = super::page_of(db.reader.as_ref(), 9, &[(1, 5), (2, 4)], 0, 10).unwrap();
+    let shown: Vec<u64> = page.rows.iter().map(|(m, _)| m.user_id).collect();
+    assert_eq!(shown, [1]);
+}
+
+/// What one backend writes, the same backend reads back: a member row with
+/// every column set, positions, servers, days, a card colour, web flags.
+fn everything_written_reads_back(mut db: TestDb) {
+    let message =
+        |user: u64, secs: u64| Activity::Message { author: profile(user), message_id: ((secs * 1000) << 22) | user };
+    db.apply(&[
+        Activity::GuildSeen { guild_id: 9, name: "Nine".into(), afk_channel_id: Some(77) },
+        message(1, 100),
+        message(1, 200),
+        message(2, 100),
+        Activity::ReactionAdded {
+            guild_id: 9,
+            key: ReactionKey { message_id: 5, user_id: 2, emoji: "👍".into() },
+            reactor_is_bot: false,
+            author_id: Some(1),
+            at_ms: 3 * super::DAY_MS,
+        },
+    ]);
+    db.writer
+        .transaction(|ops| {
+            ops.save_positions(&[ShardPosition {
+                shard_id: 3,
+                shard_count: 4,
+                session_id: "s".into(),
+                sequence: 42,
+                resume_url: "wss://r".into(),
+                committed_at_ms: 7,
+            }])
+        })
+        .unwrap();
+    db.database.set_card_accent(1, Some(0xABCDEF)).unwrap();
+    db.database.set_web_public(9, true).unwrap();
+    let r = &db.reader;
+    let one = r.member(9, 1).unwrap().unwrap();
+    assert_eq!((one.messages, one.reactions_received, one.avatar.as_deref()), (2, 1, Some("hash1")));
+    assert!(one.xp >= 30 && one.xp <= 50 && one.last_xp_at_ms.is_some() && one.joined_at_ms == Some(1_000));
+    assert_eq!(r.member(9, 2).unwrap().unwrap().reactions_given, 1);
+    assert_eq!(r.rank(9, 1).unwrap(), Some(1));
+    assert_eq!(r.leaderboard(9, 0, 10).unwrap().total, 2);
+    let all: Vec<u64> = r.all_members(9).unwrap().iter().map(|m| m.user_id).collect();
+    assert_eq!(all, [1, 2]);
+    assert_eq!(r.card_accent(1).unwrap(), Some(0xABCDEF));
+    let guild = r.guild(9).unwrap().unwrap();
+    assert_eq!((guild.name.as_str(), guild.web_public), ("Nine", true));
+    assert_eq!(r.public_guilds().unwrap().len(), 1);
+    let position = r.positions().unwrap();
+    assert_eq!((position[0].shard_id, position[0].sequence, position[0].committed_at_ms), (3, 42, 7));
+    assert_eq!(db.writer.positions().unwrap(), position);
+    let days = r.guild_days(9, 0, 100_000).unwrap();
+    assert_eq!(days.iter().map(|d| d.messages).sum::<u64>(), 3);
+    assert_eq!(days.iter().map(|d| d.reactions).sum::<u64>(), 1);
+    let day = crate::domain::snowflake::timestamp_ms((100 * 1000) << 22).div_euclid(super::DAY_MS);
+    let mine = r.member_days(9, 1, day - 1, day + 1).unwrap();
+    assert_eq!(mine.iter().map(|d| d.messages).sum::<u64>(), 2);
+    let order = r.board_order(9, super::Span::AllTime, super::Measure::Messages).unwrap();
+    assert_eq!(order, [(1, 2), (2, 1)]);
+}
+
+/// The ranked members a process reads at start are those of its own shards.
+fn the_ranked_members_read_at_start_are_those_of_its_shards(mut db: TestDb) {
+    use crate::domain::shards::{shard_of, ShardRange};
+    let guilds = [1u64 << 22, 2 << 22, 3 << 22, 4 << 22];
+    let batch: Vec<Activity> = guilds
+        .iter()
+        .map(|&guild_id| Activity::Message {
+            author: MemberProfile { guild_id, ..profile(1) },
+            message_id: (1000 << 22) | guild_id,
+        })
+        .collect();
+    db.apply(&batch);
+    let range = ShardRange::parse("2-3", 4).unwrap();
+    let mut seen = Vec::new();
+    db.database.for_each_ranked(Some(range), || {}, |guild, _, _| seen.push(guild)).unwrap();
+    seen.sort_unstable();
+    let expected: Vec<u64> = guilds.iter().copied().filter(|g| shard_of(*g, 4) >= 2).collect();
+    assert_eq!(seen, expected);
+    let mut all = 0;
+    db.database.for_each_ranked(None, || {}, |_, _, _| all += 1).unwrap();
+    assert_eq!(all, 4);
+}
+
+/// Identify turns: one process at a time per bucket, per interval.
+fn identify_turns_are_taken_one_at_a_time(db: TestDb) {
+    use std::time::Duration;
+    let every = Duration::from_millis(400);
+    assert_eq!(db.database.take_identify_turn(0, every).unwrap(), None, "the first turn is free");
+    if !db.database.is_shared() {
+        return; // one process: no turns to share
+    }
+    let wait = db.database.take_identify_turn(0, every).unwrap().expect("taken a moment ago");
+    assert!(wait > Duration::ZERO && wait <= every, "{wait:?}");
+    assert_eq!(db.database.take_identify_turn(1, every).unwrap(), None, "another bucket is free");
+    std::thread::sleep(wait + Duration::from_millis(20));
+    assert_eq!(db.database.take_identify_turn(0, every).unwrap(), None, "free again after the interval");
+}
+
+on_every_backend!(
+    pages_of_a_kept_order_skip_who_left,
+    everything_written_reads_back,
+    the_ranked_members_read_at_start_are_those_of_its_shards,
+    identify_turns_are_taken_one_at_a_time,
+);
