@@ -226,6 +226,7 @@ fn identify(
     );
     state.active.insert(shard[0], session_id.clone());
     state.identifies += 1;
+    state.identify_log.push((shard[0], std::time::Instant::now()));
     let guilds: Vec<u64> = state.world.guilds.keys().copied().filter(|g| shard_for(*g, shard[1]) == shard[0]).collect();
     let mut bot_user = payloads::user(&shared.bot);
     bot_user["verified"] = json!(true);

@@ -48,6 +48,9 @@ pub struct SimConfig {
     pub bot_name: String,
     /// Events a session keeps for RESUME; older ones make a resume fail.
     pub replay_buffer: usize,
+    /// IDENTIFYs allowed per 5 seconds (`session_start_limit.max_concurrency`):
+    /// shards `id % max_concurrency` share a bucket. Default 1, as most bots have.
+    pub max_concurrency: u32,
 }
 
 impl Default for SimConfig {
@@ -55,6 +58,7 @@ impl Default for SimConfig {
         Self {
             token: "sim-token".into(),
             shards: 1,
+            max_concurrency: 1,
             heartbeat_interval_ms: 41_250,
             privileged_intents: intents::GUILD_MEMBERS,
             start_ms: std::time::SystemTime::now()

@@ -114,7 +114,10 @@ fn route(
         ("GET", ["gateway", "bot"]) => Json(json!({
             "url": shared.ws_url(),
             "shards": shared.config.shards,
-            "session_start_limit": { "total": 1000, "remaining": 999, "reset_after": 14_400_000, "max_concurrency": 1 },
+            "session_start_limit": {
+                "total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                "max_concurrency": shared.config.max_concurrency,
+            },
         }))
         .into_response(),
         ("GET", ["applications", "@me"]) => {

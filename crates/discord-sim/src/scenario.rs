@@ -683,6 +683,12 @@ impl Simulator {
         self.with(|s| (s.identifies, s.resumes))
     }
 
+    /// Every IDENTIFY so far: its shard and when it arrived, oldest first.
+    /// Discord allows one per bucket (`shard % max_concurrency`) every 5 s.
+    pub fn identify_log(&self) -> Vec<(u32, std::time::Instant)> {
+        self.with(|s| s.identify_log.clone())
+    }
+
     /// Members of a server, for scenario scripts.
     pub fn members_of(&self, guild_id: u64) -> Vec<u64> {
         self.with(|s| s.world.guilds.get(&guild_id).map(|g| g.members.keys().copied().collect()).unwrap_or_default())

@@ -70,6 +70,8 @@ pub(crate) struct State {
     pub next_connection: u64,
     pub identifies: u64,
     pub resumes: u64,
+    /// When each IDENTIFY arrived, with its shard, for tests of the identify limit.
+    pub identify_log: Vec<(u32, std::time::Instant)>,
     /// Events a session keeps for RESUME.
     pub replay_limit: usize,
     /// Servers whose member list the bot has requested (and been sent).
@@ -138,6 +140,7 @@ impl Shared {
                 next_connection: 0,
                 identifies: 0,
                 resumes: 0,
+                identify_log: Vec::new(),
                 replay_limit,
                 member_requests: HashMap::new(),
                 heartbeat_acks: true,

@@ -100,9 +100,14 @@ impl Bot {
         tracing::info!(database = %database.describe(), "database open");
         let rankings = Arc::new(Rankings::for_shards(config.shards));
         // Commands and the web page read side by side on a few connections.
-        let connections = database.open_readers(READERS)?;
+        let opening = database.clone();
+        let (connections, positions) = tokio::task::spawn_blocking(move || {
+            let connections = opening.open_readers(READERS)?;
+            let positions = connections.positions()?;
+            Ok::<_, crate::store::StoreError>((connections, positions))
+        })
+        .await??;
         let reader: Arc<dyn Reader> = Arc::new(IndexedReader::new(connections, Arc::clone(&rankings)));
-        let positions = reader.positions()?;
 
         let http = http_client(&config);
         let application =

@@ -149,8 +149,9 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         }
         Command::Demo(args) => crate::demo::run(args).await,
         Command::Sim(args) => crate::demo::run_sim(args).await,
-        Command::Export(args) => export_guild(args),
-        Command::Web(args) => set_web_public(args),
+        // The database clients block: off the async threads.
+        Command::Export(args) => tokio::task::spawn_blocking(move || export_guild(args)).await?,
+        Command::Web(args) => tokio::task::spawn_blocking(move || set_web_public(args)).await?,
     }
 }
 

@@ -236,7 +236,7 @@ fn free_or_any(addr: std::net::SocketAddr) -> std::net::SocketAddr {
 fn print_summary(bot: &Bot, guild_id: u64, last_answer: &str, web: Option<&str>) -> anyhow::Result<()> {
     let context = bot.context();
     let stats = context.ledger.stats();
-    let board = context.reader.leaderboard(guild_id, 0, 5)?;
+    let board = tokio::task::block_in_place(|| context.reader.leaderboard(guild_id, 0, 5))?;
     let mut out = String::new();
     let tty = std::io::stdout().is_terminal();
     if tty {

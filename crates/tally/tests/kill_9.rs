@@ -41,13 +41,22 @@ struct Script {
     /// Members in the voice lounge now, and the lounge.
     in_voice: std::collections::HashSet<u64>,
     lounge: u64,
+    /// A bot member, whose messages count nowhere.
+    bot: u64,
+    /// Joins and leaves per UTC day: joins dated by the simulator's clock
+    /// (Discord's `joined_at`), leaves when they were sent (Discord's
+    /// payload carries no time; Tally dates them on receipt).
+    joins: HashMap<i64, u64>,
+    leaves: HashMap<i64, u64>,
     sent: u64,
 }
 
 impl Script {
     fn step(&mut self, sim: &Simulator) {
         let roll = self.rng.below(1000);
-        if roll < 700 || self.messages.is_empty() {
+        if roll < 10 {
+            sim.send_message(self.guild, self.bot).expect("bot message sent");
+        } else if roll < 700 || self.messages.is_empty() {
             sim.advance(Duration::from_secs(7));
             let author = self.present[self.rng.below(self.present.len())];
             let id = sim.send_message(self.guild, author).expect("message sent");
@@ -92,6 +101,7 @@ impl Script {
             let who = self.present.swap_remove(self.rng.below(self.present.len()));
             self.in_voice.remove(&who); // leaving the server leaves voice first
             sim.leave(self.guild, who).expect("leave sent");
+            *self.leaves.entry(tally::domain::days::today()).or_default() += 1;
             self.members.get_mut(&who).unwrap().present = false;
             self.absent.push(who);
         } else {
@@ -100,6 +110,7 @@ impl Script {
             }
             let who = self.absent.swap_remove(self.rng.below(self.absent.len()));
             sim.join(self.guild, who).expect("join sent");
+            *self.joins.entry(sim.now_ms() as i64 / tally::store::DAY_MS).or_default() += 1;
             self.members.get_mut(&who).unwrap().present = true;
             self.present.push(who);
         }
@@ -120,7 +131,18 @@ impl Script {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
+async fn twenty_kill_9s_on_sqlite_lose_and_double_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    twenty_kill_9s_under_a_continuous_stream(&format!("sqlite://{}", dir.path().join("tally.db").display())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_kill_9s_on_postgres_lose_and_double_nothing() {
+    let scratch = tally::store::postgres::scratch::ScratchDatabase::create();
+    twenty_kill_9s_under_a_continuous_stream(scratch.url()).await;
+}
+
+async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     let seed = std::env::var("TALLY_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x7A11_u64);
     eprintln!("seed {seed} (set TALLY_KILL_SEED to replay another)");
     let sim = Arc::new(Simulator::start(SimConfig::default()).await.unwrap());
@@ -132,11 +154,12 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
             user
         })
         .collect();
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
+    let joined_day = (sim.now_ms() as i64 - 86_400_000) / tally::store::DAY_MS;
+    let bot_member = sim.add_user("helper-bot", None, true);
+    sim.add_member(guild, bot_member, sim.now_ms() - 86_400_000).unwrap();
 
     let quiet = || std::process::Stdio::null();
-    let mut bot = spawn_bot(&sim, &url, quiet());
+    let mut bot = spawn_bot(&sim, url, quiet());
     sim.wait_for_bot(1, WAIT).await.unwrap();
     sim.wait_for_member_request(guild, 1, WAIT).await.unwrap();
 
@@ -150,6 +173,10 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
         members: users.iter().map(|u| (*u, Expected { present: true, ..Default::default() })).collect(),
         in_voice: Default::default(),
         lounge: sim.voice_channels_of(guild).unwrap()[0],
+        bot: bot_member,
+        // Everyone was there before Tally: the member list shows their joins.
+        joins: HashMap::from([(joined_day, users.len() as u64 + 1)]),
+        leaves: HashMap::new(),
         sent: 0,
     };
     let started = std::time::Instant::now();
@@ -170,7 +197,7 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
     let mut rng = Rng(seed ^ 0xDEAD);
     for cycle in 0..KILLS {
         if cycle > 0 {
-            bot = spawn_bot(&sim, &url, quiet());
+            bot = spawn_bot(&sim, url, quiet());
             if rng.below(4) == 0 {
                 // Sometimes die while still starting up or replaying.
                 tokio::time::sleep(Duration::from_millis(rng.below(80) as u64)).await;
@@ -191,7 +218,7 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
     eprintln!("{} events sent across {KILLS} kills", script.sent);
 
     // One last start: it resumes, catches up, answers, and stops cleanly.
-    let bot = spawn_bot(&sim, &url, quiet());
+    let bot = spawn_bot(&sim, url, quiet());
     sim.wait_for_bot(1, WAIT).await.unwrap();
     settle(&sim, guild).await;
     terminate(&bot);
@@ -200,7 +227,7 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
 
     let (given, received) = script.reactions();
     let records: HashMap<u64, tally::export::Record> =
-        export(&url, guild).into_iter().map(|r| (r.user_id.parse().unwrap(), r)).collect();
+        export(url, guild).into_iter().map(|r| (r.user_id.parse().unwrap(), r)).collect();
     for (user, expected) in &script.members {
         let record = records.get(user).unwrap_or_else(|| panic!("member {user} exported"));
         let what = format!("member {user} after {} events, seed {seed}", script.sent);
@@ -215,26 +242,59 @@ async fn twenty_kill_9s_under_a_continuous_stream_lose_and_double_nothing() {
     // must hold: sessions open exactly for who is in voice, never more time
     // than the run took, and the days adding up to the totals, as they must
     // for messages, XP and reactions too.
-    use tally::store::Reader;
-    let db = tally::store::sqlite::open_reader(&dir.path().join("tally.db")).unwrap();
-    let took = started.elapsed().as_millis() as u64;
-    let today = tally::domain::days::today();
-    let mut voice_total = 0;
-    for user in script.members.keys() {
-        let what = format!("member {user}, seed {seed}");
-        let member = db.member(guild, *user).unwrap().unwrap();
-        assert_eq!(db.voice_since(guild, *user).unwrap().is_some(), script.in_voice.contains(user), "{what} in voice");
-        assert!(member.voice_ms <= took, "{what}: {} ms in voice in a {took} ms run", member.voice_ms);
-        let days = db.member_days(guild, *user, today - 2, today + 2).unwrap(); // message days follow the simulator's clock
-        let sum = |f: fn(&tally::store::MemberDay) -> u64| days.iter().map(f).sum::<u64>();
-        assert_eq!(sum(|d| d.messages), member.messages, "day messages of {what}");
-        assert_eq!(sum(|d| d.xp), member.xp, "day XP of {what}");
-        assert_eq!(sum(|d| d.reactions_given), member.reactions_given, "day reactions given by {what}");
-        assert_eq!(sum(|d| d.reactions_received), member.reactions_received, "day reactions to {what}");
-        assert_eq!(sum(|d| d.voice_ms), member.voice_ms, "day voice of {what}");
-        voice_total += member.voice_ms;
-    }
-    assert!(voice_total > 0, "members spent time in voice");
-    let server_voice: u64 = db.guild_days(guild, today - 2, today + 2).unwrap().iter().map(|d| d.voice_ms).sum();
-    assert_eq!(server_voice, voice_total, "the server's days hold every member's voice time");
+    // The store is read as a tool would, off the async threads.
+    let humans = tokio::task::block_in_place(|| {
+        let db = tally::store::Database::from_url(url).unwrap().open_reader().unwrap();
+        let took = started.elapsed().as_millis() as u64;
+        let today = tally::domain::days::today();
+        let mut voice_total = 0;
+        for user in script.members.keys() {
+            let what = format!("member {user}, seed {seed}");
+            let member = db.member(guild, *user).unwrap().unwrap();
+            assert_eq!(
+                db.voice_since(guild, *user).unwrap().is_some(),
+                script.in_voice.contains(user),
+                "{what} in voice"
+            );
+            assert!(member.voice_ms <= took, "{what}: {} ms in voice in a {took} ms run", member.voice_ms);
+            let days = db.member_days(guild, *user, today - 2, today + 2).unwrap(); // message days follow the simulator's clock
+            let sum = |f: fn(&tally::store::MemberDay) -> u64| days.iter().map(f).sum::<u64>();
+            assert_eq!(sum(|d| d.messages), member.messages, "day messages of {what}");
+            assert_eq!(sum(|d| d.xp), member.xp, "day XP of {what}");
+            assert_eq!(sum(|d| d.reactions_given), member.reactions_given, "day reactions given by {what}");
+            assert_eq!(sum(|d| d.reactions_received), member.reactions_received, "day reactions to {what}");
+            assert_eq!(sum(|d| d.voice_ms), member.voice_ms, "day voice of {what}");
+            voice_total += member.voice_ms;
+        }
+        assert!(voice_total > 0, "members spent time in voice");
+        let server_days = db.guild_days(guild, today - 3, today + 3).unwrap();
+        let server_voice: u64 = server_days.iter().map(|d| d.voice_ms).sum();
+        assert_eq!(server_voice, voice_total, "the server's days hold every member's voice time");
+
+        // Joins and leaves land on their days, each once.
+        let per_day = |f: fn(&tally::store::GuildDay) -> u64| -> HashMap<i64, u64> {
+            server_days.iter().filter(|d| f(d) > 0).map(|d| (d.day, f(d))).collect()
+        };
+        assert_eq!(per_day(|d| d.joins), script.joins, "joins per day, seed {seed}");
+        assert_eq!(per_day(|d| d.leaves), script.leaves, "leaves per day, seed {seed}");
+
+        // The bot's messages count nowhere: not on it, not in the server's days,
+        // not in /activity.
+        let humans: u64 = script.members.values().map(|m| m.messages).sum();
+        assert!(!records.contains_key(&bot_member), "bots are not exported");
+        assert_eq!(db.member(guild, bot_member).unwrap().unwrap().messages, 0, "a bot's messages are not counted");
+        assert_eq!(
+            server_days.iter().map(|d| d.messages).sum::<u64>(),
+            humans,
+            "the server's days hold humans' messages"
+        );
+        humans
+    });
+    let bot = spawn_bot(&sim, url, quiet());
+    sim.wait_for_bot(1, WAIT).await.unwrap();
+    let reply = sim.invoke(discord_sim::Invocation::new(guild, users[0], "activity").option("days", 7)).await.unwrap();
+    let shown = reply.field("Messages").unwrap_or_default().replace(',', "");
+    assert_eq!(shown, humans.to_string(), "/activity counts humans' messages: {}", reply.text());
+    terminate(&bot);
+    assert!(bot.wait_with_output().await.unwrap().status.success());
 }

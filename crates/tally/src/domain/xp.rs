@@ -97,3 +97,29 @@ mod tests {
         assert!(s.earns_xp(Some(5), 5));
     }
 }
+
+#[cfg(test)]
+mod pinned {
+    use super::*;
+
+    /// The XP these message ids earn under the default rules, fixed. The
+    /// hash prices every message ever counted: changing it would re-price
+    /// every member's history, so this must never change.
+    #[test]
+    fn the_xp_of_known_messages_never_changes() {
+        let ids: [u64; 8] = [
+            0,
+            1,
+            175_928_847_299_117_063,
+            1_043_576_011_409_461_248,
+            1_234_567_890_123_456_789,
+            4_194_304,
+            u64::MAX,
+            987_654_321_987_654_321,
+        ];
+        let earned: Vec<u32> = ids.iter().map(|&id| XpSettings::default().message_xp(id)).collect();
+        assert_eq!(earned, PINNED);
+    }
+
+    const PINNED: [u32; 8] = [16, 24, 19, 17, 25, 22, 16, 25];
+}

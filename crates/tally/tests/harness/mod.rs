@@ -110,8 +110,19 @@ pub async fn settle(sim: &Simulator, guild: u64) {
 
 /// Starts the real `tally run` binary against `sim`, logging to `stderr`.
 pub fn spawn_bot(sim: &Simulator, database_url: &str, stderr: std::process::Stdio) -> tokio::process::Child {
+    spawn_bot_with(sim, database_url, stderr, &[])
+}
+
+/// As [`spawn_bot`], with more environment (`TALLY_SHARDS`, say).
+pub fn spawn_bot_with(
+    sim: &Simulator,
+    database_url: &str,
+    stderr: std::process::Stdio,
+    env: &[(&str, &str)],
+) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"))
         .arg("run")
+        .envs(env.iter().copied())
         .env("DISCORD_TOKEN", sim.token())
         .env("DISCORD_API_BASE", sim.api_base())
         .env("DATABASE_URL", database_url)

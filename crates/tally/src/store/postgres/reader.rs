@@ -105,6 +105,19 @@ impl PgReader {
     }
 }
 
+impl Drop for PgReader {
+    /// Closing a blocking client blocks: when the last holder lets go on an
+    /// async thread (the bot shutting down), the connections close on a
+    /// thread of their own.
+    fn drop(&mut self) {
+        let clients: Vec<Client> =
+            self.slots.iter_mut().filter_map(|slot| slot.get_mut().unwrap_or_else(|p| p.into_inner()).take()).collect();
+        if !clients.is_empty() {
+            let _ = std::thread::Builder::new().name("tally-pg-close".into()).spawn(move || drop(clients));
+        }
+    }
+}
+
 fn guild_from_row(row: &Row) -> Guild {
     Guild { guild_id: row.get::<_, i64>(0) as u64, name: row.get(1), web_public: row.get(2) }
 }

@@ -1,0 +1,171 @@
+//! Several processes, one PostgreSQL database: two real `tally run`
+//! processes share a four-shard simulator with 100 servers, each running
+//! two shards. Under a continuous stream one is killed with SIGKILL and
+//! restarted, and every connection to the database is cut three times; at
+//! the end every member of every server has exactly the messages and XP
+//! the script sent, and Discord's identify limit held across both
+//! processes.
+
+mod harness;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use discord_sim::{SimConfig, Simulator};
+use harness::{kill_9, settle, spawn_bot_with, terminate, WAIT};
+use tally::dice::Dice as Rng;
+use tally::domain::shards::shard_of;
+use tally::domain::XpSettings;
+use tally::store::postgres::scratch::ScratchDatabase;
+
+const SHARDS: u32 = 4;
+const SERVERS: usize = 100;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Expected {
+    messages: u64,
+    xp: u64,
+    last_xp_at: Option<i64>,
+}
+
+/// Messages sent, and what each (server, member) should end with.
+struct Script {
+    rng: Rng,
+    members: Vec<(u64, u64)>,
+    expected: HashMap<(u64, u64), Expected>,
+    sent: u64,
+}
+
+impl Script {
+    fn step(&mut self, sim: &Simulator) {
+        sim.advance(Duration::from_secs(3));
+        let (guild, author) = self.members[self.rng.below(self.members.len())];
+        let id = sim.send_message(guild, author).expect("message sent");
+        let at = (id >> 22) as i64 + 1_420_070_400_000;
+        let expected = self.expected.entry((guild, author)).or_default();
+        expected.messages += 1;
+        let settings = XpSettings::default();
+        if settings.earns_xp(expected.last_xp_at, at) {
+            expected.xp += u64::from(settings.message_xp(id));
+            expected.last_xp_at = Some(at);
+        }
+        self.sent += 1;
+    }
+}
+
+/// Cuts every connection to the scratch database, as a PostgreSQL restart
+/// or failover would, and waits until they are gone.
+fn cut_connections(scratch: &ScratchDatabase) {
+    scratch.execute(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = '{}' AND pid <> pg_backend_pid()",
+        scratch.name()
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_four_shards_through_kills_and_a_lost_database() {
+    let scratch = ScratchDatabase::create();
+    let url = scratch.url().to_owned();
+    let config = SimConfig { shards: SHARDS, max_concurrency: 2, ..SimConfig::default() };
+    let sim = Arc::new(Simulator::start(config).await.unwrap());
+    let mut members = Vec::new();
+    let mut guilds = Vec::new();
+    for g in 0..SERVERS {
+        let guild = sim.add_guild(&format!("Server {g}"));
+        guilds.push(guild);
+        for m in 0..4 {
+            let user = sim.add_user(&format!("s{g}m{m}"), None, false);
+            sim.add_member(guild, user, sim.now_ms() - 86_400_000).unwrap();
+            members.push((guild, user));
+        }
+    }
+    for shard in 0..SHARDS {
+        assert!(guilds.iter().any(|g| shard_of(*g, SHARDS) == shard), "every shard has servers");
+    }
+
+    let quiet = || std::process::Stdio::null();
+    let first = [("TALLY_SHARDS", "0-1"), ("TALLY_TOTAL_SHARDS", "4")];
+    let second = [("TALLY_SHARDS", "2-3"), ("TALLY_TOTAL_SHARDS", "4")];
+    let mut a = spawn_bot_with(&sim, &url, quiet(), &first);
+    let b = spawn_bot_with(&sim, &url, quiet(), &second);
+    sim.wait_for_bot(SHARDS, Duration::from_secs(60)).await.unwrap();
+    for guild in &guilds {
+        sim.wait_for_member_request(*guild, 1, WAIT).await.unwrap();
+    }
+
+    let streaming = Arc::new(AtomicBool::new(true));
+    let stream = {
+        let (sim, streaming) = (Arc::clone(&sim), Arc::clone(&streaming));
+        let mut script = Script { rng: Rng(0x5A4D), members, expected: HashMap::new(), sent: 0 };
+        tokio::spawn(async move {
+            while streaming.load(Ordering::Relaxed) {
+                for _ in 0..4 {
+                    script.step(&sim);
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            script
+        })
+    };
+    let pause = || tokio::time::sleep(Duration::from_millis(700));
+    pause().await;
+    cut_connections(&scratch);
+    pause().await;
+    kill_9(&a);
+    assert!(!a.wait().await.unwrap().success());
+    pause().await;
+    let resumes = sim.session_starts().1;
+    a = spawn_bot_with(&sim, &url, quiet(), &first);
+    sim.wait_for_session_starts(SHARDS as u64, resumes + 2, WAIT).await.unwrap();
+    pause().await;
+    cut_connections(&scratch);
+    pause().await;
+    cut_connections(&scratch);
+    pause().await;
+    streaming.store(false, Ordering::Relaxed);
+    let script = stream.await.unwrap();
+    assert!(script.sent > 1_000, "a continuous stream: {}", script.sent);
+
+    // One server per shard: its answer comes after everything before it on that shard is committed.
+    for shard in 0..SHARDS {
+        let guild = guilds.iter().copied().find(|g| shard_of(*g, SHARDS) == shard).unwrap();
+        settle(&sim, guild).await;
+    }
+    for bot in [&a, &b] {
+        terminate(bot);
+    }
+    assert!(a.wait().await.unwrap().success() && b.wait_with_output().await.unwrap().status.success());
+    assert_eq!(sim.session_starts().0, SHARDS as u64, "one IDENTIFY per shard: the killed process resumed");
+
+    // Discord's identify limit, across both processes: one per bucket every 5 s.
+    let log = sim.identify_log();
+    for bucket in 0..2 {
+        let times: Vec<_> = log.iter().filter(|(shard, _)| shard % 2 == bucket).map(|(_, at)| *at).collect();
+        for pair in times.windows(2) {
+            let gap = pair[1] - pair[0];
+            assert!(gap >= Duration::from_millis(4_900), "bucket {bucket}: two IDENTIFYs {gap:?} apart");
+        }
+    }
+
+    let checked = tokio::task::block_in_place(|| {
+        let db = tally::store::Database::from_url(&url).unwrap().open_reader().unwrap();
+        let mut checked = 0;
+        for guild in &guilds {
+            for member in db.all_members(*guild).unwrap() {
+                let expected = script.expected.get(&(*guild, member.user_id)).copied().unwrap_or_default();
+                let what = format!("member {} of server {guild} after {} messages", member.user_id, script.sent);
+                assert_eq!(member.messages, expected.messages, "messages of {what}");
+                assert_eq!(member.xp, expected.xp, "xp of {what}");
+                checked += usize::from(script.members.contains(&(*guild, member.user_id)));
+            }
+        }
+        checked
+    });
+    assert_eq!(checked, SERVERS * 4, "every scripted member of every server stored");
+    let exported: u64 = harness::export(&url, guilds[0]).iter().map(|r| r.messages).sum();
+    let sent: u64 = script.expected.iter().filter(|((g, _), _)| *g == guilds[0]).map(|(_, e)| e.messages).sum();
+    assert_eq!(exported, sent, "tally export agrees");
+}
