@@ -31,6 +31,21 @@ enum Command {
     Sim(crate::demo::SimArgs),
     /// Show or hide a server's leaderboard on the web page.
     Web(WebArgs),
+    /// Copy a whole database to another (SQLite to PostgreSQL or back), then check both hold the same rows.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+struct CopyArgs {
+    /// The database to read: sqlite://PATH or postgres://USER@HOST/DATABASE.
+    #[arg(long)]
+    from: String,
+    /// The database to fill (its schema is created if needed). It must be empty, unless --replace.
+    #[arg(long)]
+    to: String,
+    /// Empty the target first (in the same transaction: if the copy fails, the target keeps what it had).
+    #[arg(long)]
+    replace: bool,
 }
 
 #[derive(Debug, Args)]
@@ -152,6 +167,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         // The database clients block: off the async threads.
         Command::Export(args) => tokio::task::spawn_blocking(move || export_guild(args)).await?,
         Command::Web(args) => tokio::task::spawn_blocking(move || set_web_public(args)).await?,
+        Command::Copy(args) => tokio::task::spawn_blocking(move || copy_database(args)).await?,
     }
 }
 
@@ -195,8 +211,65 @@ pub async fn shutdown_signal() {
 
 /// The database named by `--database-url`, for commands that work on one.
 fn database(database: &DatabaseArg) -> anyhow::Result<Database> {
-    Ok(Database::from_url(&database.url)
-        .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?)
+    named(&database.url, "DATABASE_URL")
+}
+
+/// The database `url` names; a malformed URL is a configuration mistake
+/// (exit 2) attributed to `what`.
+fn named(url: &str, what: &'static str) -> anyhow::Result<Database> {
+    Ok(Database::from_url(url).map_err(|e| ConfigError { variable: what, problem: e.to_string() })?)
+}
+
+fn copy_database(args: CopyArgs) -> anyhow::Result<()> {
+    use crate::progress::{grouped, ProgressBar};
+    use crate::store::copy::{CopyError, Step};
+    use crate::store::StoreError;
+
+    let from = named(&args.from, "--from")?;
+    let to = named(&args.to, "--to")?;
+    eprintln!("copying the {} to the {}", from.describe(), to.describe());
+    let started = std::time::Instant::now();
+    let mut bar: Option<(Step, ProgressBar)> = None;
+    let mut last = (0, 0);
+    let outcome = from.copy_to(&to, args.replace, &mut |p| {
+        if bar.as_ref().is_none_or(|(step, _)| *step != p.step) {
+            if let Some((_, mut previous)) = bar.take() {
+                previous.finish(last.0, last.1);
+            }
+            bar = Some((p.step, ProgressBar::new(if p.step == Step::Copying { "copying " } else { "checking" })));
+        }
+        last = (p.done, p.total);
+        if let Some((_, bar)) = bar.as_mut() {
+            bar.update(p.done, p.total, p.table);
+        }
+    });
+    if let Some((_, mut bar)) = bar.take() {
+        bar.finish(last.0, last.1);
+    }
+    let report = match outcome {
+        Ok(report) => report,
+        Err(error @ (CopyError::SameDatabase(_) | CopyError::TargetNotEmpty { .. })) => {
+            return Err(ConfigError { variable: "tally copy", problem: error.to_string() }.into())
+        }
+        Err(CopyError::Store(error @ StoreError::NotFound(_))) => {
+            return Err(ConfigError { variable: "--from", problem: error.to_string() }.into())
+        }
+        Err(error) => {
+            return Err(anyhow::Error::new(error)
+                .context("the copy did not complete; the target keeps what it had before, run the copy again"))
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    println!("{:<18} {:>12}  checksum", "table", "rows");
+    for (table, sum) in &report.tables {
+        println!("{table:<18} {:>12}  {:032x}", grouped(sum.rows), sum.checksum);
+    }
+    println!(
+        "copied {} rows in {seconds:.1} s ({} rows/s); the target, read back, holds the same rows",
+        grouped(report.rows()),
+        grouped((report.rows() as f64 / seconds.max(0.001)) as u64),
+    );
+    Ok(())
 }
 
 /// A reader on the database `--database-url` names, which must exist: an

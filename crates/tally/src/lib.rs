@@ -18,6 +18,7 @@ pub mod export;
 pub mod identify;
 pub mod ingest;
 pub mod metrics;
+pub mod progress;
 pub mod retry;
 pub mod shard;
 pub mod store;

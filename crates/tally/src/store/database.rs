@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::copy::{self, CopyEnd, CopyError, CopyReport, Progress, TableSum};
 use super::{postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
 use crate::domain::{activity::Id, shards::ShardRange};
 
@@ -118,6 +119,57 @@ impl Database {
         match &self.location {
             Location::Sqlite(_) => Ok(None),
             Location::Postgres(target) => postgres::take_identify_turn(target, bucket, interval),
+        }
+    }
+
+    /// Copies every row of this database into `target` (see [`copy`] for
+    /// how), calling `progress` as it goes. The source must exist; the
+    /// target is created if needed and must be empty unless `replace`.
+    pub fn copy_to(
+        &self,
+        target: &Database,
+        replace: bool,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<CopyReport, CopyError> {
+        if self.same_place(target) {
+            return Err(CopyError::SameDatabase(self.describe()));
+        }
+        // The source must be there: opening a reader says so clearly.
+        drop(self.open_reader()?);
+        let mut from = self.open_copy_end()?;
+        let mut to = target.open_copy_end()?;
+        copy::copy(from.as_mut(), to.as_mut(), replace, progress)
+    }
+
+    /// Each table's row count and checksum, from one snapshot: what
+    /// `tally copy` compares, for checking two databases by hand.
+    pub fn table_sums(&self) -> Result<Vec<(&'static str, TableSum)>, StoreError> {
+        drop(self.open_reader()?);
+        copy::sums(self.open_copy_end()?.as_mut())
+    }
+
+    /// Checks that the schema holds exactly the tables and columns `tally
+    /// copy` moves.
+    #[cfg(test)]
+    pub(crate) fn check_copy_schema(&self) -> Result<(), CopyError> {
+        copy::check_schema(self.open_copy_end()?.as_mut(), "database")
+    }
+
+    fn open_copy_end(&self) -> Result<Box<dyn CopyEnd>, StoreError> {
+        Ok(match &self.location {
+            Location::Sqlite(path) => Box::new(sqlite::copy::open(path)?),
+            Location::Postgres(target) => Box::new(postgres::copy::open(target)?),
+        })
+    }
+
+    /// Whether two URLs name the same database.
+    fn same_place(&self, other: &Database) -> bool {
+        match (&self.location, &other.location) {
+            (Location::Sqlite(a), Location::Sqlite(b)) => {
+                a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
+            }
+            (Location::Postgres(a), Location::Postgres(b)) => a.same_database(b),
+            _ => false,
         }
     }
 

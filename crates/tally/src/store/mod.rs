@@ -6,6 +6,7 @@
 
 mod batch;
 pub mod boards;
+pub mod copy;
 mod database;
 pub mod postgres;
 pub mod rankings;
@@ -36,6 +37,9 @@ pub enum StoreError {
     /// There is no Tally database where the URL points.
     #[error("no database at {0}: run `tally run` first, or point DATABASE_URL at it")]
     NotFound(String),
+    /// A stored value is not what the schema says it should be.
+    #[error("unexpected stored data: {0}")]
+    Corrupt(String),
     /// The database was written by a newer Tally.
     #[error("database schema version {found} is newer than this Tally understands ({supported})")]
     TooNew {

@@ -4,6 +4,7 @@
 //! share a small pool of connections; a connection that breaks is opened
 //! again on next use.
 
+pub(crate) mod copy;
 mod migrations;
 mod reader;
 pub mod scratch;
@@ -111,6 +112,13 @@ impl Target {
         other.config.dbname(name);
         other.shown = self.shown.replacen(self.config.get_dbname().unwrap_or("(default)"), name, 1);
         other
+    }
+
+    /// Whether both name the same database on the same server.
+    pub fn same_database(&self, other: &Target) -> bool {
+        self.config.get_hosts() == other.config.get_hosts()
+            && self.config.get_ports() == other.config.get_ports()
+            && self.database() == other.database()
     }
 
     /// The database's name.

@@ -6,6 +6,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
 
+pub(crate) mod copy;
 mod migrations;
 
 use super::{
