@@ -43,20 +43,40 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
     // Resolves when the writer stops (a close sent, a cut, a dead peer), so the
     // reader stops too and the socket really closes.
     let (writer_done, mut writer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let connection_id = {
+        let mut state = shared.lock();
+        state.next_connection += 1;
+        state.next_connection
+    };
+    let writer_shared = Arc::clone(&shared);
     let writer = tokio::spawn(async move {
         let _done = writer_done;
         let mut zlib = compress.then(|| Compress::new(Compression::fast(), true));
         while let Some(out) = rx.recv().await {
-            let message = match out {
-                Outgoing::Text(text) => match zlib.as_mut() {
-                    Some(z) => Message::Binary(deflate(z, text.as_bytes()).into()),
-                    None => Message::Text(text.as_ref().into()),
-                },
+            let text = match out {
+                Outgoing::Text(text) => text,
+                Outgoing::Tracked(session, seq, text) => {
+                    // Taken before the write: the bot cannot read it any
+                    // earlier. A connection the session has moved away from
+                    // (its bot died, another resumed) records nothing.
+                    let at = crate::deliveries::wall_ms();
+                    let mut state = writer_shared.lock();
+                    let current =
+                        state.sessions.get(session.as_ref()).and_then(|s| s.connection.as_ref()).map(|c| c.id);
+                    if current == Some(connection_id) {
+                        state.deliveries.written.insert((session.to_string(), seq), at);
+                    }
+                    text
+                }
                 Outgoing::Drop => return,
                 Outgoing::Close(code, reason) => {
                     let _ = sink.send(Message::Close(Some(CloseFrame { code, reason: reason.into() }))).await;
                     break;
                 }
+            };
+            let message = match zlib.as_mut() {
+                Some(z) => Message::Binary(deflate(z, text.as_bytes()).into()),
+                None => Message::Text(text.as_ref().into()),
             };
             if sink.send(message).await.is_err() {
                 break;
@@ -66,11 +86,6 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
         let _ = sink.close().await;
     });
 
-    let connection_id = {
-        let mut state = shared.lock();
-        state.next_connection += 1;
-        state.next_connection
-    };
     let send = |payload: Value| {
         let _ = tx.send(Outgoing::Text(payload.to_string().into()));
     };
@@ -116,6 +131,14 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
                     let ack = {
                         let mut state = shared.lock();
                         state.heartbeats += 1;
+                        if state.record_deliveries {
+                            let heartbeat = crate::Heartbeat {
+                                session: session_id.clone(),
+                                at_ms: crate::deliveries::wall_ms(),
+                                seq: d.as_u64(),
+                            };
+                            state.deliveries.heartbeats.push(heartbeat);
+                        }
                         state.heartbeat_acks
                     };
                     if ack {
@@ -303,9 +326,15 @@ fn resume(
         let _ = old.tx.send(Outgoing::Close(4009, "Session resumed elsewhere.".into()));
     }
     let replay_started = std::time::Instant::now();
+    let tracked: Option<std::sync::Arc<str>> = state.record_deliveries.then(|| session_id.as_str().into());
+    let session = state.sessions.get_mut(&session_id).expect("looked up above");
     for (s, frame) in &session.buffer {
         if *s > seq {
-            let _ = tx.send(Outgoing::Text(std::sync::Arc::clone(frame)));
+            let frame = std::sync::Arc::clone(frame);
+            let _ = tx.send(match &tracked {
+                Some(id) => Outgoing::Tracked(std::sync::Arc::clone(id), *s, frame),
+                None => Outgoing::Text(frame),
+            });
         }
     }
     session.connection = Some(Connection { id: connection_id, tx: tx.clone() });

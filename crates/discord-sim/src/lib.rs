@@ -10,6 +10,7 @@
 
 pub mod cdn;
 pub mod clock;
+mod deliveries;
 mod faults;
 mod gateway;
 pub mod intents;
@@ -23,6 +24,7 @@ pub mod world;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+pub use deliveries::{DeliveryLog, Heartbeat};
 pub use faults::RestFault;
 pub use interactions::{InteractionReply, Invocation};
 pub use scenario::SimError;
@@ -51,6 +53,10 @@ pub struct SimConfig {
     /// IDENTIFYs allowed per 5 seconds (`session_start_limit.max_concurrency`):
     /// shards `id % max_concurrency` share a bucket. Default 1, as most bots have.
     pub max_concurrency: u32,
+    /// Records when each dispatch is written and each heartbeat arrives
+    /// ([`Simulator::delivery_log`]), for tests that bound receipt times.
+    /// Off by default: it grows with every event.
+    pub record_deliveries: bool,
 }
 
 impl Default for SimConfig {
@@ -68,6 +74,7 @@ impl Default for SimConfig {
             port: 0,
             bot_name: "Tally".into(),
             replay_buffer: 1_000_000,
+            record_deliveries: false,
         }
     }
 }

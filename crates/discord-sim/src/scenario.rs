@@ -657,6 +657,12 @@ impl Simulator {
         self.with(|s| s.active.get(&shard).and_then(|id| s.sessions.get(id)).map(|session| session.seq))
     }
 
+    /// When each dispatch was last written and each heartbeat came, when
+    /// [`crate::SimConfig::record_deliveries`] is on (empty otherwise).
+    pub fn delivery_log(&self) -> crate::DeliveryLog {
+        self.with(|s| s.deliveries.clone())
+    }
+
     /// Heartbeats received so far.
     pub fn heartbeats(&self) -> u64 {
         self.with(|s| s.heartbeats)

@@ -18,6 +18,8 @@ use crate::SimConfig;
 pub(crate) enum Outgoing {
     /// A JSON payload.
     Text(Arc<str>),
+    /// A dispatch whose writing is recorded: its session, sequence and frame.
+    Tracked(Arc<str>, u64, Arc<str>),
     /// Close with a code and reason.
     Close(u16, String),
     /// Cut the connection without a close frame, as a network failure would.
@@ -74,6 +76,8 @@ pub(crate) struct State {
     pub identify_log: Vec<(u32, std::time::Instant)>,
     /// Events a session keeps for RESUME.
     pub replay_limit: usize,
+    /// Whether dispatch writes and heartbeats are recorded.
+    pub record_deliveries: bool,
     /// Servers whose member list the bot has requested (and been sent).
     pub member_requests: HashMap<u64, u64>,
     /// Whether heartbeats are acknowledged (off: a zombie connection).
@@ -82,6 +86,8 @@ pub(crate) struct State {
     pub heartbeats: u64,
     /// When the last RESUME was accepted (its replay starts then).
     pub last_resume_at: Option<std::time::Instant>,
+    /// Deliveries and heartbeats, when the configuration records them.
+    pub deliveries: crate::DeliveryLog,
     /// Faults to answer REST requests with: (path prefix, fault), first match first.
     pub rest_faults: VecDeque<(String, crate::faults::RestFault)>,
 }
@@ -101,6 +107,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub fn new(config: SimConfig, addr: SocketAddr) -> Self {
         let replay_limit = config.replay_buffer.max(1);
+        let record_deliveries = config.record_deliveries;
         let mut clock = Clock::new(config.start_ms);
         let created = config.start_ms.saturating_sub(400 * 86_400_000);
         let application_id = clock.id_at(created);
@@ -142,11 +149,13 @@ impl Shared {
                 resumes: 0,
                 identify_log: Vec::new(),
                 replay_limit,
+                record_deliveries,
                 member_requests: HashMap::new(),
                 heartbeat_acks: true,
                 heartbeats: 0,
                 last_resume_at: None,
                 rest_faults: VecDeque::new(),
+                deliveries: Default::default(),
             }),
             changed: Notify::new(),
         }
@@ -211,7 +220,11 @@ impl State {
             session.buffer.pop_front();
         }
         if let Some(connection) = &session.connection {
-            let _ = connection.tx.send(Outgoing::Text(frame));
+            let _ = connection.tx.send(if self.record_deliveries {
+                Outgoing::Tracked(session_id.into(), seq, frame)
+            } else {
+                Outgoing::Text(frame)
+            });
         }
         Some(seq)
     }

@@ -18,6 +18,11 @@ use tally::dice::Dice as Rng;
 use tally::domain::XpSettings;
 
 const KILLS: usize = 20;
+/// A voice session lasts at least this long, and a member has at most
+/// `MAX_SESSIONS`: long enough that a session counted twice or lost moves
+/// the member's voice time out of the bounds the delivery log allows.
+const MIN_SESSION: Duration = Duration::from_millis(1500);
+const MAX_SESSIONS: usize = 2;
 const EMOJIS: [&str; 3] = ["👍", "🎉", "🔥"];
 
 /// What one member should end up with.
@@ -41,6 +46,10 @@ struct Script {
     /// Members in the voice lounge now, and the lounge.
     in_voice: std::collections::HashSet<u64>,
     lounge: u64,
+    /// Each member's voice sessions: the one open (its join's sequence
+    /// number and when it was sent), and those closed (join and leave
+    /// sequence numbers).
+    voice: HashMap<u64, Voice>,
     /// A bot member, whose messages count nowhere.
     bot: u64,
     /// Joins and leaves per UTC day: joins dated by the simulator's clock
@@ -49,6 +58,25 @@ struct Script {
     joins: HashMap<i64, u64>,
     leaves: HashMap<i64, u64>,
     sent: u64,
+}
+
+/// One member's voice sessions in the script.
+#[derive(Debug, Default)]
+struct Voice {
+    open: Option<(u64, std::time::Instant)>,
+    closed: Vec<(u64, u64)>,
+}
+
+impl Voice {
+    /// Whether the open session may end now (it has lasted long enough).
+    fn may_end(&self) -> bool {
+        self.open.is_some_and(|(_, since)| since.elapsed() >= MIN_SESSION)
+    }
+
+    fn end(&mut self, leave_seq: u64) {
+        let (join_seq, _) = self.open.take().expect("a session is open");
+        self.closed.push((join_seq, leave_seq));
+    }
 }
 
 impl Script {
@@ -87,20 +115,37 @@ impl Script {
             sim.unreact(message, reactor, emoji).expect("removal sent");
         } else if roll < 950 {
             let who = self.present[self.rng.below(self.present.len())];
-            let channel = if self.in_voice.remove(&who) {
-                None
+            let voice = self.voice.entry(who).or_default();
+            if self.in_voice.contains(&who) {
+                if !voice.may_end() {
+                    return;
+                }
+                self.in_voice.remove(&who);
+                voice.end(sim.set_voice(self.guild, who, None).expect("voice change sent"));
             } else {
+                if voice.closed.len() >= MAX_SESSIONS {
+                    return;
+                }
                 self.in_voice.insert(who);
-                Some(self.lounge)
-            };
-            sim.set_voice(self.guild, who, channel).expect("voice change sent");
+                let seq = sim.set_voice(self.guild, who, Some(self.lounge)).expect("voice change sent");
+                voice.open = Some((seq, std::time::Instant::now()));
+            }
         } else if roll < 975 {
             if self.present.len() <= 5 {
                 return;
             }
-            let who = self.present.swap_remove(self.rng.below(self.present.len()));
-            self.in_voice.remove(&who); // leaving the server leaves voice first
-            sim.leave(self.guild, who).expect("leave sent");
+            let index = self.rng.below(self.present.len());
+            let who = self.present[index];
+            let voice = self.voice.entry(who).or_default();
+            if self.in_voice.contains(&who) && !voice.may_end() {
+                return;
+            }
+            self.present.swap_remove(index);
+            let removed = sim.leave(self.guild, who).expect("leave sent");
+            if self.in_voice.remove(&who) {
+                // Leaving the server leaves voice first: the event just before.
+                voice.end(removed - 1);
+            }
             *self.leaves.entry(tally::domain::days::today()).or_default() += 1;
             self.members.get_mut(&who).unwrap().present = false;
             self.absent.push(who);
@@ -130,6 +175,45 @@ impl Script {
     }
 }
 
+/// When the bot can have read each event: not before the simulator last
+/// wrote it, and before the first heartbeat acknowledging it or the death of
+/// the process it was written to, whichever came first.
+struct VoiceBounds {
+    log: discord_sim::DeliveryLog,
+    session: String,
+    deaths: Vec<u64>,
+}
+
+impl VoiceBounds {
+    fn new(log: discord_sim::DeliveryLog, deaths: Vec<u64>) -> Self {
+        let sessions = log.sessions();
+        assert_eq!(sessions.len(), 1, "one gateway session throughout: {sessions:?}");
+        Self { session: sessions[0].clone(), log, deaths }
+    }
+
+    fn read_between(&self, seq: u64) -> (u64, u64) {
+        let (written, acknowledged) =
+            self.log.read_between(&self.session, seq).unwrap_or_else(|| panic!("event {seq} was delivered"));
+        let died = self.deaths.iter().copied().find(|&d| d >= written).expect("every process ends");
+        (written, acknowledged.map_or(died, |a| a.min(died)))
+    }
+
+    /// The least and most time these sessions (join and leave sequence
+    /// numbers) can add up to, as Tally dates them, and the shortest any of
+    /// them can have been.
+    fn of(&self, sessions: &[(u64, u64)]) -> (u64, u64, u64) {
+        let (mut low, mut high, mut shortest) = (0, 0, u64::MAX);
+        for &(join, leave) in sessions {
+            let ((join_from, join_by), (leave_from, leave_by)) = (self.read_between(join), self.read_between(leave));
+            let least = leave_from.saturating_sub(join_by);
+            low += least;
+            high += leave_by - join_from;
+            shortest = shortest.min(least);
+        }
+        (low, high, shortest)
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9s_on_sqlite_lose_and_double_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -145,7 +229,11 @@ async fn twenty_kill_9s_on_postgres_lose_and_double_nothing() {
 async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     let seed = std::env::var("TALLY_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x7A11_u64);
     eprintln!("seed {seed} (set TALLY_KILL_SEED to replay another)");
-    let sim = Arc::new(Simulator::start(SimConfig::default()).await.unwrap());
+    // Deliveries are recorded to bound when the bot read each voice event
+    // (Discord's carry no time, so Tally dates them on receipt); frequent
+    // heartbeats make the bounds tight.
+    let config = SimConfig { record_deliveries: true, heartbeat_interval_ms: 100, ..SimConfig::default() };
+    let sim = Arc::new(Simulator::start(config).await.unwrap());
     let guild = sim.add_guild("Crash Test");
     let users: Vec<u64> = (0..40)
         .map(|i| {
@@ -173,6 +261,7 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
         members: users.iter().map(|u| (*u, Expected { present: true, ..Default::default() })).collect(),
         in_voice: Default::default(),
         lounge: sim.voice_channels_of(guild).unwrap()[0],
+        voice: HashMap::new(),
         bot: bot_member,
         // Everyone was there before Tally: the member list shows their joins.
         joins: HashMap::from([(joined_day, users.len() as u64 + 1)]),
@@ -195,6 +284,8 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     };
 
     let mut rng = Rng(seed ^ 0xDEAD);
+    // When each process was dead for sure: an event it kept was read before.
+    let mut deaths = Vec::new();
     for cycle in 0..KILLS {
         if cycle > 0 {
             bot = spawn_bot(&sim, url, quiet());
@@ -209,6 +300,7 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
         tokio::time::sleep(Duration::from_millis(20 + rng.below(230) as u64)).await;
         kill_9(&bot);
         let status = bot.wait().await.unwrap();
+        deaths.push(tally::domain::days::now_ms() as u64);
         assert!(!status.success(), "cycle {cycle}: the process was killed, not stopped");
     }
 
@@ -223,7 +315,9 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     settle(&sim, guild).await;
     terminate(&bot);
     assert!(bot.wait_with_output().await.unwrap().status.success());
+    deaths.push(tally::domain::days::now_ms() as u64);
     assert_eq!(sim.session_starts().0, 1, "every restart resumed the stored session");
+    let voice_bounds = VoiceBounds::new(sim.delivery_log(), deaths);
 
     let (given, received) = script.reactions();
     let records: HashMap<u64, tally::export::Record> =
@@ -248,6 +342,7 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
         let took = started.elapsed().as_millis() as u64;
         let today = tally::domain::days::today();
         let mut voice_total = 0;
+        let mut sessions_checked = 0;
         for user in script.members.keys() {
             let what = format!("member {user}, seed {seed}");
             let member = db.member(guild, *user).unwrap().unwrap();
@@ -257,6 +352,20 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
                 "{what} in voice"
             );
             assert!(member.voice_ms <= took, "{what}: {} ms in voice in a {took} ms run", member.voice_ms);
+            if let Some(voice) = script.voice.get(user).filter(|v| !v.closed.is_empty()) {
+                let (low, high, shortest) = voice_bounds.of(&voice.closed);
+                assert!(
+                    (low..=high).contains(&member.voice_ms),
+                    "{what}: {} ms in voice, but its {} sessions, as delivered, took {low}..={high} ms",
+                    member.voice_ms,
+                    voice.closed.len()
+                );
+                assert!(
+                    high - low < shortest,
+                    "{what}: bounds {low}..={high} ms are too loose to see its shortest session ({shortest} ms) counted twice"
+                );
+                sessions_checked += voice.closed.len();
+            }
             let days = db.member_days(guild, *user, today - 2, today + 2).unwrap(); // message days follow the simulator's clock
             let sum = |f: fn(&tally::store::MemberDay) -> u64| days.iter().map(f).sum::<u64>();
             assert_eq!(sum(|d| d.messages), member.messages, "day messages of {what}");
@@ -267,6 +376,8 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
             voice_total += member.voice_ms;
         }
         assert!(voice_total > 0, "members spent time in voice");
+        assert!(sessions_checked >= 10, "voice sessions were closed and checked: {sessions_checked}");
+        eprintln!("{sessions_checked} voice sessions within bounds");
         let server_days = db.guild_days(guild, today - 3, today + 3).unwrap();
         let server_voice: u64 = server_days.iter().map(|d| d.voice_ms).sum();
         assert_eq!(server_voice, voice_total, "the server's days hold every member's voice time");

@@ -282,11 +282,10 @@ impl PgWriter {
         outcome
     }
 
-    /// The stored shard positions, read on the writer's own connection.
+    /// The stored shard positions, read on the writer's own connection
+    /// once no transaction that saves positions is still running.
     pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
-        let client = self.client()?;
-        let rows = client.query(POSITIONS, &[])?;
-        Ok(rows.iter().map(position_from_row).collect())
+        fenced_positions(self.client()?)
     }
 }
 
@@ -343,6 +342,35 @@ pub fn take_identify_turn(target: &Target, bucket: u32, interval: Duration) -> R
 
 const POSITIONS: &str =
     "SELECT shard_id, shard_count, session_id, sequence, resume_url, committed_at FROM shard_positions ORDER BY shard_id";
+
+/// The advisory lock space of shard positions: a transaction that saves a
+/// shard's position holds `(POSITION_LOCKS, shard)` until it ends.
+///
+/// Why: a process killed just after sending COMMIT leaves its transaction
+/// to finish on the server, and a process that starts at that moment (or
+/// the same one, reconnected after its connection broke during COMMIT)
+/// must not read the positions from before it, or it would resume from
+/// there and count that batch again. Reading positions first takes the same
+/// locks, so it waits for any such transaction to commit or abort.
+const POSITION_LOCKS: i32 = 734_601;
+
+/// Reads the stored positions after waiting, shard by shard in order (as
+/// writers take them, so no deadlock), for every transaction that is
+/// saving a position to end.
+pub(crate) fn fenced_positions(client: &mut Client) -> Result<Vec<ShardPosition>, StoreError> {
+    let mut tx = client.transaction()?;
+    tx.query(
+        &format!(
+            "SELECT count(*) FROM (SELECT pg_advisory_xact_lock({POSITION_LOCKS}, shard_id)
+             FROM (SELECT shard_id FROM shard_positions ORDER BY shard_id) AS ordered) AS locked"
+        ),
+        &[],
+    )?;
+    // A new statement, so a new snapshot: it sees what the waited-for commits wrote.
+    let rows = tx.query(POSITIONS, &[])?;
+    tx.commit()?;
+    Ok(rows.iter().map(position_from_row).collect())
+}
 
 fn position_from_row(r: &Row) -> ShardPosition {
     ShardPosition {
@@ -617,12 +645,19 @@ impl StoreOps for PgOps<'_, '_> {
         let sequences: Vec<i64> = positions.iter().map(|p| p.sequence as i64).collect();
         let urls: Vec<&str> = positions.iter().map(|p| p.resume_url.as_str()).collect();
         let at: Vec<i64> = positions.iter().map(|p| p.committed_at_ms).collect();
+        // The position locks (see POSITION_LOCKS) are taken, in shard order,
+        // before the first row is written, by the same statement.
         self.run(
-            "INSERT INTO shard_positions (shard_id, shard_count, session_id, sequence, resume_url, committed_at)
+            &format!(
+                "WITH fenced AS (SELECT count(*) FROM (SELECT pg_advisory_xact_lock({POSITION_LOCKS}, s)
+                     FROM (SELECT unnest($1::int4[]) AS s ORDER BY 1) AS ordered) AS locked)
+             INSERT INTO shard_positions (shard_id, shard_count, session_id, sequence, resume_url, committed_at)
              SELECT * FROM UNNEST($1::int4[], $2::int4[], $3::text[], $4::int8[], $5::text[], $6::int8[])
+             WHERE (SELECT count(*) FROM fenced) >= 0
              ON CONFLICT (shard_id) DO UPDATE SET shard_count = EXCLUDED.shard_count,
                  session_id = EXCLUDED.session_id, sequence = EXCLUDED.sequence,
-                 resume_url = EXCLUDED.resume_url, committed_at = EXCLUDED.committed_at",
+                 resume_url = EXCLUDED.resume_url, committed_at = EXCLUDED.committed_at"
+            ),
             &[
                 (&shard_ids, Type::INT4_ARRAY),
                 (&counts, Type::INT4_ARRAY),

@@ -7,7 +7,7 @@ use std::sync::{Mutex, MutexGuard};
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
-use super::{member_from_row, position_from_row, Target, MEMBER_COLUMNS, POSITIONS};
+use super::{member_from_row, Target, MEMBER_COLUMNS};
 use crate::domain::activity::Id;
 use crate::domain::shards::ShardRange;
 use crate::store::{
@@ -271,6 +271,6 @@ impl Reader for PgReader {
     }
 
     fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
-        Ok(self.query(POSITIONS, &[])?.iter().map(position_from_row).collect())
+        self.with(super::fenced_positions)
     }
 }

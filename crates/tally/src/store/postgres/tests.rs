@@ -69,3 +69,68 @@ fn an_unreachable_server_is_a_passing_failure() {
     assert!(error.is_transient(), "{error}");
     assert!(error.to_string().contains("error connecting to server"), "{error}");
 }
+
+fn position(sequence: u64) -> ShardPosition {
+    ShardPosition {
+        shard_id: 0,
+        shard_count: 1,
+        session_id: "s".into(),
+        sequence,
+        resume_url: "wss://gateway".into(),
+        committed_at_ms: 0,
+    }
+}
+
+/// A transaction that is saving a shard's position (as one whose process
+/// was killed after sending COMMIT is, on the server) holds the reading of
+/// positions until it ends, so a process starting then resumes from what it
+/// commits, not from before it.
+#[test]
+fn reading_positions_waits_for_a_commit_in_flight() {
+    let scratch = ScratchDatabase::create();
+    let target = Target::parse(scratch.url()).unwrap();
+    let mut writer = open_writer(&target).unwrap();
+    writer.transaction(|ops| ops.save_positions(&[position(10)])).unwrap();
+    let reader = PgReader::open(&target, 1).unwrap();
+    let mut watcher = target.connect().unwrap();
+
+    let (saved_tx, saved) = std::sync::mpsc::channel();
+    let (go_tx, go) = std::sync::mpsc::channel::<()>();
+    std::thread::scope(|scope| {
+        let committing = scope.spawn(move || {
+            writer
+                .transaction(|ops| {
+                    ops.save_positions(&[position(20)])?;
+                    saved_tx.send(()).unwrap();
+                    go.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap()
+        });
+        saved.recv().unwrap();
+        let reading = scope.spawn(|| crate::store::Reader::positions(&reader).unwrap());
+        // Wait until the read is blocked on the position lock, then let the
+        // save commit (whatever was seen, so no thread is left waiting).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let blocked = loop {
+            let waiting: i64 = watcher
+                .query_one("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted", &[])
+                .unwrap()
+                .get(0);
+            if waiting > 0 {
+                break Ok(());
+            }
+            if reading.is_finished() {
+                break Err("the read did not wait for the save in flight");
+            }
+            if std::time::Instant::now() > deadline {
+                break Err("the read never waited on the position lock");
+            }
+            std::thread::yield_now();
+        };
+        go_tx.send(()).unwrap();
+        committing.join().unwrap();
+        blocked.unwrap();
+        assert_eq!(reading.join().unwrap(), [position(20)], "the read sees the commit it waited for");
+    });
+}
