@@ -1,9 +1,12 @@
 //! End-to-end benchmarks: the real `tally` binary (release build) against the
-//! simulator over real sockets, on SQLite in a temporary directory.
+//! simulator over real sockets, on SQLite in a temporary directory and on
+//! PostgreSQL over loopback (a scratch database on the server
+//! `TALLY_TEST_POSTGRES` names, 127.0.0.1:5432 by default), in the same run.
 //!
 //! ```sh
 //! cargo bench -p tally --bench e2e                          # every figure in BENCHMARKS.md
 //! TALLY_BENCH_SCALE=0.1 cargo bench -p tally --bench e2e    # a quick run at a tenth of the size
+//! TALLY_BENCH_BACKENDS=postgres cargo bench -p tally --bench e2e   # one backend only
 //! ```
 //!
 //! Ingest: with the bot stopped, the simulator queues N full MESSAGE_CREATE
@@ -18,7 +21,6 @@
 //! interaction received to answer accepted by the simulator's REST API.
 
 use std::collections::VecDeque;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use discord_sim::{Invocation, SimConfig, Simulator};
@@ -26,6 +28,10 @@ use tally::bot::Bot;
 use tally::config::BotConfig;
 use tally::dice::Dice as Rng;
 use tally::timings::quantile;
+
+#[path = "e2e/db.rs"]
+mod db;
+use db::{Backend, BenchDb};
 
 const WAIT: Duration = Duration::from_secs(1800);
 
@@ -67,97 +73,174 @@ struct Server {
 async fn run(scale: f64) {
     let members = ((1_000_000.0 * scale) as usize).max(1000);
     let events = ((1_000_000.0 * scale) as usize).max(1000);
+    let backends: Vec<Backend> = std::env::var("TALLY_BENCH_BACKENDS")
+        .unwrap_or_else(|_| "sqlite,postgres".into())
+        .split(',')
+        .map(|b| b.trim().parse().expect("TALLY_BENCH_BACKENDS lists sqlite and/or postgres"))
+        .collect();
     println!("# Tally end-to-end benchmarks ({members} members, {events} events a run)\n");
-
-    let mut rows = Vec::new();
-    // One server with a million members.
-    let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
-    let big = world(&sim, 1, members);
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
-    let took = first_start(&sim, &url, &big).await;
-    println!("set-up: {members} members listed and stored in {took:.1?}\n");
-
-    let zipf = Zipf::new(members, 1.1);
-    let mut rng = Rng(1);
-    let server = &big[0];
-    let zipf_run =
-        ingest(&sim, &url, events, None, || message(&sim, server.id, server.members[zipf.sample(&mut rng)])).await;
-    rows.push(("one server, 1M members, Zipf s=1.1", zipf_run.clone()));
-
-    let baseline_events = (events / 10).max(1000);
-    let baseline = ingest(&sim, &url, baseline_events, Some("1"), || {
-        message(&sim, server.id, server.members[zipf.sample(&mut rng)])
-    })
-    .await;
-    rows.push(("baseline: same, one transaction per event", baseline.clone()));
-
-    let mut mixed = Mixed::new(server);
-    let mixed_run = ingest(&sim, &url, events, None, || mixed.step(&sim, &zipf, &mut rng)).await;
-    rows.push(("mixed: messages, reactions, joins, leaves", mixed_run));
-
-    let worst =
-        ingest(&sim, &url, events, None, || message(&sim, server.id, server.members[rng.below(server.members.len())]))
-            .await;
-    rows.push(("worst case: every event a random member", worst));
-
-    let (ready_after, rss) = (zipf_run.ready_after, zipf_run.peak_rss_mb);
-    let commands = commands(&sim, &url, server, &zipf).await;
-    drop(sim);
-
-    // A thousand servers of a thousand members.
-    let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
-    let servers = world(&sim, 1000, (members / 1000).max(10));
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("tally.db").display());
-    first_start(&sim, &url, &[]).await;
-    // Member lists of a thousand servers come slowly (the gateway allows 120
-    // requests a minute), so one message from each member introduces them
-    // all first, untimed: the timed stream then meets known members, as in
-    // the one-server shape.
-    let everyone: Vec<(u64, u64)> = servers.iter().flat_map(|s| s.members.iter().map(|m| (s.id, *m))).collect();
-    let mut next = everyone.iter();
-    ingest(&sim, &url, everyone.len(), None, || next.next().is_some_and(|&(g, m)| message(&sim, g, m))).await;
-    let zipf = Zipf::new(servers[0].members.len(), 1.1);
-    let many = ingest(&sim, &url, events, None, || {
-        let server = &servers[rng.below(servers.len())];
-        message(&sim, server.id, server.members[zipf.sample(&mut rng)])
-    })
-    .await;
-    rows.push(("1,000 servers × 1,000 members, Zipf within each", many));
-
-    println!("## Ingest\n");
-    println!("| stream | events | wall time | events/s | bot CPU | events per CPU-second | vs baseline |");
-    println!("|---|---|---|---|---|---|---|");
-    for (name, r) in &rows {
+    let mut sqlite_file = None;
+    for backend in backends {
+        let (rows, baseline, commands, ready_after, rss, sizes, db) = run_backend(backend, members, events).await;
+        println!("## {backend}: ingest\n");
+        println!("| stream | events | wall time | events/s | bot CPU | events per CPU-second | vs baseline |");
+        println!("|---|---|---|---|---|---|---|");
+        for (name, r) in &rows {
+            println!(
+                "| {name} | {} | {:.2?} | {:.0} | {:.2?} | {:.0} | {:.1}× |",
+                r.events,
+                r.wall,
+                r.per_second(),
+                r.cpu,
+                r.per_cpu_second(),
+                r.per_second() / baseline.per_second()
+            );
+        }
+        println!("\n## {backend}: commands and web at {members} members\n");
+        println!("Commands inside the bot (interaction received → answer accepted); web pages over HTTP from this process.\n");
+        println!("| request | answers | p50 | p99 |");
+        println!("|---|---|---|---|");
+        for (name, mut samples) in commands {
+            let (p50, p99) = (quantile(&mut samples, 0.5), quantile(&mut samples, 0.99));
+            println!("| {name} | {} | {p50:.2?} | {p99:.2?} |", samples.len());
+        }
+        println!("\n## {backend}: memory, start-up, size\n");
+        println!("- peak RSS of the bot process: {rss:.0} MB");
+        println!("- start to gateway session resumed: {ready_after:.2?}");
+        let per_million = |bytes: u64| bytes as f64 / members as f64 * 1e6 / 1_048_576.0;
         println!(
-            "| {name} | {} | {:.2?} | {:.0} | {:.2?} | {:.0} | {:.1}× |",
-            r.events,
-            r.wall,
-            r.per_second(),
-            r.cpu,
-            r.per_cpu_second(),
-            r.per_second() / baseline.per_second()
+            "- database size with {members} members listed: {:.0} MB ({:.0} MB per million members)",
+            sizes.0 as f64 / 1_048_576.0,
+            per_million(sizes.0)
         );
+        println!(
+            "- database size after every run above (days, reactions, the 1,000-server world): {:.0} MB",
+            sizes.1 as f64 / 1_048_576.0
+        );
+        println!();
+        if backend == Backend::Sqlite {
+            sqlite_file = Some(db);
+        }
     }
-    println!("\n## Commands at {members} members (inside the bot: interaction received → answer accepted)\n");
-    println!("| command | answers | p50 | p99 |");
-    println!("|---|---|---|---|");
-    for (name, mut samples) in commands {
-        let (p50, p99) = (quantile(&mut samples, 0.5), quantile(&mut samples, 0.99));
-        println!("| {name} | {} | {p50:.2?} | {p99:.2?} |", samples.len());
+    if let Some(source) = sqlite_file {
+        println!("## tally copy (the one-server database above)\n");
+        println!("| direction | rows | wall time | rows/s |");
+        println!("|---|---|---|---|");
+        let middle = BenchDb::new(Backend::Postgres);
+        let back = BenchDb::new(Backend::Sqlite);
+        for (name, from, to) in [("SQLite → PostgreSQL", &source, &middle), ("PostgreSQL → SQLite", &middle, &back)]
+        {
+            let (rows, wall) = tokio::task::block_in_place(|| copy(from.url(), to.url()));
+            println!("| {name} | {rows} | {wall:.2?} | {:.0} |", rows as f64 / wall.as_secs_f64());
+        }
+        println!();
     }
-    println!("\n## Memory and start-up at {members} members\n");
-    println!("- peak RSS of the bot process: {rss:.0} MB");
-    println!("- start to gateway session resumed: {ready_after:.2?}");
 
-    println!("\n## Rank card (one core, in this process)\n");
+    println!("## Rank card (one core, in this process)\n");
     println!("| card | renders | p50 | p99 |");
     println!("|---|---|---|---|");
     for (name, mut samples) in rank_cards() {
         let (p50, p99) = (quantile(&mut samples, 0.5), quantile(&mut samples, 0.99));
         println!("| {name} | {} | {p50:.2?} | {p99:.2?} |", samples.len());
     }
+}
+
+/// Every ingest stream, the commands and the sizes on one backend; returns
+/// the one-server database for `tally copy`.
+#[allow(clippy::type_complexity)]
+async fn run_backend(
+    backend: Backend,
+    members: usize,
+    events: usize,
+) -> (Vec<(&'static str, Ingest)>, Ingest, Vec<(String, Vec<Duration>)>, Duration, f64, (u64, u64), BenchDb) {
+    let mut rows = Vec::new();
+    // One server with a million members.
+    let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
+    let big = world(&sim, 1, members);
+    let db = BenchDb::new(backend);
+    let took = first_start(&sim, &db, &big).await;
+    let listed_size = db.size_bytes();
+    println!("{backend} set-up: {members} members listed and stored in {took:.1?}\n");
+
+    let zipf = Zipf::new(members, 1.1);
+    let mut rng = Rng(1);
+    let server = &big[0];
+    let zipf_run =
+        ingest(&sim, &db, events, None, || message(&sim, server.id, server.members[zipf.sample(&mut rng)])).await;
+    rows.push(("one server, 1M members, Zipf s=1.1", zipf_run.clone()));
+
+    let baseline_events = (events / 10).max(1000);
+    let baseline = match backend {
+        // The same binary, one transaction per event.
+        Backend::Sqlite => {
+            let run = ingest(&sim, &db, baseline_events, Some("1"), || {
+                message(&sim, server.id, server.members[zipf.sample(&mut rng)])
+            })
+            .await;
+            rows.push(("baseline: same, one transaction per event", run.clone()));
+            run
+        }
+        // What most bots do: one upsert per message, one round trip each.
+        Backend::Postgres => {
+            let mut picks = Rng(2);
+            let ids: Vec<u64> = (0..baseline_events).map(|_| server.members[zipf.sample(&mut picks)]).collect();
+            let guild = server.id;
+            let run = tokio::task::spawn_blocking(move || db::one_round_trip_per_event(guild, &ids)).await.unwrap();
+            rows.push(("baseline: one upsert per message (one round trip each), Zipf", run.clone()));
+            run
+        }
+    };
+
+    let mut mixed = Mixed::new(server);
+    let mixed_run = ingest(&sim, &db, events, None, || mixed.step(&sim, &zipf, &mut rng)).await;
+    rows.push(("mixed: messages, reactions, joins, leaves", mixed_run));
+
+    let worst =
+        ingest(&sim, &db, events, None, || message(&sim, server.id, server.members[rng.below(server.members.len())]))
+            .await;
+    rows.push(("worst case: every event a random member", worst));
+
+    let (ready_after, rss) = (zipf_run.ready_after, zipf_run.peak_rss_mb);
+    let commands = commands(&sim, &db, server, &zipf).await;
+    drop(sim);
+
+    // A thousand servers of a thousand members.
+    let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
+    let servers = world(&sim, 1000, (members / 1000).max(10));
+    let many_db = BenchDb::new(backend);
+    first_start(&sim, &many_db, &[]).await;
+    // Member lists of a thousand servers come slowly (the gateway allows 120
+    // requests a minute), so one message from each member introduces them
+    // all first, untimed: the timed stream then meets known members, as in
+    // the one-server shape.
+    let everyone: Vec<(u64, u64)> = servers.iter().flat_map(|s| s.members.iter().map(|m| (s.id, *m))).collect();
+    let mut next = everyone.iter();
+    ingest(&sim, &many_db, everyone.len(), None, || next.next().is_some_and(|&(g, m)| message(&sim, g, m))).await;
+    let zipf = Zipf::new(servers[0].members.len(), 1.1);
+    let many = ingest(&sim, &many_db, events, None, || {
+        let server = &servers[rng.below(servers.len())];
+        message(&sim, server.id, server.members[zipf.sample(&mut rng)])
+    })
+    .await;
+    rows.push(("1,000 servers × 1,000 members, Zipf within each", many));
+    let final_size = db.size_bytes();
+    (rows, baseline, commands, ready_after, rss, (listed_size, final_size), db)
+}
+
+/// Runs `tally copy` and reads the rows it moved from its report.
+fn copy(from: &str, to: &str) -> (u64, Duration) {
+    let started = Instant::now();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["copy", "--from", from, "--to", to])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("tally copy runs");
+    let wall = started.elapsed();
+    assert!(output.status.success(), "tally copy failed: {}", String::from_utf8_lossy(&output.stderr));
+    let report = String::from_utf8_lossy(&output.stdout);
+    let line = report.lines().find(|l| l.starts_with("copied ")).expect("a summary line");
+    let rows = line.split_whitespace().nth(1).unwrap().replace(',', "").parse().unwrap();
+    (rows, wall)
 }
 
 /// Times drawing rank cards, with initials and with an avatar picture.
@@ -244,19 +327,10 @@ async fn stop_bot(bot: tokio::process::Child) {
     assert!(output.status.success(), "the bot stopped cleanly");
 }
 
-/// The sequence the database has committed for shard 0.
-fn committed(path: &Path) -> u64 {
-    let Ok(conn) = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY) else {
-        return 0;
-    };
-    conn.query_row("SELECT sequence FROM shard_positions WHERE shard_id = 0", [], |r| r.get::<_, i64>(0))
-        .map_or(0, |s| s as u64)
-}
-
-async fn wait_committed(path: &Path, sequence: u64, every: Duration) -> Instant {
+async fn wait_committed(db: &BenchDb, sequence: u64, every: Duration) -> Instant {
     let deadline = Instant::now() + WAIT;
     loop {
-        if committed(path) >= sequence {
+        if tokio::task::block_in_place(|| db.committed()) >= sequence {
             return Instant::now();
         }
         assert!(Instant::now() < deadline, "the bot never committed sequence {sequence}");
@@ -266,16 +340,15 @@ async fn wait_committed(path: &Path, sequence: u64, every: Duration) -> Instant 
 
 /// First start: the bot identifies, lists every member (chunks for the big
 /// server), stores them, and stops with a resumable session.
-async fn first_start(sim: &Simulator, url: &str, chunked: &[Server]) -> Duration {
-    let path = tally::store::sqlite::path_from_url(url).unwrap();
+async fn first_start(sim: &Simulator, db: &BenchDb, chunked: &[Server]) -> Duration {
     let started = Instant::now();
-    let bot = spawn_bot(sim, url, None);
+    let bot = spawn_bot(sim, db.url(), None);
     sim.wait_for_bot(1, WAIT).await.unwrap();
     for server in chunked {
         sim.wait_for_member_request(server.id, 1, WAIT).await.unwrap();
     }
     let target = sim.last_sequence(0).unwrap();
-    wait_committed(&path, target, Duration::from_millis(50)).await;
+    wait_committed(db, target, Duration::from_millis(50)).await;
     let took = started.elapsed();
     stop_bot(bot).await;
     took
@@ -283,12 +356,12 @@ async fn first_start(sim: &Simulator, url: &str, chunked: &[Server]) -> Duration
 
 /// What one ingest run measured.
 #[derive(Debug, Clone)]
-struct Ingest {
-    events: usize,
-    wall: Duration,
-    cpu: Duration,
-    peak_rss_mb: f64,
-    ready_after: Duration,
+pub struct Ingest {
+    pub events: usize,
+    pub wall: Duration,
+    pub cpu: Duration,
+    pub peak_rss_mb: f64,
+    pub ready_after: Duration,
 }
 
 impl Ingest {
@@ -306,12 +379,11 @@ impl Ingest {
 /// replay until the last one is committed.
 async fn ingest(
     sim: &Simulator,
-    url: &str,
+    db: &BenchDb,
     events: usize,
     batch: Option<&str>,
     mut next: impl FnMut() -> bool,
 ) -> Ingest {
-    let path = tally::store::sqlite::path_from_url(url).unwrap();
     let mut sent = 0;
     while sent < events {
         sent += usize::from(next());
@@ -319,13 +391,13 @@ async fn ingest(
     let target = sim.last_sequence(0).unwrap();
     let resumes = sim.session_starts().1;
     let spawned = Instant::now();
-    let bot = spawn_bot(sim, url, batch);
+    let bot = spawn_bot(sim, db.url(), batch);
     let pid = bot.id().unwrap();
     sim.wait_for_session_starts(1, resumes + 1, WAIT).await.unwrap();
     let ready_after = spawned.elapsed();
     let cpu_before = cpu_time(pid);
     let start = sim.last_resume_at().unwrap();
-    let end = wait_committed(&path, target, Duration::from_millis(1)).await;
+    let end = wait_committed(db, target, Duration::from_millis(1)).await;
     let cpu = cpu_time(pid).saturating_sub(cpu_before);
     let peak_rss_mb = peak_rss_kb(pid) as f64 / 1024.0;
     stop_bot(bot).await;
@@ -427,8 +499,11 @@ async fn take_samples(timings: &tally::timings::CommandTimings, command: &str, n
 }
 
 /// Command latencies with the bot in this process.
-async fn commands(sim: &Simulator, url: &str, server: &Server, zipf: &Zipf) -> Vec<(String, Vec<Duration>)> {
-    let config = BotConfig::from_parts(Some(sim.token()), url, &sim.api_base()).unwrap();
+async fn commands(sim: &Simulator, db: &BenchDb, server: &Server, zipf: &Zipf) -> Vec<(String, Vec<Duration>)> {
+    let mut config = BotConfig::from_parts(Some(sim.token()), db.url(), &sim.api_base()).unwrap();
+    config.web_addr = Some("127.0.0.1:0".parse().unwrap());
+    let database = tally::store::Database::from_url(db.url()).unwrap();
+    tokio::task::block_in_place(|| database.set_web_public(server.id, true)).unwrap();
     let bot = Bot::start(config).await.unwrap();
     sim.wait_for_bot(1, WAIT).await.unwrap();
     while !bot.context().rankings.is_ready() {
@@ -474,6 +549,21 @@ async fn commands(sim: &Simulator, url: &str, server: &Server, zipf: &Zipf) -> V
         }
         let kept = take_samples(timings, "leaderboard", 99).await;
         out.push((format!("/leaderboard period:{period} by:{by}, pages 2-100 kept"), kept));
+    }
+    let web = bot.web_addr().expect("the web page is on");
+    let board = format!("/api/servers/{}/leaderboard", server.id);
+    let pages: u64 = serde_json::from_str::<serde_json::Value>(&db::http_get(web, &board).await.1).unwrap()["pages"]
+        .as_u64()
+        .unwrap();
+    for (name, page) in [("web board page 1 (HTML)", 1), ("web board, deepest page (HTML)", pages)] {
+        let path = format!("/servers/{}?page={page}", server.id);
+        let mut samples = Vec::new();
+        for _ in 0..200 {
+            let (took, body) = db::http_get(web, &path).await;
+            assert!(body.contains("ranked member"), "a board page: {}", &body[..body.len().min(200)]);
+            samples.push(took);
+        }
+        out.push((format!("{name}, page {page}"), samples));
     }
     bot.shutdown().await.unwrap();
     out

@@ -337,12 +337,15 @@ fn page_of<R: Reader + ?Sized>(
 ) -> Result<PeriodPage, StoreError> {
     let start = usize::try_from(offset).unwrap_or(usize::MAX).min(order.len());
     let end = start.saturating_add(usize::try_from(limit).unwrap_or(usize::MAX)).min(order.len());
-    let mut rows = Vec::with_capacity(end - start);
-    for &(user_id, figure) in &order[start..end] {
+    let page = &order[start..end];
+    let ids: Vec<Id> = page.iter().map(|(user_id, _)| *user_id).collect();
+    let mut found = reader.members(guild_id, &ids)?.into_iter().peekable();
+    let mut rows = Vec::with_capacity(page.len());
+    for &(user_id, figure) in page {
+        let Some(member) = found.next_if(|m| m.user_id == user_id) else { continue };
         // A kept order may predate a leave by a few seconds: who left never shows.
-        match reader.member(guild_id, user_id)? {
-            Some(member) if member.left_at_ms.is_none() && !member.bot => rows.push((member, figure)),
-            _ => {}
+        if member.left_at_ms.is_none() && !member.bot {
+            rows.push((member, figure));
         }
     }
     Ok(PeriodPage { rows, total: order.len() as u64 })
@@ -382,6 +385,9 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     }
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError> {
         (**self).member(guild_id, user_id)
+    }
+    fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
+        (**self).members(guild_id, user_ids)
     }
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         (**self).rank(guild_id, user_id)
@@ -430,6 +436,15 @@ pub trait Reader: Send + Sync {
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+    /// The stored members among `user_ids`, in the order of `user_ids`: a
+    /// page of a board in one read (one round trip on a server database).
+    fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
+        let mut found = Vec::with_capacity(user_ids.len());
+        for &user_id in user_ids {
+            found.extend(self.member(guild_id, user_id)?);
+        }
+        Ok(found)
+    }
     /// 1-based rank by XP among present, non-bot members with XP; None when unranked.
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError>;
     /// Present non-bot members with XP, by XP then id, `limit` from `offset`.

@@ -220,6 +220,10 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.member(guild_id, user_id)
     }
 
+    fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
+        self.inner.members(guild_id, user_ids)
+    }
+
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         let Some(member) = self.inner.member(guild_id, user_id)? else { return Ok(None) };
         let Some(xp) = ranked_xp(&member) else { return Ok(None) };
@@ -240,13 +244,8 @@ impl<R: Reader> Reader for IndexedReader<R> {
             None => (Vec::new(), 0),
         });
         let Some((entries, total)) = indexed else { return self.inner.leaderboard(guild_id, offset, limit) };
-        let mut members = Vec::with_capacity(entries.len());
-        for (user_id, _) in entries {
-            if let Some(member) = self.inner.member(guild_id, user_id)? {
-                members.push(member);
-            }
-        }
-        Ok(LeaderboardPage { members, total })
+        let ids: Vec<Id> = entries.iter().map(|(user_id, _)| *user_id).collect();
+        Ok(LeaderboardPage { members: self.inner.members(guild_id, &ids)?, total })
     }
 
     fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError> {

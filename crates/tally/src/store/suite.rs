@@ -140,6 +140,9 @@ fn everything_written_reads_back(mut db: TestDb) {
     assert_eq!(r.leaderboard(9, 0, 10).unwrap().total, 2);
     let all: Vec<u64> = r.all_members(9).unwrap().iter().map(|m| m.user_id).collect();
     assert_eq!(all, [1, 2]);
+    let some: Vec<u64> = r.members(9, &[2, 77, 1]).unwrap().iter().map(|m| m.user_id).collect();
+    assert_eq!(some, [2, 1], "members in the order asked, unknown ones left out");
+    assert!(r.members(10, &[1, 2]).unwrap().is_empty(), "another server's members are not these");
     assert_eq!(r.card_accent(1).unwrap(), Some(0xABCDEF));
     let guild = r.guild(9).unwrap().unwrap();
     assert_eq!((guild.name.as_str(), guild.web_public), ("Nine", true));

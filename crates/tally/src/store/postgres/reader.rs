@@ -229,6 +229,18 @@ impl Reader for PgReader {
         Ok(rows.first().map(member_from_row))
     }
 
+    fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
+        let ids: Vec<i64> = user_ids.iter().map(|&id| id as i64).collect();
+        // `= ANY` walks the primary key once per id; the order is put back here.
+        let rows = self.query(
+            &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = $1 AND user_id = ANY($2)"),
+            &[(&(guild_id as i64), Type::INT8), (&ids, Type::INT8_ARRAY)],
+        )?;
+        let mut found: std::collections::HashMap<Id, Member> =
+            rows.iter().map(member_from_row).map(|m| (m.user_id, m)).collect();
+        Ok(user_ids.iter().filter_map(|id| found.remove(id)).collect())
+    }
+
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         let Some(member) = self.member(guild_id, user_id)? else { return Ok(None) };
         if member.bot || member.left_at_ms.is_some() || member.xp == 0 {
