@@ -79,6 +79,10 @@ pub struct InteractionReply {
     pub updates_message: bool,
     /// Time from dispatch to the first acknowledgement.
     pub ack_after: Duration,
+    /// The answer came as a follow-up message (`POST /webhooks/…`) after a
+    /// deferral: the deferred original was deleted, or a deferred update
+    /// left the clicked message as it was.
+    pub followup: bool,
 }
 
 impl InteractionReply {
@@ -139,21 +143,35 @@ pub(crate) struct Pending {
     pub created: Instant,
     pub acknowledged: Option<(Instant, bool)>,
     pub updates_message: bool,
+    /// The flags a deferral (type 5) set: its EPHEMERAL bit holds for the
+    /// answer edited in later, as on Discord.
+    pub deferred_flags: u64,
+    /// The bot deleted the original response.
+    pub original_deleted: bool,
     pub done: Option<oneshot::Sender<InteractionReply>>,
 }
 
 impl Pending {
     pub fn new(id: u64, channel_id: u64, done: oneshot::Sender<InteractionReply>) -> Self {
-        Self { id, channel_id, created: Instant::now(), acknowledged: None, updates_message: false, done: Some(done) }
+        Self {
+            id,
+            channel_id,
+            created: Instant::now(),
+            acknowledged: None,
+            updates_message: false,
+            deferred_flags: 0,
+            original_deleted: false,
+            done: Some(done),
+        }
     }
 
-    /// Completes the wait with the answer.
-    pub fn finish(&mut self, data: Value, files: Vec<(String, String, Vec<u8>)>) {
+    /// Completes the wait with the answer (`followup`: sent as a follow-up message).
+    pub fn finish(&mut self, data: Value, files: Vec<(String, String, Vec<u8>)>, followup: bool) {
         let (at, deferred) = self.acknowledged.unwrap_or((Instant::now(), false));
         if let Some(done) = self.done.take() {
-            let updates_message = self.updates_message;
-            let _ =
-                done.send(InteractionReply { deferred, data, files, updates_message, ack_after: at - self.created });
+            let updates_message = self.updates_message && !followup;
+            let ack_after = at - self.created;
+            let _ = done.send(InteractionReply { deferred, data, files, updates_message, ack_after, followup });
         }
     }
 }

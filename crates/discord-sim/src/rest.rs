@@ -143,6 +143,7 @@ fn route(
         ("PATCH", ["webhooks", id, token, "messages", "@original"]) if *id == app => {
             edit_original(shared, token, body, files)
         }
+        ("DELETE", ["webhooks", id, token, "messages", "@original"]) if *id == app => delete_original(shared, token),
         ("POST", ["webhooks", id, token]) if *id == app => followup(shared, token, body, files),
         ("POST", ["channels", channel, "messages"]) => match channel.parse::<u64>() {
             Ok(c) if shared.lock().world.guild_of_channel(c).is_some() => {
@@ -222,45 +223,81 @@ fn callback(
         4 | 7 => {
             pending.acknowledged = Some((Instant::now(), false));
             pending.updates_message = kind == 7;
-            pending.finish(body["data"].clone(), files);
+            pending.finish(body["data"].clone(), files, false);
         }
         // Deferred: a message to come, or an update to the component's message.
         5 | 6 => {
             pending.acknowledged = Some((Instant::now(), true));
             pending.updates_message = kind == 6;
+            // Only a deferred message (5) takes flags, and only EPHEMERAL
+            // matters: the answer edited in later keeps it.
+            pending.deferred_flags =
+                if kind == 5 { body["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL } else { 0 };
         }
         _ => return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"),
     }
     let interaction_id = pending.id;
+    let ephemeral = body["data"]["flags"].as_u64().is_some_and(|f| f & EPHEMERAL != 0);
     drop(state);
     if query.contains("with_response=true") {
-        Json(json!({ "interaction": { "id": interaction_id.to_string(), "type": 2, "response_message_loading": kind == 5, "response_message_ephemeral": false } })).into_response()
+        Json(json!({ "interaction": { "id": interaction_id.to_string(), "type": 2, "response_message_loading": kind == 5, "response_message_ephemeral": ephemeral } })).into_response()
     } else {
         StatusCode::NO_CONTENT.into_response()
     }
 }
 
-fn edit_original(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+fn edit_original(shared: &Shared, token: &str, mut body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
     let channel = {
         let mut state = shared.lock();
         let Some(pending) = state.interactions.get_mut(token) else {
             return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
         };
-        if pending.acknowledged.is_none() {
+        if pending.acknowledged.is_none() || pending.original_deleted {
             return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
         }
-        pending.finish(body.clone(), files.clone());
+        if matches!(pending.acknowledged, Some((_, true))) && !pending.updates_message {
+            // An edit cannot change whether a deferred answer is ephemeral:
+            // the deferral decided.
+            let flags = body["flags"].as_u64().unwrap_or(0) & !EPHEMERAL;
+            body["flags"] = json!(flags | pending.deferred_flags);
+        }
+        pending.finish(body.clone(), files.clone(), false);
         pending.channel_id
     };
     Json(bot_message(shared, channel, &body, &files)).into_response()
 }
 
-fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
-    let Some(channel) = shared.lock().interactions.get(token).map(|p| p.channel_id) else {
+fn delete_original(shared: &Shared, token: &str) -> Response {
+    let mut state = shared.lock();
+    let Some(pending) = state.interactions.get_mut(token) else {
         return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+    };
+    if pending.acknowledged.is_none() || pending.original_deleted || pending.updates_message {
+        return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+    }
+    pending.original_deleted = true;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+    let channel = {
+        let mut state = shared.lock();
+        let Some(pending) = state.interactions.get_mut(token) else {
+            return error(StatusCode::NOT_FOUND, 10015, "Unknown Webhook");
+        };
+        // The answer to a deferral whose original is gone, or to a deferred
+        // update that leaves the clicked message as it was.
+        let deferred = matches!(pending.acknowledged, Some((_, true)));
+        if deferred && (pending.original_deleted || pending.updates_message) {
+            pending.finish(body.clone(), files.clone(), true);
+        }
+        pending.channel_id
     };
     Json(bot_message(shared, channel, &body, &files)).into_response()
 }
+
+/// The EPHEMERAL message flag: only the invoker sees the message.
+const EPHEMERAL: u64 = 1 << 6;
 
 /// A message the bot posted, as Discord returns it.
 fn bot_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(String, String, Vec<u8>)]) -> Value {

@@ -24,7 +24,7 @@ pub const PAGE_SIZE: u64 = 10;
 
 /// Which board, and which page of it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct View {
+pub(crate) struct View {
     page: u64,
     period: Period,
     by: By,
@@ -57,17 +57,28 @@ pub(crate) async fn run(request: &Request<'_>, command: LeaderboardCommand) -> a
 /// A click on a Previous/Next button (`custom_id` from [`buttons`]). Only
 /// the member who asked pages their copy; others are told to ask their own.
 pub(crate) async fn clicked(request: &Request<'_>, custom_id: &str) -> anyhow::Result<Reply> {
-    let Some((asker, view)) = parse_button(custom_id) else {
-        return Ok(Reply::notice("This button is from an older version of Tally. Run /leaderboard again."));
+    let view = match may_click(custom_id, request.invoker.id.get()) {
+        Ok(view) => view,
+        Err(notice) => return Ok(notice),
     };
-    if asker != request.invoker.id.get() {
-        return Ok(Reply::notice(format!(
-            "Only <@{asker}> can turn the pages of this leaderboard. Run /leaderboard to get your own."
-        )));
-    }
     let mut reply = page_reply(request, view).await?;
     reply.update = !reply.ephemeral;
     Ok(reply)
+}
+
+/// The page `clicker` asks for, if they may press this button (it is
+/// Tally's, and on their own board), or the notice telling them why not:
+/// decided with nothing read.
+pub(crate) fn may_click(custom_id: &str, clicker: u64) -> Result<View, Reply> {
+    let Some((asker, view)) = parse_button(custom_id) else {
+        return Err(Reply::notice("This button is from an older version of Tally. Run /leaderboard again."));
+    };
+    if asker != clicker {
+        return Err(Reply::notice(format!(
+            "Only <@{asker}> can turn the pages of this leaderboard. Run /leaderboard to get your own."
+        )));
+    }
+    Ok(view)
 }
 
 /// The prefix of Tally's leaderboard buttons.

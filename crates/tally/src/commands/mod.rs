@@ -18,7 +18,7 @@ use twilight_model::id::{marker::GuildMarker, Id};
 use twilight_model::user::User;
 
 use crate::bot::Context;
-pub use reply::Reply;
+pub use reply::{Reply, Shape};
 
 /// Every command Tally registers.
 pub fn definitions() -> Vec<Command> {
@@ -51,6 +51,15 @@ const FRESHNESS_WAIT: Duration = Duration::from_secs(2);
 /// ephemeral message, and REST failures are logged.
 pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: Freshness) {
     let received = tokio::time::Instant::now();
+    let shape = match triage(&interaction) {
+        Ok(shape) => shape,
+        // Known at once, nothing to read: answered now, however slow the database.
+        Err(notice) => {
+            let outcome = reply::respond(&context, &interaction, received, Shape::PRIVATE, async { notice }).await;
+            finish(&context, &interaction, received, outcome);
+            return;
+        }
+    };
     let work = {
         let context = Arc::clone(&context);
         let interaction = interaction.clone();
@@ -66,12 +75,47 @@ pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: 
             answer(&context, &interaction).await
         }
     };
-    let outcome = reply::respond(&context, &interaction, received, work).await;
-    let command = command_name(&interaction);
+    let outcome = reply::respond(&context, &interaction, received, shape, work).await;
+    finish(&context, &interaction, received, outcome);
+}
+
+fn finish(
+    context: &Context,
+    interaction: &Interaction,
+    received: tokio::time::Instant,
+    outcome: Result<(), crate::retry::CallError>,
+) {
+    let command = command_name(interaction);
     context.timings.record(command, received.elapsed());
     context.metrics.command_answered(command, received.elapsed());
     if let Err(error) = outcome {
         tracing::warn!(%error, command, "could not send a command answer to Discord; the member sees an error");
+    }
+}
+
+/// Decides at once, with nothing read, how the answer will be shown (see
+/// [`Shape`]), or gives the whole answer when it is a notice known already:
+/// not in a server, a button from an older Tally or someone else's board,
+/// an unknown command.
+fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
+    if interaction.guild_id.is_none() {
+        return Err(Reply::notice("Tally counts activity in servers. Use this command in a server."));
+    }
+    let Some(invoker) = interaction.author() else {
+        return Err(Reply::notice("Discord did not say who asked; please try again."));
+    };
+    match &interaction.data {
+        Some(InteractionData::ApplicationCommand(data)) => match data.name.as_str() {
+            "card" => Ok(Shape::PRIVATE),
+            "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
+            other => Err(Reply::notice(format!(
+                "I don't know the command /{other}. Try /stats, /leaderboard, /joined, /activity or /card."
+            ))),
+        },
+        Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
+            leaderboard::may_click(&click.custom_id, invoker.id.get()).map(|_| Shape::UPDATE)
+        }
+        _ => Err(Reply::notice("Tally only understands its slash commands.")),
     }
 }
 

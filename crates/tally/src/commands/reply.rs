@@ -10,7 +10,7 @@ use twilight_model::application::interaction::{Interaction, InteractionType};
 use twilight_model::channel::message::Component;
 use twilight_model::channel::message::{Embed, MessageFlags};
 use twilight_model::http::attachment::Attachment;
-use twilight_model::http::interaction::{InteractionResponse, InteractionResponseType};
+use twilight_model::http::interaction::{InteractionResponse, InteractionResponseData, InteractionResponseType};
 use twilight_util::builder::embed::{EmbedBuilder, ImageSource};
 use twilight_util::builder::interaction_response::{ChannelMessageBuilder, UpdateMessageBuilder};
 
@@ -70,6 +70,30 @@ impl Reply {
     }
 }
 
+/// How an answer will be shown, decided before any slow work: Discord fixes
+/// whether a deferred answer is ephemeral when it is deferred, and whether
+/// it replaces the clicked message by the kind of deferral.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shape {
+    /// Only the asker sees it.
+    pub ephemeral: bool,
+    /// It replaces the message whose button was clicked.
+    pub update: bool,
+}
+
+impl Shape {
+    /// A new message everyone in the channel sees.
+    pub const PUBLIC: Self = Self { ephemeral: false, update: false };
+    /// A new message only the asker sees.
+    pub const PRIVATE: Self = Self { ephemeral: true, update: false };
+    /// The clicked message, replaced.
+    pub const UPDATE: Self = Self { ephemeral: false, update: true };
+
+    fn of(reply: &Reply) -> Self {
+        Self { ephemeral: reply.ephemeral, update: reply.update }
+    }
+}
+
 /// How long an answer may take before Tally defers and edits it in later:
 /// well inside Discord's 3 seconds, leaving room for the network.
 const ANSWER_BUDGET: Duration = Duration::from_millis(1500);
@@ -80,20 +104,22 @@ const ACK_DEADLINE: Duration = Duration::from_millis(2700);
 /// lives 15 minutes).
 const EDIT_DEADLINE: Duration = Duration::from_secs(120);
 
-/// Sends `work`'s answer to the interaction received at `received`.
-/// Server errors and network failures are retried while Discord would still
-/// take the answer; rate limits are waited out by twilight.
+/// Sends `work`'s answer to the interaction received at `received`, shaped
+/// as `shape` if it has to be deferred. Server errors and network failures
+/// are retried while Discord would still take the answer; rate limits are
+/// waited out by twilight.
 pub async fn respond(
     context: &Context,
     interaction: &Interaction,
     received: Instant,
+    shape: Shape,
     work: impl Future<Output = Reply>,
 ) -> Result<(), CallError> {
     let client = context.http.interaction(context.application_id);
     let ack_deadline = received + ACK_DEADLINE;
     tokio::pin!(work);
-    // A button's answer replaces the message it sits on.
-    let on_button = interaction.kind == InteractionType::MessageComponent;
+    // Only a button's answer can replace the message it sits on.
+    let shape = Shape { update: shape.update && interaction.kind == InteractionType::MessageComponent, ..shape };
     match tokio::time::timeout_at(received + ANSWER_BUDGET, &mut work).await {
         Ok(reply) => {
             let response = if reply.update {
@@ -117,26 +143,54 @@ pub async fn respond(
             .await?;
         }
         Err(_) => {
-            let kind = if on_button {
+            let kind = if shape.update {
                 InteractionResponseType::DeferredUpdateMessage
             } else {
                 InteractionResponseType::DeferredChannelMessageWithSource
             };
-            let response = InteractionResponse { kind, data: None };
+            let data = (shape.ephemeral && !shape.update)
+                .then(|| InteractionResponseData { flags: Some(MessageFlags::EPHEMERAL), ..Default::default() });
+            let response = InteractionResponse { kind, data };
             acknowledge(ack_deadline, "deferring a command", || {
                 client.create_response(interaction.id, &interaction.token, &response).into_future()
             })
             .await?;
             let reply = work.await;
-            retry::until(received + EDIT_DEADLINE, Retry::ServerAndNetworkErrors, "editing in an answer", || {
-                client
-                    .update_response(&interaction.token)
-                    .embeds(Some(&reply.embeds))
-                    .components(Some(&reply.components))
-                    .attachments(&reply.attachments)
-                    .into_future()
-            })
-            .await?;
+            let edit_deadline = received + EDIT_DEADLINE;
+            if Shape::of(&reply) == shape {
+                retry::until(edit_deadline, Retry::ServerAndNetworkErrors, "editing in an answer", || {
+                    client
+                        .update_response(&interaction.token)
+                        .embeds(Some(&reply.embeds))
+                        .components(Some(&reply.components))
+                        .attachments(&reply.attachments)
+                        .into_future()
+                })
+                .await?;
+            } else {
+                // The answer turned out otherwise than deferred (a notice
+                // after a public deferral, say): an edit cannot change that,
+                // so the placeholder goes (a deferred update has none; the
+                // clicked message stays as it was) and the answer follows
+                // as a message of its own, shown as it should be.
+                if !shape.update {
+                    retry::until(edit_deadline, Retry::ServerAndNetworkErrors, "removing a placeholder", || {
+                        client.delete_response(&interaction.token).into_future()
+                    })
+                    .await?;
+                }
+                let flags = if reply.ephemeral { MessageFlags::EPHEMERAL } else { MessageFlags::empty() };
+                retry::until(edit_deadline, Retry::ServerAndNetworkErrors, "sending an answer", || {
+                    client
+                        .create_followup(&interaction.token)
+                        .embeds(&reply.embeds)
+                        .components(&reply.components)
+                        .attachments(&reply.attachments)
+                        .flags(flags)
+                        .into_future()
+                })
+                .await?;
+            }
         }
     }
     Ok(())

@@ -93,19 +93,22 @@ pub struct ShardCommitted {
     pub at_ms: i64,
 }
 
-/// Most events in one transaction.
-const MAX_BATCH: usize = 16_384;
-
-/// Events per transaction: [`MAX_BATCH`], unless `TALLY_LEDGER_MAX_BATCH`
-/// says otherwise. Only the benchmarks set it (1: a transaction per event,
-/// the baseline Tally is measured against).
-fn max_batch() -> usize {
-    std::env::var("TALLY_LEDGER_MAX_BATCH").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(MAX_BATCH)
+/// Events per transaction: the backend's own limit
+/// ([`Writer::batch_limit`]), unless `TALLY_LEDGER_MAX_BATCH` says
+/// otherwise. Only the benchmarks set it (1: a transaction per event, the
+/// baseline Tally is measured against).
+fn max_batch(backend_limit: usize) -> usize {
+    std::env::var("TALLY_LEDGER_MAX_BATCH")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(backend_limit)
 }
+
 /// Events that may wait in the queue before shards stop reading: two
 /// batches, so one fills while the other commits.
-fn queue_capacity() -> usize {
-    2 * max_batch().max(MAX_BATCH)
+fn queue_capacity(max_batch: usize, backend_limit: usize) -> usize {
+    2 * max_batch.max(backend_limit)
 }
 
 /// The running ledger thread.
@@ -134,7 +137,9 @@ impl Ledger {
         rankings: Arc<Rankings>,
         snapshot_taken: std::sync::mpsc::Receiver<()>,
     ) -> Self {
-        let (sender, receiver) = mpsc::channel(queue_capacity());
+        let backend_limit = writer.batch_limit();
+        let max_batch = max_batch(backend_limit);
+        let (sender, receiver) = mpsc::channel(queue_capacity(max_batch, backend_limit));
         let committed: Committed = start_from
             .into_iter()
             .map(|p| {
@@ -149,7 +154,8 @@ impl Ledger {
         let thread = std::thread::Builder::new()
             .name("tally-ledger".into())
             .spawn(move || {
-                if let Err(error) = run(writer, receiver, committed_tx, &thread_stats, &rankings, snapshot_taken) {
+                let outcome = run(writer, max_batch, receiver, committed_tx, &thread_stats, &rankings, snapshot_taken);
+                if let Err(error) = outcome {
                     failure_tx.send_replace(Some(error.to_string()));
                 }
             })
@@ -222,6 +228,7 @@ pub struct LedgerStopped;
 
 fn run(
     mut writer: Writer,
+    max_batch: usize,
     mut receiver: mpsc::Receiver<Envelope>,
     committed: watch::Sender<Committed>,
     stats: &LedgerStats,
@@ -231,7 +238,6 @@ fn run(
     // The first commit waits until the standings' read has its snapshot, so
     // each commit's moves are either in that read or applied after it.
     let _ = snapshot_taken.recv();
-    let max_batch = max_batch();
     let mut batch = Vec::with_capacity(max_batch);
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);

@@ -208,6 +208,19 @@ pub enum Writer {
 }
 
 impl Writer {
+    /// Most events worth putting in one transaction on this backend. A
+    /// server database pays a round trip per statement and a commit per
+    /// batch, and a bigger batch also folds more events into each member's
+    /// row: on PostgreSQL, 65,536 instead of 16,384 took the Zipf benchmark
+    /// at a million members from 44,302 to 85,346 events/s. On SQLite,
+    /// where statements cost no round trip, 16,384 keeps commits short.
+    pub fn batch_limit(&self) -> usize {
+        match self {
+            Self::Sqlite(_) => 16_384,
+            Self::Postgres(_) => 65_536,
+        }
+    }
+
     /// Runs `work` inside one transaction and commits it; on any error nothing is written.
     pub fn transaction<T>(
         &mut self,
