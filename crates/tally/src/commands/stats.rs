@@ -27,18 +27,9 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     let (guild, user_id) = (request.guild_id.get(), user.id.get());
     let today = crate::domain::days::today();
     let first = today - CHART_DAYS + 1;
-    let (member, rank, accent, days, in_voice_since) = request
-        .read(move |r| {
-            Ok((
-                r.member(guild, user_id)?,
-                r.rank(guild, user_id)?,
-                r.card_accent(user_id)?,
-                r.member_days(guild, user_id, first, today)?,
-                r.voice_since(guild, user_id)?,
-            ))
-        })
-        .await?;
-    let Some(member) = member else {
+    let (summary, rank) =
+        request.read(move |r| Ok((r.member_summary(guild, user_id, first, today)?, r.rank(guild, user_id)?))).await?;
+    let Some(crate::store::MemberSummary { member, accent, days, voice_since: in_voice_since }) = summary else {
         return Ok(Reply::notice(format!("I haven't seen any activity from {} in this server yet.", user.name)));
     };
     let level = Level::from_xp(member.xp);

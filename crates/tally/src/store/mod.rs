@@ -327,6 +327,20 @@ pub struct PeriodPage {
     pub total: u64,
 }
 
+/// What `/stats` shows of one member besides the rank: read together, in
+/// one round trip where the backend is a server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberSummary {
+    /// The member's row.
+    pub member: Member,
+    /// Their rank card colour, if they chose one.
+    pub accent: Option<u32>,
+    /// Their stored days in the asked window, oldest first.
+    pub days: Vec<MemberDay>,
+    /// When their current voice session began, if they are in voice.
+    pub voice_since: Option<i64>,
+}
+
 /// The page `offset..offset + limit` of `order`, with each member's row.
 fn page_of<R: Reader + ?Sized>(
     reader: &R,
@@ -389,6 +403,15 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
         (**self).members(guild_id, user_ids)
     }
+    fn member_summary(
+        &self,
+        guild_id: Id,
+        user_id: Id,
+        first: i64,
+        last: i64,
+    ) -> Result<Option<MemberSummary>, StoreError> {
+        (**self).member_summary(guild_id, user_id, first, last)
+    }
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         (**self).rank(guild_id, user_id)
     }
@@ -436,6 +459,23 @@ pub trait Reader: Send + Sync {
     fn card_accent(&self, user_id: Id) -> Result<Option<u32>, StoreError>;
     /// One member, if stored.
     fn member(&self, guild_id: Id, user_id: Id) -> Result<Option<Member>, StoreError>;
+    /// A member with their card colour, days `first..=last` and voice
+    /// session, if the member is stored.
+    fn member_summary(
+        &self,
+        guild_id: Id,
+        user_id: Id,
+        first: i64,
+        last: i64,
+    ) -> Result<Option<MemberSummary>, StoreError> {
+        let Some(member) = self.member(guild_id, user_id)? else { return Ok(None) };
+        Ok(Some(MemberSummary {
+            member,
+            accent: self.card_accent(user_id)?,
+            days: self.member_days(guild_id, user_id, first, last)?,
+            voice_since: self.voice_since(guild_id, user_id)?,
+        }))
+    }
     /// The stored members among `user_ids`, in the order of `user_ids`: a
     /// page of a board in one read (one round trip on a server database).
     fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {

@@ -224,6 +224,16 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.members(guild_id, user_ids)
     }
 
+    fn member_summary(
+        &self,
+        guild_id: Id,
+        user_id: Id,
+        first: i64,
+        last: i64,
+    ) -> Result<Option<crate::store::MemberSummary>, StoreError> {
+        self.inner.member_summary(guild_id, user_id, first, last)
+    }
+
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         let Some(member) = self.inner.member(guild_id, user_id)? else { return Ok(None) };
         let Some(xp) = ranked_xp(&member) else { return Ok(None) };

@@ -156,6 +156,20 @@ fn everything_written_reads_back(mut db: TestDb) {
     let day = crate::domain::snowflake::timestamp_ms((100 * 1000) << 22).div_euclid(super::DAY_MS);
     let mine = r.member_days(9, 1, day - 1, day + 1).unwrap();
     assert_eq!(mine.iter().map(|d| d.messages).sum::<u64>(), 2);
+    // What /stats reads in one go is what the single reads give.
+    db.execute(&format!(
+        "INSERT INTO voice_sessions (guild_id, user_id, since) VALUES (9, 1, 12345);
+         INSERT INTO member_days (guild_id, day, user_id, messages) VALUES (9, {}, 1, 5);",
+        day + 1
+    ));
+    let summary = r.member_summary(9, 1, day - 1, day + 1).unwrap().unwrap();
+    assert_eq!(summary.member, r.member(9, 1).unwrap().unwrap());
+    assert_eq!((summary.accent, summary.voice_since), (Some(0xABCDEF), Some(12345)));
+    assert_eq!(summary.days.len(), 2, "two days, oldest first");
+    assert_eq!(summary.days, r.member_days(9, 1, day - 1, day + 1).unwrap());
+    let other = r.member_summary(9, 2, day - 1, day + 1).unwrap().unwrap();
+    assert_eq!((other.accent, other.voice_since, other.days.len()), (None, None, 1));
+    assert!(r.member_summary(9, 99, day - 1, day + 1).unwrap().is_none());
     let order = r.board_order(9, super::Span::AllTime, super::Measure::Messages).unwrap();
     assert_eq!(order, [(1, 2), (2, 1)]);
 }

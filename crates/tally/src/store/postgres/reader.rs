@@ -7,11 +7,12 @@ use std::sync::{Mutex, MutexGuard};
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
-use super::{member_from_row, Target, MEMBER_COLUMNS};
+use super::{member_from_row, Target, MEMBER_COLUMNS, MEMBER_COLUMN_COUNT};
 use crate::domain::activity::Id;
 use crate::domain::shards::ShardRange;
 use crate::store::{
-    BoardOrder, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, Reader, ShardPosition, Span, StoreError,
+    BoardOrder, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, MemberSummary, Reader, ShardPosition,
+    Span, StoreError,
 };
 
 /// Read connections for commands, the web page and export.
@@ -227,6 +228,56 @@ impl Reader for PgReader {
             &[(&(guild_id as i64), Type::INT8), (&(user_id as i64), Type::INT8)],
         )?;
         Ok(rows.first().map(member_from_row))
+    }
+
+    fn member_summary(
+        &self,
+        guild_id: Id,
+        user_id: Id,
+        first: i64,
+        last: i64,
+    ) -> Result<Option<MemberSummary>, StoreError> {
+        // One round trip: the row, and the rest as columns beside it.
+        let days: Vec<i64> = (first..=last.min(first.saturating_add(366))).collect();
+        let rows = self.query(
+            &format!(
+                "SELECT {MEMBER_COLUMNS},
+                     (SELECT accent FROM card_prefs WHERE user_id = $2),
+                     (SELECT since FROM voice_sessions v WHERE v.guild_id = $1 AND v.user_id = $2),
+                     d.d_days, d.d_messages, d.d_xp, d.d_given, d.d_received, d.d_voice
+                 FROM members m,
+                     LATERAL (SELECT array_agg(day ORDER BY day) AS d_days,
+                                     array_agg(messages ORDER BY day) AS d_messages,
+                                     array_agg(xp ORDER BY day) AS d_xp,
+                                     array_agg(reactions_given ORDER BY day) AS d_given,
+                                     array_agg(reactions_received ORDER BY day) AS d_received,
+                                     array_agg(voice_ms ORDER BY day) AS d_voice
+                              FROM member_days WHERE guild_id = $1 AND day = ANY($3) AND user_id = $2) AS d
+                 WHERE m.guild_id = $1 AND m.user_id = $2"
+            ),
+            &[(&(guild_id as i64), Type::INT8), (&(user_id as i64), Type::INT8), (&days, Type::INT8_ARRAY)],
+        )?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let n = MEMBER_COLUMN_COUNT;
+        let column = |i: usize| row.get::<_, Option<Vec<i64>>>(n + 2 + i).unwrap_or_default();
+        let (day, messages, xp, given, received, voice) =
+            (column(0), column(1), column(2), column(3), column(4), column(5));
+        let days = (0..day.len())
+            .map(|i| MemberDay {
+                day: day[i],
+                messages: messages[i] as u64,
+                xp: xp[i] as u64,
+                reactions_given: given[i] as u64,
+                reactions_received: received[i] as u64,
+                voice_ms: voice[i] as u64,
+            })
+            .collect();
+        Ok(Some(MemberSummary {
+            member: member_from_row(row),
+            accent: row.get::<_, Option<i64>>(n).map(|a| a as u32),
+            days,
+            voice_since: row.get(n + 1),
+        }))
     }
 
     fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
