@@ -81,7 +81,8 @@ async fn run(scale: f64) {
     println!("# Tally end-to-end benchmarks ({members} members, {events} events a run)\n");
     let mut sqlite_file = None;
     for backend in backends {
-        let (rows, baseline, commands, ready_after, rss, sizes, db) = run_backend(backend, members, events).await;
+        let BackendRun { rows, baseline, commands, ready_after, rss, sizes, db } =
+            run_backend(backend, members, events).await;
         println!("## {backend}: ingest\n");
         println!("| stream | events | wall time | events/s | bot CPU | events per CPU-second | vs baseline |");
         println!("|---|---|---|---|---|---|---|");
@@ -145,14 +146,24 @@ async fn run(scale: f64) {
     }
 }
 
-/// Every ingest stream, the commands and the sizes on one backend; returns
-/// the one-server database for `tally copy`.
-#[allow(clippy::type_complexity)]
-async fn run_backend(
-    backend: Backend,
-    members: usize,
-    events: usize,
-) -> (Vec<(&'static str, Ingest)>, Ingest, Vec<(String, Vec<Duration>)>, Duration, f64, (u64, u64), BenchDb) {
+/// What one backend's part of the run measured.
+struct BackendRun {
+    /// Each ingest stream by name.
+    rows: Vec<(&'static str, Ingest)>,
+    /// What the ratios are against.
+    baseline: Ingest,
+    /// Latency samples by request.
+    commands: Vec<(String, Vec<Duration>)>,
+    ready_after: Duration,
+    rss: f64,
+    /// Bytes with the members listed, and after every stream.
+    sizes: (u64, u64),
+    /// The one-server database, for `tally copy`.
+    db: BenchDb,
+}
+
+/// Every ingest stream, the commands and the sizes on one backend.
+async fn run_backend(backend: Backend, members: usize, events: usize) -> BackendRun {
     let mut rows = Vec::new();
     // One server with a million members.
     let sim = Simulator::start(SimConfig { replay_buffer: events * 2, ..SimConfig::default() }).await.unwrap();
@@ -224,7 +235,7 @@ async fn run_backend(
     .await;
     rows.push(("1,000 servers × 1,000 members, Zipf within each", many));
     let final_size = db.size_bytes();
-    (rows, baseline, commands, ready_after, rss, (listed_size, final_size), db)
+    BackendRun { rows, baseline, commands, ready_after, rss, sizes: (listed_size, final_size), db }
 }
 
 /// Runs `tally copy` and reads the rows it moved from its report.

@@ -221,7 +221,8 @@ fn named(url: &str, what: &'static str) -> anyhow::Result<Database> {
 }
 
 fn copy_database(args: CopyArgs) -> anyhow::Result<()> {
-    use crate::progress::{grouped, ProgressBar};
+    use crate::domain::humanize::thousands;
+    use crate::progress::ProgressBar;
     use crate::store::copy::{CopyError, Step};
     use crate::store::StoreError;
 
@@ -262,12 +263,12 @@ fn copy_database(args: CopyArgs) -> anyhow::Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     println!("{:<18} {:>12}  checksum", "table", "rows");
     for (table, sum) in &report.tables {
-        println!("{table:<18} {:>12}  {:032x}", grouped(sum.rows), sum.checksum);
+        println!("{table:<18} {:>12}  {:032x}", thousands(sum.rows), sum.checksum);
     }
     println!(
         "copied {} rows in {seconds:.1} s ({} rows/s); the target, read back, holds the same rows",
-        grouped(report.rows()),
-        grouped((report.rows() as f64 / seconds.max(0.001)) as u64),
+        thousands(report.rows()),
+        thousands((report.rows() as f64 / seconds.max(0.001)) as u64),
     );
     Ok(())
 }

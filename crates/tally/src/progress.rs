@@ -5,6 +5,8 @@
 use std::io::Write;
 use std::time::{Duration, Instant};
 
+use crate::domain::humanize::thousands;
+
 /// How often a line is printed when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(2);
 /// How often the bar is redrawn on a terminal.
@@ -68,23 +70,10 @@ pub fn line(step: &str, done: u64, total: u64, what: &str, elapsed: Duration) ->
         "#".repeat(filled),
         ".".repeat(WIDTH - filled),
         (fraction * 100.0).floor() as u32,
-        grouped(done),
-        grouped(total),
-        grouped(rate as u64),
+        thousands(done),
+        thousands(total),
+        thousands(rate as u64),
     )
-}
-
-/// 1234567 as "1,234,567".
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -104,9 +93,9 @@ mod tests {
 
     #[test]
     fn thousands_are_grouped() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1_000), "1,000");
-        assert_eq!(grouped(12_345_678), "12,345,678");
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(12_345_678), "12,345,678");
     }
 }

@@ -99,24 +99,38 @@ fn finish(
 /// an unknown command.
 fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
     if interaction.guild_id.is_none() {
-        return Err(Reply::notice("Tally counts activity in servers. Use this command in a server."));
+        return Err(not_in_a_server());
     }
     let Some(invoker) = interaction.author() else {
-        return Err(Reply::notice("Discord did not say who asked; please try again."));
+        return Err(no_invoker());
     };
     match &interaction.data {
         Some(InteractionData::ApplicationCommand(data)) => match data.name.as_str() {
             "card" => Ok(Shape::PRIVATE),
             "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
-            other => Err(Reply::notice(format!(
-                "I don't know the command /{other}. Try /stats, /leaderboard, /joined, /activity or /card."
-            ))),
+            other => Err(unknown_command(other)),
         },
         Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
             leaderboard::may_click(&click.custom_id, invoker.id.get()).map(|_| Shape::UPDATE)
         }
-        _ => Err(Reply::notice("Tally only understands its slash commands.")),
+        _ => Err(not_a_command()),
     }
+}
+
+fn not_in_a_server() -> Reply {
+    Reply::notice("Tally counts activity in servers. Use this command in a server.")
+}
+
+fn no_invoker() -> Reply {
+    Reply::notice("Discord did not say who asked; please try again.")
+}
+
+fn not_a_command() -> Reply {
+    Reply::notice("Tally only understands its slash commands.")
+}
+
+fn unknown_command(name: &str) -> Reply {
+    Reply::notice(format!("I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity or /card."))
 }
 
 fn command_name(interaction: &Interaction) -> &str {
@@ -129,10 +143,10 @@ fn command_name(interaction: &Interaction) -> &str {
 
 async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
     let Some(guild_id) = interaction.guild_id else {
-        return Reply::notice("Tally counts activity in servers. Use this command in a server.");
+        return not_in_a_server();
     };
     let Some(invoker) = interaction.author().cloned() else {
-        return Reply::notice("Discord did not say who asked; please try again.");
+        return no_invoker();
     };
     let data = match &interaction.data {
         Some(InteractionData::ApplicationCommand(data)) => data,
@@ -143,7 +157,7 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
                 Reply::notice("Something went wrong reading the server's stats. Please try again in a moment.")
             });
         }
-        _ => return Reply::notice("Tally only understands its slash commands."),
+        _ => return not_a_command(),
     };
     let input = CommandInputData::from(data.as_ref().clone());
     let request = Request { context, guild_id, invoker };
@@ -168,11 +182,7 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
             Ok(command) => card::run(&request, command).await,
             Err(error) => return bad_options(error),
         },
-        other => {
-            return Reply::notice(format!(
-                "I don't know the command /{other}. Try /stats, /leaderboard, /joined, /activity or /card."
-            ))
-        }
+        other => return unknown_command(other),
     };
     result.unwrap_or_else(|error| {
         tracing::error!(%error, command = %data.name, "command failed");

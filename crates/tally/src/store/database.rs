@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::copy::{self, CopyEnd, CopyError, CopyReport, Progress, TableSum};
+use super::copy::{self, CopyEnd, CopyError, CopyReport, Progress};
 use super::{postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
 use crate::domain::{activity::Id, shards::ShardRange};
 
@@ -142,8 +142,9 @@ impl Database {
     }
 
     /// Each table's row count and checksum, from one snapshot: what
-    /// `tally copy` compares, for checking two databases by hand.
-    pub fn table_sums(&self) -> Result<Vec<(&'static str, TableSum)>, StoreError> {
+    /// `tally copy` compares, for tests that compare two databases.
+    #[cfg(test)]
+    pub(crate) fn table_sums(&self) -> Result<Vec<(&'static str, copy::TableSum)>, StoreError> {
         drop(self.open_reader()?);
         copy::sums(self.open_copy_end()?.as_mut())
     }

@@ -386,8 +386,6 @@ fn position_from_row(r: &Row) -> ShardPosition {
 /// The columns of `members`, in the order [`member_from_row`] reads them.
 pub(crate) const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
      reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar";
-/// How many columns [`MEMBER_COLUMNS`] names, for reading what follows them.
-pub(crate) const MEMBER_COLUMN_COUNT: usize = 14;
 
 pub(crate) fn member_from_row(row: &Row) -> Member {
     Member {

@@ -7,13 +7,20 @@ use std::sync::{Mutex, MutexGuard};
 use postgres::types::{ToSql, Type};
 use postgres::{Client, Row};
 
-use super::{member_from_row, Target, MEMBER_COLUMNS, MEMBER_COLUMN_COUNT};
+use super::{member_from_row, Target, MEMBER_COLUMNS};
 use crate::domain::activity::Id;
 use crate::domain::shards::ShardRange;
 use crate::store::{
     BoardOrder, Guild, GuildDay, LeaderboardPage, Measure, Member, MemberDay, MemberSummary, Reader, ShardPosition,
     Span, StoreError,
 };
+
+/// The days `first..=last` (a year at most) as keys to probe one by one:
+/// `member_days` is keyed by day before member, so a member's days are
+/// found by one key probe each rather than a range scan.
+fn day_keys(first: i64, last: i64) -> Vec<i64> {
+    (first..=last.min(first.saturating_add(366))).collect()
+}
 
 /// Read connections for commands, the web page and export.
 pub struct PgReader {
@@ -161,8 +168,7 @@ impl Reader for PgReader {
     }
 
     fn member_days(&self, guild_id: Id, user_id: Id, first: i64, last: i64) -> Result<Vec<MemberDay>, StoreError> {
-        // One key probe a day: the key leads with the day, not the member.
-        let days: Vec<i64> = (first..=last.min(first.saturating_add(366))).collect();
+        let days = day_keys(first, last);
         let rows = self.query(
             "SELECT day, messages, xp, reactions_given, reactions_received, voice_ms FROM member_days
              WHERE guild_id = $1 AND day = ANY($2) AND user_id = $3 ORDER BY day",
@@ -238,7 +244,7 @@ impl Reader for PgReader {
         last: i64,
     ) -> Result<Option<MemberSummary>, StoreError> {
         // One round trip: the row, and the rest as columns beside it.
-        let days: Vec<i64> = (first..=last.min(first.saturating_add(366))).collect();
+        let days = day_keys(first, last);
         let rows = self.query(
             &format!(
                 "SELECT {MEMBER_COLUMNS},
@@ -258,7 +264,8 @@ impl Reader for PgReader {
             &[(&(guild_id as i64), Type::INT8), (&(user_id as i64), Type::INT8), (&days, Type::INT8_ARRAY)],
         )?;
         let Some(row) = rows.first() else { return Ok(None) };
-        let n = MEMBER_COLUMN_COUNT;
+        // The columns after the member's own.
+        let n = MEMBER_COLUMNS.split(',').count();
         let column = |i: usize| row.get::<_, Option<Vec<i64>>>(n + 2 + i).unwrap_or_default();
         let (day, messages, xp, given, received, voice) =
             (column(0), column(1), column(2), column(3), column(4), column(5));

@@ -33,10 +33,10 @@ pub fn path_from_url(url: &str) -> Result<PathBuf, StoreError> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        .ok_or_else(|| StoreError::UnsupportedUrl(super::without_credentials(url)))?;
     let rest = rest.split('?').next().unwrap_or_default();
     if rest.is_empty() {
-        return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        return Err(StoreError::UnsupportedUrl(super::without_credentials(url)));
     }
     Ok(PathBuf::from(rest))
 }

@@ -84,3 +84,12 @@ fn readers_read_side_by_side() {
     assert!(matches!(answered, Ok(Ok(true))), "the second read did not wait for the first: {answered:?}");
     drop(held);
 }
+
+/// A URL Tally cannot use is named in the error without its password.
+#[test]
+fn an_unsupported_url_is_shown_without_its_password() {
+    let error = path_from_url("mysql://admin:hunter2@db.example/tally").unwrap_err().to_string();
+    assert!(!error.contains("hunter2") && !error.contains("admin"), "{error}");
+    assert!(error.contains("mysql://…@db.example/tally"), "{error}");
+    assert!(path_from_url("tally.db").unwrap_err().to_string().contains("\"tally.db\""));
+}
