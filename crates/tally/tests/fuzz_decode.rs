@@ -205,7 +205,7 @@ proptest! {
         let d = message_create(guild, &user, nick.clone(), message);
         let activities = read(frame("MESSAGE_CREATE", 1, &d)).expect("a valid message is read");
         prop_assert_eq!(activities.len(), 1);
-        let Activity::Message { author, message_id } = &activities[0] else { panic!("{activities:?}") };
+        let Activity::Message { author, message_id, .. } = &activities[0] else { panic!("{activities:?}") };
         prop_assert_eq!(*message_id, message);
         prop_assert_eq!((author.guild_id, author.user_id), (guild, user_id));
         prop_assert_eq!(&author.username, &username);

@@ -66,6 +66,28 @@ pub enum Activity {
         author: MemberProfile,
         /// The message id, whose timestamp dates the message.
         message_id: Id,
+        /// The channel (no-XP channels and channel multipliers).
+        channel_id: Id,
+        /// The author's roles in the server, as the payload lists them.
+        roles: Vec<Id>,
+    },
+    /// An admin changed a leveling setting (`/config`), at this point in the
+    /// event stream: events before it count under the old settings, events
+    /// after it under the new.
+    Configure {
+        /// The server.
+        guild_id: Id,
+        /// What changed.
+        change: crate::domain::SettingChange,
+    },
+    /// A member turned level-up pings to themselves off or on (`/notify`).
+    Notify {
+        /// The server.
+        guild_id: Id,
+        /// The member.
+        user_id: Id,
+        /// Whether announcements may ping them.
+        pings: bool,
     },
     /// A reaction was added.
     ReactionAdded {
@@ -141,7 +163,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 11] = [
+    pub const KINDS: [&'static str; 13] = [
         "guild",
         "member_seen",
         "join",
@@ -153,6 +175,8 @@ impl Activity {
         "member_list",
         "voice",
         "voice_roster",
+        "configure",
+        "notify",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -169,6 +193,8 @@ impl Activity {
             Self::MemberListComplete { .. } => 8,
             Self::VoiceChanged { .. } => 9,
             Self::VoiceRoster { .. } => 10,
+            Self::Configure { .. } => 11,
+            Self::Notify { .. } => 12,
         }
     }
 }

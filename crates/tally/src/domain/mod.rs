@@ -6,11 +6,13 @@ pub mod activity;
 pub mod days;
 pub mod humanize;
 pub mod level;
+pub mod settings;
 pub mod shards;
 pub mod snowflake;
 pub mod standings;
 pub mod xp;
 
 pub use activity::{Activity, MemberProfile, ReactionKey};
-pub use level::Level;
+pub use level::{Curve, Level};
+pub use settings::{Leveling, SettingChange};
 pub use xp::XpSettings;

@@ -5,10 +5,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, XpSettings};
+use crate::domain::settings::Where;
+use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, SettingChange};
 use crate::store::{
-    CountedReaction, DayChange, GuildRules, GuildSeen, LogEntry, Member, MembershipChange, RowWrite, StoreError,
-    StoreOps, StoredReaction, Writes, DAY_MS,
+    CountedReaction, DayChange, GuildRules, GuildSeen, LevelUpRow, LogEntry, Member, MembershipChange, RowWrite,
+    SettingsWrite, StoreError, StoreOps, StoredReaction, Writes, DAY_MS,
 };
 
 mod voice;
@@ -134,6 +135,8 @@ impl Wanted {
                 Activity::MemberListComplete { guild_id, present, .. } => {
                     w.lists.push((*guild_id, present.iter().copied().collect()));
                 }
+                Activity::Configure { guild_id, .. } => w.guilds.push(*guild_id),
+                Activity::Notify { .. } => {}
             }
         }
         for list in [&mut w.guilds, &mut w.messages, &mut w.voice_guilds] {
@@ -170,6 +173,13 @@ struct Touched<'o> {
     days: HashMap<(Id, i64), DayChange>,
     /// Each member's figures by day, keyed as `member_days` is.
     member_days: HashMap<(Id, i64, Id), DayChange>,
+    /// Servers whose settings an admin changed in the batch.
+    configured: Vec<Id>,
+    /// Members' ping choices made in the batch.
+    pings: BTreeMap<(Id, Id), bool>,
+    /// Level-ups earned in the batch, one per member: the last level
+    /// reached, with the level the member had before the batch.
+    levelups: BTreeMap<(Id, Id), LevelUpRow>,
 }
 
 impl<'o> Touched<'o> {
@@ -222,6 +232,9 @@ impl<'o> Touched<'o> {
             present,
             days: HashMap::new(),
             member_days: HashMap::new(),
+            configured: Vec::new(),
+            pings: BTreeMap::new(),
+            levelups: BTreeMap::new(),
         };
         for guild_id in &wanted.guilds {
             touched.rules.entry(*guild_id).or_default();
@@ -264,27 +277,62 @@ impl<'o> Touched<'o> {
         Ok(&mut entry.0)
     }
 
-    fn rules(&mut self, guild_id: Id) -> Result<GuildRules, StoreError> {
-        if let Some(rules) = self.rules.get(&guild_id) {
-            return Ok(*rules);
+    fn rules(&mut self, guild_id: Id) -> Result<&mut GuildRules, StoreError> {
+        if !self.rules.contains_key(&guild_id) {
+            let rules = self.ops.guild_rules(&[guild_id])?.into_iter().next().map(|(_, r)| r).unwrap_or_default();
+            self.rules.insert(guild_id, rules);
         }
-        let rules = self.ops.guild_rules(&[guild_id])?.first().map(|(_, r)| *r).unwrap_or_default();
-        self.rules.insert(guild_id, rules);
-        Ok(rules)
-    }
-
-    fn settings(&mut self, guild_id: Id) -> Result<XpSettings, StoreError> {
-        Ok(self.rules(guild_id)?.xp)
+        Ok(self.rules.get_mut(&guild_id).expect("just loaded"))
     }
 
     fn afk_channel(&mut self, guild_id: Id) -> Result<Option<Id>, StoreError> {
         Ok(self.rules(guild_id)?.afk_channel_id)
     }
 
+    /// Applies an admin's change to a server's settings, from the next event on.
+    fn configure(&mut self, guild_id: Id, change: &SettingChange) -> Result<(), StoreError> {
+        let rules = self.rules(guild_id)?;
+        if let SettingChange::Xp { min, max, cooldown } = change {
+            let xp = &mut rules.xp;
+            if let Some(min) = min {
+                xp.min_xp = *min;
+                xp.max_xp = xp.max_xp.max(*min);
+            }
+            if let Some(max) = max {
+                xp.max_xp = *max;
+                xp.min_xp = xp.min_xp.min(*max);
+            }
+            if let Some(cooldown) = cooldown {
+                xp.cooldown_secs = *cooldown;
+            }
+        }
+        rules.leveling.apply(change);
+        if !self.configured.contains(&guild_id) {
+            self.configured.push(guild_id);
+        }
+        Ok(())
+    }
+
+    /// Notes a level-up a message earned: the member's last level in the
+    /// batch is the one announced, with the level they had before it.
+    fn level_up(&mut self, member: (Id, Id), from: u32, to: u32, xp: u64, at_ms: i64, channel: Option<Id>) {
+        let entry = self.levelups.entry(member).or_insert(LevelUpRow {
+            guild_id: member.0,
+            user_id: member.1,
+            level: to,
+            old_level: from,
+            xp,
+            channel_id: channel,
+            created_at_ms: at_ms,
+        });
+        entry.level = to;
+        entry.xp = xp;
+        entry.channel_id = channel;
+        entry.created_at_ms = at_ms;
+    }
+
     fn guild_seen(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError> {
-        let mut rules = self.rules(guild_id)?;
-        rules.afk_channel_id = afk_channel_id;
-        self.rules.insert(guild_id, rules);
+        self.rules(guild_id)?.afk_channel_id = afk_channel_id;
         self.seen.retain(|g| g.guild_id != guild_id);
         self.seen.push(GuildSeen { guild_id, name: name.to_owned(), afk_channel_id });
         Ok(())
@@ -443,6 +491,16 @@ impl<'o> Touched<'o> {
         writes.reactions = keys.iter().zip(changed).collect();
         writes.voice =
             self.voice.iter().filter(|(_, slot)| slot.now != slot.stored).map(|(key, slot)| (*key, slot.now)).collect();
+        writes.settings = self
+            .configured
+            .iter()
+            .map(|guild_id| {
+                let rules = &self.rules[guild_id];
+                SettingsWrite { guild_id: *guild_id, xp: rules.xp, leveling: &rules.leveling }
+            })
+            .collect();
+        writes.pings = self.pings.into_iter().collect();
+        writes.levelups = self.levelups.into_values().collect();
         if !writes.is_empty() {
             self.ops.write(&writes)?;
         }
@@ -504,8 +562,21 @@ where
                 }
                 end_voice(&mut touched, *guild_id, *user_id, *at_ms)?;
             }
-            Activity::Message { author, message_id } => {
-                let settings = touched.settings(author.guild_id)?;
+            Activity::Configure { guild_id, change } => touched.configure(*guild_id, change)?,
+            Activity::Notify { guild_id, user_id, pings } => {
+                touched.pings.insert((*guild_id, *user_id), *pings);
+            }
+            Activity::Message { author, message_id, channel_id, roles } => {
+                let rules = touched.rules(author.guild_id)?;
+                let settings = rules.xp;
+                let worth = rules.leveling.message_xp(settings.message_xp(*message_id), *channel_id, roles);
+                let curve = rules.leveling.curve;
+                let announce_in = match rules.leveling.levelup.place {
+                    Where::Current => Some(Some(*channel_id)),
+                    Where::Channel => rules.leveling.levelup.channel.map(Some),
+                    Where::Dm => Some(None),
+                    Where::Off => None,
+                };
                 let member = touched.member_mut(author.guild_id, author.user_id)?;
                 if let Some(joined) = observe(member, author) {
                     joins.push(LogEntry {
@@ -519,10 +590,20 @@ where
                     member.messages += 1;
                     let at = snowflake::timestamp_ms(*message_id);
                     let mut earned = 0;
-                    if settings.earns_xp(member.last_xp_at_ms, at) {
-                        earned = u64::from(settings.message_xp(*message_id));
+                    let mut levelled = None;
+                    // A message that earns nothing (a no-XP channel or role) starts no cooldown.
+                    if worth > 0 && settings.earns_xp(member.last_xp_at_ms, at) {
+                        earned = worth;
+                        let before = curve.level(member.xp).level;
                         member.xp += earned;
                         member.last_xp_at_ms = Some(at);
+                        let after = curve.level(member.xp).level;
+                        if after > before {
+                            levelled = Some((before, after, member.xp));
+                        }
+                    }
+                    if let (Some((before, after, xp)), Some(channel)) = (levelled, announce_in) {
+                        touched.level_up((author.guild_id, author.user_id), before, after, xp, at, channel);
                     }
                     let day = at.div_euclid(DAY_MS);
                     let server = touched.day(author.guild_id, day);
@@ -685,3 +766,6 @@ fn observe(member: &mut Member, profile: &MemberProfile) -> Option<i64> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod leveling_tests;

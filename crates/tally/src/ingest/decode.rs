@@ -142,7 +142,8 @@ mod tests {
     fn dispatches_unwanted_events_and_garbage() {
         let message = r#"{"op":0,"s":7,"t":"RESUMED","d":{}}"#;
         assert!(matches!(decode(message.into(), 0), Decoded::Dispatch { sequence: 7, event: Event::Resumed }));
-        let dm = r#"{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"id":"5","author":{"id":"6","username":"a"}}}"#;
+        let dm =
+            r#"{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"id":"5","channel_id":"9","author":{"id":"6","username":"a"}}}"#;
         assert!(matches!(decode(dm.into(), 0), Decoded::Counted { sequence: 8, activities } if activities.is_empty()));
         assert!(matches!(decode(r#"{"op":0,"s":8,"t":"TYPING_START","d":{}}"#.into(), 0), Decoded::Ignored));
         assert!(matches!(decode(r#"{"op":11,"d":null,"s":null,"t":null}"#.into(), 0), Decoded::Ignored));

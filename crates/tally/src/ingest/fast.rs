@@ -42,6 +42,8 @@ struct Frame<T> {
 struct Message<'a> {
     #[serde(deserialize_with = "snowflake")]
     id: u64,
+    #[serde(deserialize_with = "snowflake")]
+    channel_id: u64,
     #[serde(default, deserialize_with = "optional_snowflake")]
     guild_id: Option<u64>,
     #[serde(default)]
@@ -59,7 +61,13 @@ impl Message<'_> {
         let member = self.member.as_ref();
         let nick = member.and_then(|m| m.nick.as_deref());
         let joined_at_ms = member.and_then(|m| m.joined_at_ms);
-        Some(Activity::Message { author: self.author.profile(guild_id, nick, joined_at_ms), message_id: self.id })
+        let roles = member.map(|m| m.roles.iter().map(|r| r.0).collect()).unwrap_or_default();
+        Some(Activity::Message {
+            author: self.author.profile(guild_id, nick, joined_at_ms),
+            message_id: self.id,
+            channel_id: self.channel_id,
+            roles,
+        })
     }
 }
 
@@ -99,7 +107,13 @@ struct PartialMember<'a> {
     nick: Option<Cow<'a, str>>,
     #[serde(default, rename = "joined_at", deserialize_with = "optional_timestamp_ms")]
     joined_at_ms: Option<i64>,
+    #[serde(default)]
+    roles: Vec<Snowflake>,
 }
+
+/// An id in a list.
+#[derive(Deserialize)]
+struct Snowflake(#[serde(deserialize_with = "snowflake")] u64);
 
 /// A member object in a reaction: only whether it is a bot matters.
 #[derive(Deserialize)]

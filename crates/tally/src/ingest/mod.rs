@@ -1,6 +1,7 @@
 //! From gateway events to committed counts: translation (pure), the counting
 //! rules applied inside a transaction, and the ledger that batches commits.
 
+pub mod admin;
 pub mod apply;
 pub mod chunks;
 pub mod decode;

@@ -63,6 +63,8 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             vec![Activity::Message {
                 author: from_partial_member(guild_id.get(), &message.author, member),
                 message_id: message.id.get(),
+                channel_id: message.channel_id.get(),
+                roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
             }]
         }
         Event::ReactionAdd(reaction) => {
@@ -117,6 +119,7 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             message_id: clear.message_id.get(),
             emoji: Some(emoji_key(&clear.emoji)),
         }],
+        Event::InteractionCreate(interaction) => super::admin::translate_interaction(interaction),
         _ => Vec::new(),
     }
 }

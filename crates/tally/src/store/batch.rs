@@ -3,17 +3,51 @@
 //! in memory, and write the result back, so a backend over the network pays
 //! a few round trips per batch, never one per event.
 
-use crate::domain::{activity::Id, ReactionKey, XpSettings};
+use crate::domain::{activity::Id, Leveling, ReactionKey, XpSettings};
 
 use super::{CountedReaction, DayChange, Member, MembershipChange, RowWrite, ShardPosition, StoreError};
 
 /// What the counting rules need to know about a server.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GuildRules {
     /// Its XP rules (defaults until an admin changes them).
     pub xp: XpSettings,
     /// Its AFK channel, where voice time does not count.
     pub afk_channel_id: Option<Id>,
+    /// Its other leveling settings.
+    pub leveling: Leveling,
+}
+
+/// A server's settings as an admin changed them in the batch: written
+/// whole (the XP range and the leveling document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsWrite<'a> {
+    /// The server.
+    pub guild_id: Id,
+    /// The XP range and cooldown.
+    pub xp: XpSettings,
+    /// The rest.
+    pub leveling: &'a Leveling,
+}
+
+/// A level-up to announce, as the batch that found it records it in the
+/// outbox. Keyed by (server, member, level): a level is announced once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelUpRow {
+    /// The server.
+    pub guild_id: Id,
+    /// The member.
+    pub user_id: Id,
+    /// The level reached.
+    pub level: u32,
+    /// The level before the batch.
+    pub old_level: u32,
+    /// The member's XP when they reached it.
+    pub xp: u64,
+    /// The channel to announce in; None for a direct message.
+    pub channel_id: Option<Id>,
+    /// When it was found (ms since the Unix epoch).
+    pub created_at_ms: i64,
 }
 
 /// A server as a gateway payload showed it.
@@ -66,6 +100,12 @@ pub struct Writes<'a> {
     /// Voice sessions whose state changed: `(guild, user)` and Some(start,
     /// ms) for an open session, None for one that ended.
     pub voice: Vec<((Id, Id), Option<i64>)>,
+    /// Servers whose settings an admin changed.
+    pub settings: Vec<SettingsWrite<'a>>,
+    /// Members' choice about level-up pings: `(guild, user)` and whether they may be pinged.
+    pub pings: Vec<((Id, Id), bool)>,
+    /// Level-ups to announce (one already recorded is kept as it is).
+    pub levelups: Vec<LevelUpRow>,
 }
 
 impl Writes<'_> {
@@ -77,6 +117,9 @@ impl Writes<'_> {
             && self.member_days.is_empty()
             && self.reactions.is_empty()
             && self.voice.is_empty()
+            && self.settings.is_empty()
+            && self.pings.is_empty()
+            && self.levelups.is_empty()
     }
 }
 

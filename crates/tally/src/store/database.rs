@@ -111,6 +111,17 @@ impl Database {
         }
     }
 
+    /// Marks level-ups `(guild, member, level)` as announced at `at_ms`.
+    pub fn mark_levelups_sent(&self, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match &self.location {
+            Location::Sqlite(path) => sqlite::mark_levelups_sent(path, keys, at_ms),
+            Location::Postgres(target) => postgres::mark_levelups_sent(target, keys, at_ms),
+        }
+    }
+
     /// Takes this process's turn to IDENTIFY in `bucket` if the last turn
     /// taken there, by any process, is at least `interval` old: None when
     /// taken, or how long to wait before asking again. A SQLite database has

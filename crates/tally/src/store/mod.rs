@@ -10,12 +10,16 @@ pub mod copy;
 mod database;
 pub mod postgres;
 pub mod rankings;
+pub mod settings;
 pub mod sqlite;
 #[cfg(test)]
 pub(crate) mod suite;
 
-pub use batch::{GuildRules, GuildSeen, LogEntry, StoreOps, StoredReaction, VoiceSession, Writes};
+pub use batch::{
+    GuildRules, GuildSeen, LevelUpRow, LogEntry, SettingsWrite, StoreOps, StoredReaction, VoiceSession, Writes,
+};
 pub use database::{Database, Writer};
+pub use settings::{PendingLevelUp, Settings};
 
 use crate::domain::activity::Id;
 
@@ -435,6 +439,16 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     fn positions(&self) -> Result<Vec<ShardPosition>, StoreError> {
         (**self).positions()
     }
+    fn settings(&self, guild_id: Id) -> Result<Settings, StoreError> {
+        (**self).settings(guild_id)
+    }
+    fn pending_levelups(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<PendingLevelUp>, StoreError> {
+        (**self).pending_levelups(shards, limit)
+    }
 }
 
 /// Read-only queries for commands and export. Never blocks the writer.
@@ -504,4 +518,12 @@ pub trait Reader: Send + Sync {
     fn all_members(&self, guild_id: Id) -> Result<Vec<Member>, StoreError>;
     /// Stored shard positions, for resuming.
     fn positions(&self) -> Result<Vec<ShardPosition>, StoreError>;
+    /// A server's settings (the defaults for a server never configured).
+    fn settings(&self, guild_id: Id) -> Result<Settings, StoreError>;
+    /// Unsent level-ups of servers on `shards`, oldest first, at most `limit`.
+    fn pending_levelups(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<PendingLevelUp>, StoreError>;
 }

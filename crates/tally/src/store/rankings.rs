@@ -181,6 +181,18 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.guild(guild_id)
     }
 
+    fn settings(&self, guild_id: Id) -> Result<crate::store::Settings, StoreError> {
+        self.inner.settings(guild_id)
+    }
+
+    fn pending_levelups(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingLevelUp>, StoreError> {
+        self.inner.pending_levelups(shards, limit)
+    }
+
     fn public_guilds(&self) -> Result<Vec<Guild>, StoreError> {
         self.inner.public_guilds()
     }
@@ -284,7 +296,7 @@ mod tests {
             joined_at_ms: Some(1_000),
         };
         // Ids a minute apart, so each message earns XP.
-        Activity::Message { author, message_id: ((n * 61_000) << 22) | user }
+        Activity::Message { author, message_id: ((n * 61_000) << 22) | user, channel_id: 1, roles: Vec::new() }
     }
 
     /// Ranks and pages from memory equal SQL's, with part of the history

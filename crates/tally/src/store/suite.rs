@@ -102,8 +102,12 @@ fn pages_of_a_kept_order_skip_who_left(mut db: TestDb) {
 /// What one backend writes, the same backend reads back: a member row with
 /// every column set, positions, servers, days, a card colour, web flags.
 fn everything_written_reads_back(mut db: TestDb) {
-    let message =
-        |user: u64, secs: u64| Activity::Message { author: profile(user), message_id: ((secs * 1000) << 22) | user };
+    let message = |user: u64, secs: u64| Activity::Message {
+        author: profile(user),
+        message_id: ((secs * 1000) << 22) | user,
+        channel_id: 1,
+        roles: Vec::new(),
+    };
     db.apply(&[
         Activity::GuildSeen { guild_id: 9, name: "Nine".into(), afk_channel_id: Some(77) },
         message(1, 100),
@@ -183,6 +187,8 @@ fn the_ranked_members_read_at_start_are_those_of_its_shards(mut db: TestDb) {
         .map(|&guild_id| Activity::Message {
             author: MemberProfile { guild_id, ..profile(1) },
             message_id: (1000 << 22) | guild_id,
+            channel_id: 1,
+            roles: Vec::new(),
         })
         .collect();
     db.apply(&batch);

@@ -25,7 +25,7 @@ fn message_at(secs: u64, n: u64) -> u64 {
 }
 
 fn message(user: u64, id: u64) -> Activity {
-    Activity::Message { author: profile(user, false), message_id: id }
+    Activity::Message { author: profile(user, false), message_id: id, channel_id: 1, roles: Vec::new() }
 }
 
 fn reaction(message_id: u64, user: u64, author: u64) -> Activity {

@@ -43,7 +43,7 @@ fn message_in_a_server_counts_with_the_shown_name() {
         }),
     );
     let activities: [Activity; 1] = translate(&e, 0).try_into().unwrap();
-    let [Activity::Message { author, message_id }] = activities else { panic!() };
+    let [Activity::Message { author, message_id, .. }] = activities else { panic!() };
     assert_eq!((author.guild_id, author.user_id, message_id), (2, 7, 4_194_304));
     assert_eq!((author.display_name.as_str(), author.username.as_str()), ("Annie", "ann"));
     assert_eq!(author.joined_at_ms, Some(JOINED_MS));

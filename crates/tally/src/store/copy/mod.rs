@@ -59,6 +59,7 @@ pub const TABLES: &[Table] = &[
             ("cooldown_secs", Int4),
             ("web_public", Bool),
             ("afk_channel_id", OptInt8),
+            ("leveling", OptText),
         ],
     },
     Table {
@@ -131,6 +132,20 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table { name: "voice_sessions", columns: &[("guild_id", Int8), ("user_id", Int8), ("since", Int8)] },
+    Table { name: "member_prefs", columns: &[("guild_id", Int8), ("user_id", Int8), ("pings", Bool)] },
+    Table {
+        name: "levelups",
+        columns: &[
+            ("guild_id", Int8),
+            ("user_id", Int8),
+            ("level", Int4),
+            ("old_level", Int4),
+            ("xp", Int8),
+            ("channel_id", OptInt8),
+            ("created_at", Int8),
+            ("sent_at", OptInt8),
+        ],
+    },
 ];
 
 /// Tables a backend has that are not data to move: its schema version

@@ -8,8 +8,8 @@ use crate::store::suite::{on_every_backend, TestDb};
 /// One row in every table, with the values most likely to be bent on the
 /// way: the largest snowflake, negatives, NULLs, text beyond ASCII, quotes.
 const ODD_ROWS: &str = "
-    INSERT INTO guilds VALUES (9223372036854775807, 'Café ☕ ''quoted''', 1, 2, 0, true, NULL);
-    INSERT INTO guilds VALUES (2, '', 15, 25, 60, false, 1234567890123456789);
+    INSERT INTO guilds VALUES (9223372036854775807, 'Café ☕ ''quoted''', 1, 2, 0, true, NULL, NULL);
+    INSERT INTO guilds VALUES (2, '', 15, 25, 60, false, 1234567890123456789, '{\"curve\":{\"a\":0,\"b\":1,\"c\":2}}');
     INSERT INTO members VALUES (2, 3, 'ünïcødé', '🦀 Crab', true, 1, 2, 3, -4, NULL, 0, NULL, 5, NULL);
     INSERT INTO members VALUES (2, 4, 'b', 'B', false, 9223372036854775807, 0, 0, 100, 1700000000000, 1600000000000, 1800000000000, 0, 'a_1f2e');
     INSERT INTO membership_log VALUES (2, 3, 'join', 0), (2, 3, 'leave', -1);
@@ -19,6 +19,8 @@ const ODD_ROWS: &str = "
     INSERT INTO guild_days VALUES (2, 19700, 1, 2, 3, 4, 5, 6);
     INSERT INTO member_days VALUES (2, 19700, 3, 1, 2, 3, 4, 5);
     INSERT INTO voice_sessions VALUES (2, 3, 1700000000000);
+    INSERT INTO member_prefs VALUES (2, 3, false), (2, 4, true);
+    INSERT INTO levelups VALUES (2, 3, 7, 5, 1234, NULL, 1700000000000, NULL), (2, 4, 1, 0, 100, 9223372036854775807, 1, 2);
 ";
 
 fn sums(db: &TestDb) -> Vec<(&'static str, TableSum)> {

@@ -93,4 +93,27 @@ pub const POSTGRES: &[&str] = &[
         last_at TIMESTAMPTZ NOT NULL
     );
     ",
+    // 2: as SQLite's version 10: leveling settings, members' ping
+    // choice, the outbox of level-up announcements.
+    "
+    ALTER TABLE guilds ADD COLUMN leveling TEXT;
+    CREATE TABLE member_prefs (
+        guild_id BIGINT NOT NULL,
+        user_id  BIGINT NOT NULL,
+        pings    BOOLEAN NOT NULL DEFAULT true,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE TABLE levelups (
+        guild_id   BIGINT NOT NULL,
+        user_id    BIGINT NOT NULL,
+        level      INTEGER NOT NULL,
+        old_level  INTEGER NOT NULL,
+        xp         BIGINT NOT NULL,
+        channel_id BIGINT,
+        created_at BIGINT NOT NULL,
+        sent_at    BIGINT,
+        PRIMARY KEY (guild_id, user_id, level)
+    );
+    CREATE INDEX levelups_unsent ON levelups (created_at) WHERE sent_at IS NULL;
+    ",
 ];

@@ -289,6 +289,21 @@ impl PgWriter {
     }
 }
 
+/// Marks level-ups as announced, in one statement.
+pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+    let mut client = target.connect()?;
+    let guilds: Vec<i64> = keys.iter().map(|k| k.0 as i64).collect();
+    let users: Vec<i64> = keys.iter().map(|k| k.1 as i64).collect();
+    let levels: Vec<i32> = keys.iter().map(|k| k.2 as i32).collect();
+    client.execute(
+        "UPDATE levelups l SET sent_at = $4
+         FROM UNNEST($1::int8[], $2::int8[], $3::int4[]) AS k (guild_id, user_id, level)
+         WHERE l.guild_id = k.guild_id AND l.user_id = k.user_id AND l.level = k.level AND l.sent_at IS NULL",
+        &[&guilds, &users, &levels, &at_ms],
+    )?;
+    Ok(())
+}
+
 /// Shows or hides a server's leaderboard on the web page.
 pub fn set_web_public(target: &Target, guild_id: Id, public: bool) -> Result<(), StoreError> {
     let mut client = target.connect()?;
@@ -423,6 +438,51 @@ struct PgOps<'t, 'c> {
 }
 
 impl PgOps<'_, '_> {
+    /// Settings, ping choices and the level-up outbox: rare next to
+    /// counts, so written row by row.
+    fn save_leveling(&mut self, writes: &Writes<'_>) -> Result<(), StoreError> {
+        for w in &writes.settings {
+            let document = crate::store::settings::to_document(w.leveling);
+            self.run(
+                "INSERT INTO guilds (guild_id, min_xp, max_xp, cooldown_secs, leveling) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (guild_id) DO UPDATE SET min_xp = EXCLUDED.min_xp, max_xp = EXCLUDED.max_xp,
+                 cooldown_secs = EXCLUDED.cooldown_secs, leveling = EXCLUDED.leveling",
+                &[
+                    (&(w.guild_id as i64), Type::INT8),
+                    (&(w.xp.min_xp as i32), Type::INT4),
+                    (&(w.xp.max_xp as i32), Type::INT4),
+                    (&(w.xp.cooldown_secs as i32), Type::INT4),
+                    (&document, Type::TEXT),
+                ],
+            )?;
+        }
+        for ((guild_id, user_id), pings) in &writes.pings {
+            self.run(
+                "INSERT INTO member_prefs (guild_id, user_id, pings) VALUES ($1, $2, $3)
+                 ON CONFLICT (guild_id, user_id) DO UPDATE SET pings = EXCLUDED.pings",
+                &[(&(*guild_id as i64), Type::INT8), (&(*user_id as i64), Type::INT8), (pings, Type::BOOL)],
+            )?;
+        }
+        if !writes.levelups.is_empty() {
+            let l = &writes.levelups;
+            self.run(
+                "INSERT INTO levelups (guild_id, user_id, level, old_level, xp, channel_id, created_at)
+                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int4[], $4::int4[], $5::int8[], $6::int8[], $7::int8[])
+                 ON CONFLICT DO NOTHING",
+                &[
+                    (&ids(l.iter().map(|r| r.guild_id)), ARRAY),
+                    (&ids(l.iter().map(|r| r.user_id)), ARRAY),
+                    (&l.iter().map(|r| r.level as i32).collect::<Vec<i32>>(), Type::INT4_ARRAY),
+                    (&l.iter().map(|r| r.old_level as i32).collect::<Vec<i32>>(), Type::INT4_ARRAY),
+                    (&ids(l.iter().map(|r| r.xp)), ARRAY),
+                    (&l.iter().map(|r| r.channel_id.map(|c| c as i64)).collect::<Vec<Option<i64>>>(), ARRAY),
+                    (&l.iter().map(|r| r.created_at_ms).collect::<Vec<i64>>(), ARRAY),
+                ],
+            )?;
+        }
+        Ok(())
+    }
+
     /// One statement with typed parameters: a single round trip.
     fn run(&mut self, sql: &str, params: &[(&(dyn ToSql + Sync), Type)]) -> Result<Vec<Row>, StoreError> {
         Ok(self.tx.query_typed(sql, params)?)
@@ -434,11 +494,11 @@ const ARRAY: Type = Type::INT8_ARRAY;
 impl StoreOps for PgOps<'_, '_> {
     fn guild_rules(&mut self, guilds: &[Id]) -> Result<Vec<(Id, GuildRules)>, StoreError> {
         let rows = self.run(
-            "SELECT guild_id, min_xp, max_xp, cooldown_secs, afk_channel_id FROM guilds WHERE guild_id = ANY($1)",
+            "SELECT guild_id, min_xp, max_xp, cooldown_secs, afk_channel_id, leveling FROM guilds
+             WHERE guild_id = ANY($1)",
             &[(&ids(guilds.iter().copied()), ARRAY)],
         )?;
-        Ok(rows
-            .iter()
+        rows.iter()
             .map(|r| {
                 let xp = XpSettings {
                     min_xp: r.get::<_, i32>(1) as u32,
@@ -446,9 +506,10 @@ impl StoreOps for PgOps<'_, '_> {
                     cooldown_secs: r.get::<_, i32>(3) as u32,
                 };
                 let afk_channel_id = r.get::<_, Option<i64>>(4).map(|c| c as Id);
-                (r.get::<_, i64>(0) as Id, GuildRules { xp, afk_channel_id })
+                let leveling = crate::store::settings::from_document(r.get::<_, Option<&str>>(5))?;
+                Ok((r.get::<_, i64>(0) as Id, GuildRules { xp, afk_channel_id, leveling }))
             })
-            .collect())
+            .collect()
     }
 
     fn load_members(&mut self, keys: &[(Id, Id)]) -> Result<Vec<Member>, StoreError> {
@@ -635,7 +696,7 @@ impl StoreOps for PgOps<'_, '_> {
                 )?;
             }
         }
-        Ok(())
+        self.save_leveling(writes)
     }
 
     fn save_positions(&mut self, positions: &[ShardPosition]) -> Result<(), StoreError> {

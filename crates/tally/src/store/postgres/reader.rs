@@ -133,6 +133,59 @@ fn guild_from_row(row: &Row) -> Guild {
 const RANKED: &str = "guild_id = $1 AND left_at IS NULL AND NOT bot AND xp > 0";
 
 impl Reader for PgReader {
+    fn settings(&self, guild_id: Id) -> Result<crate::store::Settings, StoreError> {
+        let rows = self.query(
+            "SELECT min_xp, max_xp, cooldown_secs, leveling FROM guilds WHERE guild_id = $1",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        let Some(r) = rows.first() else { return Ok(Default::default()) };
+        let xp = crate::domain::XpSettings {
+            min_xp: r.get::<_, i32>(0) as u32,
+            max_xp: r.get::<_, i32>(1) as u32,
+            cooldown_secs: r.get::<_, i32>(2) as u32,
+        };
+        let leveling = crate::store::settings::from_document(r.get::<_, Option<&str>>(3))?;
+        Ok(crate::store::Settings { xp, leveling })
+    }
+
+    fn pending_levelups(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingLevelUp>, StoreError> {
+        let rows = self.query(
+            "SELECT l.guild_id, l.user_id, l.level, l.old_level, l.xp, l.channel_id, l.created_at,
+                    COALESCE(m.display_name, ''), COALESCE(p.pings, true)
+             FROM levelups l
+             LEFT JOIN members m ON m.guild_id = l.guild_id AND m.user_id = l.user_id
+             LEFT JOIN member_prefs p ON p.guild_id = l.guild_id AND p.user_id = l.user_id
+             WHERE l.sent_at IS NULL AND (l.guild_id >> 22) % $1 BETWEEN $2 AND $3
+             ORDER BY l.created_at LIMIT $4",
+            &[
+                (&i64::from(shards.total), Type::INT8),
+                (&i64::from(shards.first), Type::INT8),
+                (&i64::from(shards.last), Type::INT8),
+                (&i64::from(limit), Type::INT8),
+            ],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::store::PendingLevelUp {
+                row: crate::store::LevelUpRow {
+                    guild_id: r.get::<_, i64>(0) as Id,
+                    user_id: r.get::<_, i64>(1) as Id,
+                    level: r.get::<_, i32>(2) as u32,
+                    old_level: r.get::<_, i32>(3) as u32,
+                    xp: r.get::<_, i64>(4) as u64,
+                    channel_id: r.get::<_, Option<i64>>(5).map(|c| c as Id),
+                    created_at_ms: r.get(6),
+                },
+                display_name: r.get(7),
+                pings: r.get(8),
+            })
+            .collect())
+    }
+
     fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
         let rows = self.query(
             "SELECT guild_id, name, web_public FROM guilds WHERE guild_id = $1",

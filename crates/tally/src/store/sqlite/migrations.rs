@@ -112,4 +112,30 @@ pub const SQLITE: &[&str] = &[
     // 9: when each shard's position was committed, so after a gap Discord
     // could not replay Tally knows since when it was not watching.
     "ALTER TABLE shard_positions ADD COLUMN committed_at INTEGER NOT NULL DEFAULT 0;",
+    // 10: leveling settings (one JSON document a server: the curve, no-XP
+    // channels and roles, multipliers, announcements), members' own
+    // choice about level-up pings, and the outbox of level-up
+    // announcements, written in the batch that found the level-up and
+    // marked sent once Discord has the message.
+    "
+    ALTER TABLE guilds ADD COLUMN leveling TEXT;
+    CREATE TABLE member_prefs (
+        guild_id INTEGER NOT NULL,
+        user_id  INTEGER NOT NULL,
+        pings    INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (guild_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE levelups (
+        guild_id   INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        level      INTEGER NOT NULL,
+        old_level  INTEGER NOT NULL,
+        xp         INTEGER NOT NULL,
+        channel_id INTEGER,
+        created_at INTEGER NOT NULL,
+        sent_at    INTEGER,
+        PRIMARY KEY (guild_id, user_id, level)
+    ) WITHOUT ROWID;
+    CREATE INDEX levelups_unsent ON levelups (created_at) WHERE sent_at IS NULL;
+    ",
 ];

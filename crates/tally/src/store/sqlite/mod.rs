@@ -104,6 +104,24 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Marks level-ups as announced (Discord has the message). Opens its own
+/// connection, like [`set_web_public`].
+pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE levelups SET sent_at = ?4 WHERE guild_id = ?1 AND user_id = ?2 AND level = ?3 AND sent_at IS NULL",
+        )?;
+        for (guild_id, user_id, level) in keys {
+            stmt.execute(params![*guild_id as i64, *user_id as i64, level, at_ms])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Shows or hides a server's leaderboard on the web page. Opens its own
 /// connection, so it works whether or not the bot is running (SQLite waits
 /// for the ledger's transaction to finish). The server need not be seen yet.
@@ -215,20 +233,24 @@ fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
 
 impl StoreOps for SqliteOps<'_> {
     fn guild_rules(&mut self, guilds: &[Id]) -> Result<Vec<(Id, GuildRules)>, StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached("SELECT min_xp, max_xp, cooldown_secs, afk_channel_id FROM guilds WHERE guild_id = ?1")?;
+        let mut stmt = self.tx.prepare_cached(
+            "SELECT min_xp, max_xp, cooldown_secs, afk_channel_id, leveling FROM guilds WHERE guild_id = ?1",
+        )?;
         let mut found = Vec::with_capacity(guilds.len());
         for &guild_id in guilds {
-            let rules = stmt
+            let row = stmt
                 .query_row([guild_id as i64], |r| {
-                    Ok(GuildRules {
-                        xp: XpSettings { min_xp: r.get(0)?, max_xp: r.get(1)?, cooldown_secs: r.get(2)? },
-                        afk_channel_id: r.get::<_, Option<i64>>(3)?.map(|c| c as Id),
-                    })
+                    Ok((
+                        XpSettings { min_xp: r.get(0)?, max_xp: r.get(1)?, cooldown_secs: r.get(2)? },
+                        r.get::<_, Option<i64>>(3)?.map(|c| c as Id),
+                        r.get::<_, Option<String>>(4)?,
+                    ))
                 })
                 .optional()?;
-            found.extend(rules.map(|rules| (guild_id, rules)));
+            if let Some((xp, afk_channel_id, document)) = row {
+                let leveling = super::settings::from_document(document.as_deref())?;
+                found.push((guild_id, GuildRules { xp, afk_channel_id, leveling }));
+            }
         }
         Ok(found)
     }
@@ -365,6 +387,42 @@ impl StoreOps for SqliteOps<'_> {
                     )?
                     .execute(params![key.0, key.1, since])?,
             };
+        }
+        for w in &writes.settings {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO guilds (guild_id, min_xp, max_xp, cooldown_secs, leveling) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT (guild_id) DO UPDATE SET min_xp = excluded.min_xp, max_xp = excluded.max_xp,
+                     cooldown_secs = excluded.cooldown_secs, leveling = excluded.leveling",
+                )?
+                .execute(params![
+                    w.guild_id as i64,
+                    w.xp.min_xp,
+                    w.xp.max_xp,
+                    w.xp.cooldown_secs,
+                    super::settings::to_document(w.leveling)
+                ])?;
+        }
+        for ((guild_id, user_id), pings) in &writes.pings {
+            self.tx
+                .prepare_cached("INSERT OR REPLACE INTO member_prefs (guild_id, user_id, pings) VALUES (?1, ?2, ?3)")?
+                .execute(params![*guild_id as i64, *user_id as i64, pings])?;
+        }
+        for l in &writes.levelups {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO levelups
+                     (guild_id, user_id, level, old_level, xp, channel_id, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(params![
+                    l.guild_id as i64,
+                    l.user_id as i64,
+                    l.level,
+                    l.old_level,
+                    l.xp as i64,
+                    l.channel_id.map(|c| c as i64),
+                    l.created_at_ms
+                ])?;
         }
         Ok(())
     }
@@ -558,6 +616,55 @@ fn guild_from_row(row: &Row<'_>) -> rusqlite::Result<Guild> {
 }
 
 impl Reader for SqliteReader {
+    fn settings(&self, guild_id: Id) -> Result<crate::store::Settings, StoreError> {
+        let row = self.with(|c| {
+            c.prepare_cached("SELECT min_xp, max_xp, cooldown_secs, leveling FROM guilds WHERE guild_id = ?1")?
+                .query_row([guild_id as i64], |r| {
+                    Ok((
+                        XpSettings { min_xp: r.get(0)?, max_xp: r.get(1)?, cooldown_secs: r.get(2)? },
+                        r.get::<_, Option<String>>(3)?,
+                    ))
+                })
+                .optional()
+        })?;
+        let Some((xp, document)) = row else { return Ok(Default::default()) };
+        Ok(crate::store::Settings { xp, leveling: super::settings::from_document(document.as_deref())? })
+    }
+
+    fn pending_levelups(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingLevelUp>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT l.guild_id, l.user_id, l.level, l.old_level, l.xp, l.channel_id, l.created_at,
+                        COALESCE(m.display_name, ''), COALESCE(p.pings, 1)
+                 FROM levelups l
+                 LEFT JOIN members m ON m.guild_id = l.guild_id AND m.user_id = l.user_id
+                 LEFT JOIN member_prefs p ON p.guild_id = l.guild_id AND p.user_id = l.user_id
+                 WHERE l.sent_at IS NULL AND (l.guild_id >> 22) % ?1 BETWEEN ?2 AND ?3
+                 ORDER BY l.created_at LIMIT ?4",
+            )?
+            .query_map(params![shards.total, shards.first, shards.last, limit], |r| {
+                Ok(crate::store::PendingLevelUp {
+                    row: crate::store::LevelUpRow {
+                        guild_id: r.get::<_, i64>(0)? as Id,
+                        user_id: r.get::<_, i64>(1)? as Id,
+                        level: r.get(2)?,
+                        old_level: r.get(3)?,
+                        xp: r.get::<_, i64>(4)? as u64,
+                        channel_id: r.get::<_, Option<i64>>(5)?.map(|c| c as Id),
+                        created_at_ms: r.get(6)?,
+                    },
+                    display_name: r.get(7)?,
+                    pings: r.get(8)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
     fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
         self.with(|c| {
             c.prepare_cached("SELECT guild_id, name, web_public FROM guilds WHERE guild_id = ?1")?

@@ -1,0 +1,145 @@
+//! The leveling settings as the counting rules apply them: no-XP channels
+//! and roles, multipliers, a change in the middle of a batch, the curve,
+//! and the level-up outbox. Run on every backend.
+
+use crate::domain::settings::{SettingChange, Where};
+use crate::domain::shards::ShardRange;
+use crate::domain::{Activity, Curve, MemberProfile};
+use crate::store::suite::{on_every_backend, TestDb};
+
+const GUILD: u64 = 1;
+
+fn profile(user: u64) -> MemberProfile {
+    MemberProfile {
+        guild_id: GUILD,
+        user_id: user,
+        username: format!("u{user}"),
+        display_name: format!("U{user}"),
+        bot: false,
+        avatar: None,
+        joined_at_ms: Some(1_000),
+    }
+}
+
+/// A message by `user` `secs` seconds after the Discord epoch, in `channel`, with `roles`.
+fn message(user: u64, secs: u64, channel: u64, roles: &[u64]) -> Activity {
+    Activity::Message {
+        author: profile(user),
+        message_id: ((secs * 1000) << 22) | user,
+        channel_id: channel,
+        roles: roles.to_vec(),
+    }
+}
+
+fn configure(change: SettingChange) -> Activity {
+    Activity::Configure { guild_id: GUILD, change }
+}
+
+/// Every message earns exactly `xp`, with no cooldown.
+fn fixed_xp(xp: u32) -> Activity {
+    configure(SettingChange::Xp { min: Some(xp), max: Some(xp), cooldown: Some(0) })
+}
+
+fn xp_of(db: &TestDb, user: u64) -> (u64, u64) {
+    let m = db.reader.member(GUILD, user).unwrap().expect("stored");
+    (m.messages, m.xp)
+}
+
+fn no_xp_channels_and_roles_count_messages_but_give_nothing(mut db: TestDb) {
+    db.apply(&[
+        fixed_xp(20),
+        configure(SettingChange::NoXp { channel: Some(50), role: None, on: true }),
+        configure(SettingChange::NoXp { channel: None, role: Some(60), on: true }),
+        message(5, 100, 50, &[]),
+        message(5, 101, 51, &[60]),
+        message(6, 100, 51, &[61]),
+    ]);
+    assert_eq!(xp_of(&db, 5), (2, 0));
+    assert_eq!(xp_of(&db, 6), (1, 20));
+    // A message that earned nothing started no cooldown: with a 60 s
+    // cooldown, the next message a second later still earns.
+    db.apply(&[
+        configure(SettingChange::Xp { min: None, max: None, cooldown: Some(60) }),
+        message(5, 200, 50, &[]),
+        message(5, 201, 51, &[]),
+    ]);
+    assert_eq!(xp_of(&db, 5), (4, 20));
+}
+
+fn multipliers_give_the_rounded_product(mut db: TestDb) {
+    db.apply(&[
+        fixed_xp(21),
+        configure(SettingChange::Multiplier { channel: None, role: Some(60), factor: 150 }),
+        configure(SettingChange::Multiplier { channel: None, role: Some(61), factor: 300 }),
+        configure(SettingChange::Multiplier { channel: Some(50), role: None, factor: 50 }),
+        // Highest role ×3 times the channel's ×0.5: 21 × 1.5 = 31.5, rounded up to 32.
+        message(5, 100, 50, &[60, 61]),
+        // Role ×1.5 alone: 31.5 → 32. No multiplier: 21.
+        message(6, 100, 51, &[60]),
+        message(7, 100, 51, &[]),
+    ]);
+    assert_eq!(xp_of(&db, 5).1, 32);
+    assert_eq!(xp_of(&db, 6).1, 32);
+    assert_eq!(xp_of(&db, 7).1, 21);
+}
+
+fn a_change_applies_from_the_next_event_in_the_same_batch(mut db: TestDb) {
+    db.apply(&[fixed_xp(10), message(5, 100, 50, &[]), fixed_xp(100), message(5, 101, 50, &[])]);
+    assert_eq!(xp_of(&db, 5), (2, 110));
+    let settings = db.reader.settings(GUILD).unwrap();
+    assert_eq!((settings.xp.min_xp, settings.xp.max_xp, settings.xp.cooldown_secs), (100, 100, 0));
+}
+
+fn only_the_final_level_of_a_batch_is_queued_once(mut db: TestDb) {
+    // A flat curve of 100 XP a level and 100 XP a message: a level a message.
+    db.apply(&[
+        fixed_xp(100),
+        configure(SettingChange::Curve(Curve { a: 0, b: 0, c: 100 })),
+        message(5, 100, 50, &[]),
+        message(5, 101, 51, &[]),
+        message(5, 102, 52, &[]),
+    ]);
+    let pending = db.reader.pending_levelups(ShardRange::all(1), 10).unwrap();
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let row = pending[0].row;
+    assert_eq!((row.user_id, row.old_level, row.level, row.xp, row.channel_id), (5, 0, 3, 300, Some(52)));
+    assert_eq!(pending[0].display_name, "U5");
+    assert!(pending[0].pings);
+    // The next batch's level-up is a row of its own; marking one sent leaves the other.
+    db.apply(&[message(5, 103, 50, &[])]);
+    db.database.mark_levelups_sent(&[(GUILD, 5, 3)], 1).unwrap();
+    let pending = db.reader.pending_levelups(ShardRange::all(1), 10).unwrap();
+    assert_eq!(pending.iter().map(|p| (p.row.old_level, p.row.level)).collect::<Vec<_>>(), [(3, 4)]);
+}
+
+fn announcements_go_where_configured_and_respect_notify(mut db: TestDb) {
+    let levelup =
+        |place, channel| configure(SettingChange::LevelUp { place, channel, message: None, ping: Some(true) });
+    db.apply(&[
+        fixed_xp(100),
+        levelup(Where::Off, None),
+        message(5, 100, 50, &[]),
+        levelup(Where::Channel, Some(77)),
+        message(6, 100, 50, &[]),
+        levelup(Where::Dm, None),
+        Activity::Notify { guild_id: GUILD, user_id: 7, pings: false },
+        message(7, 100, 50, &[]),
+    ]);
+    let pending = db.reader.pending_levelups(ShardRange::all(1), 10).unwrap();
+    let seen: Vec<(u64, Option<u64>, bool)> =
+        pending.iter().map(|p| (p.row.user_id, p.row.channel_id, p.pings)).collect();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert!(seen.contains(&(6, Some(77), true)), "{seen:?}");
+    assert!(seen.contains(&(7, None, false)), "{seen:?}");
+    let settings = db.reader.settings(GUILD).unwrap();
+    assert_eq!(settings.leveling.levelup.place, Where::Dm);
+    assert_eq!(settings.leveling.levelup.channel, Some(77));
+}
+
+on_every_backend!(
+    no_xp_channels_and_roles_count_messages_but_give_nothing,
+    multipliers_give_the_rounded_product,
+    a_change_applies_from_the_next_event_in_the_same_batch,
+    only_the_final_level_of_a_batch_is_queued_once,
+    announcements_go_where_configured_and_respect_notify,
+);

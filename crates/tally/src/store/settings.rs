@@ -1,0 +1,41 @@
+//! A server's settings as stored: the XP range in its own columns, the rest
+//! as one JSON document (`guilds.leveling`), so a new setting needs no
+//! migration and every backend stores it the same way.
+
+use crate::domain::{Leveling, XpSettings};
+
+use super::StoreError;
+
+/// Everything `/config` sets for a server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// XP per message and the cooldown.
+    pub xp: XpSettings,
+    /// The curve, no-XP channels and roles, multipliers, announcements.
+    pub leveling: Leveling,
+}
+
+/// The document stored for `leveling`.
+pub fn to_document(leveling: &Leveling) -> String {
+    serde_json::to_string(leveling).expect("settings always serialise")
+}
+
+/// Reads a stored document; a server without one has the defaults.
+pub fn from_document(document: Option<&str>) -> Result<Leveling, StoreError> {
+    match document {
+        None => Ok(Leveling::default()),
+        Some(text) => serde_json::from_str(text)
+            .map_err(|error| StoreError::Corrupt(format!("a server's leveling settings cannot be read: {error}"))),
+    }
+}
+
+/// A level-up waiting in the outbox, with what its message needs of the member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLevelUp {
+    /// The outbox row.
+    pub row: super::LevelUpRow,
+    /// The member's name as the server shows it ('' when not stored).
+    pub display_name: String,
+    /// Whether the member lets announcements ping them (`/notify`).
+    pub pings: bool,
+}
