@@ -30,6 +30,11 @@ pub struct Invocation {
     /// Sent even if the bot never registered the command (a stale client),
     /// with option types taken from the JSON values as given.
     pub unchecked: bool,
+    /// The subcommand group and subcommand, outermost first.
+    pub path: Vec<String>,
+    /// An admin opened the command to members without its default
+    /// permissions (Server Settings > Integrations), so Discord delivers it.
+    pub permission_override: bool,
 }
 
 impl Invocation {
@@ -43,7 +48,21 @@ impl Invocation {
             options: Vec::new(),
             in_dm: false,
             unchecked: false,
+            path: Vec::new(),
+            permission_override: false,
         }
+    }
+
+    /// Picks a subcommand (or, called twice, a group and its subcommand).
+    pub fn subcommand(mut self, name: &str) -> Self {
+        self.path.push(name.to_owned());
+        self
+    }
+
+    /// As if an admin had opened the command to everyone in the server.
+    pub fn overridden(mut self) -> Self {
+        self.permission_override = true;
+        self
     }
 
     /// `/name` typed by `user_id` in a direct message with the bot.

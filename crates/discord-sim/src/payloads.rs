@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use crate::clock::iso8601;
-use crate::world::{Guild, Member, User};
+use crate::world::{Guild, Member, Role, User};
 
 /// Permissions an administrator has, as Discord writes them (a decimal string).
 pub const ALL_PERMISSIONS: &str = "2251799813685247";
@@ -37,7 +37,7 @@ pub fn partial_member(m: &Member) -> Value {
         "nick": m.nick,
         "avatar": null,
         "banner": null,
-        "roles": [],
+        "roles": m.roles.iter().map(u64::to_string).collect::<Vec<_>>(),
         "joined_at": iso8601(m.joined_at_ms),
         "premium_since": null,
         "deaf": false,
@@ -73,22 +73,27 @@ pub fn channel(id: u64, guild_id: u64, position: usize) -> Value {
     })
 }
 
-fn everyone_role(guild_id: u64) -> Value {
-    json!({
-        "id": guild_id.to_string(),
-        "name": "@everyone",
+/// A role object.
+pub fn role(r: &Role) -> Value {
+    let mut v = json!({
+        "id": r.id.to_string(),
+        "name": r.name,
         "description": null,
         "color": 0,
         "colors": { "primary_color": 0, "secondary_color": null, "tertiary_color": null },
         "hoist": false,
         "icon": null,
         "unicode_emoji": null,
-        "position": 0,
-        "permissions": "1071698660929",
-        "managed": false,
+        "position": r.position,
+        "permissions": r.permissions.to_string(),
+        "managed": r.bot_id.is_some(),
         "mentionable": false,
         "flags": 0,
-    })
+    });
+    if let Some(bot) = r.bot_id {
+        v["tags"] = json!({ "bot_id": bot.to_string() });
+    }
+    v
 }
 
 /// A GUILD_CREATE payload: the guild object plus the gateway's extra fields.
@@ -110,7 +115,7 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
         "verification_level": 0,
         "default_message_notifications": 0,
         "explicit_content_filter": 0,
-        "roles": [everyone_role(g.id)],
+        "roles": g.roles.iter().map(role).collect::<Vec<_>>(),
         "emojis": [],
         "features": [],
         "mfa_level": 0,

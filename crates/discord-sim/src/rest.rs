@@ -146,11 +146,14 @@ fn route(
         ("DELETE", ["webhooks", id, token, "messages", "@original"]) if *id == app => delete_original(shared, token),
         ("POST", ["webhooks", id, token]) if *id == app => followup(shared, token, body, files),
         ("POST", ["channels", channel, "messages"]) => match channel.parse::<u64>() {
-            Ok(c) if shared.lock().world.guild_of_channel(c).is_some() => {
-                Json(bot_message(shared, c, &body, &files)).into_response()
+            Ok(c)
+                if shared.lock().world.guild_of_channel(c).is_some() || shared.lock().dm_channels.contains_key(&c) =>
+            {
+                create_message(shared, c, &body, &files)
             }
             _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
+        ("POST", ["users", "@me", "channels"]) => open_dm(shared, &body),
         _ => not_found(),
     }
 }
@@ -171,7 +174,12 @@ fn set_commands(shared: &Shared, guild: Option<u64>, body: Value) -> Response {
             "id": id,
             "application_id": shared.application_id.to_string(),
             "version": state.clock.next_id().to_string(),
-            "default_member_permissions": command.get("default_member_permissions").cloned().unwrap_or(Value::Null),
+            // A string in Discord's answers, whether sent as a string or a number.
+            "default_member_permissions": match &command["default_member_permissions"] {
+                Value::Number(n) => json!(n.to_string()),
+                Value::String(s) => json!(s),
+                _ => Value::Null,
+            },
             "type": command.get("type").cloned().unwrap_or(json!(1)),
             "name": name,
             "description": command.get("description").cloned().unwrap_or(json!("")),
@@ -294,6 +302,89 @@ fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, Strin
         pending.channel_id
     };
     Json(bot_message(shared, channel, &body, &files)).into_response()
+}
+
+/// How long Discord remembers an enforced nonce ("the past few minutes").
+const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
+
+/// Create Message: checks the body as Discord does, returns the first
+/// message again for a nonce repeated with `enforce_nonce`, and records
+/// what it posts.
+fn create_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(String, String, Vec<u8>)]) -> Response {
+    if let Some(problem) = message_problem(body) {
+        return error(StatusCode::BAD_REQUEST, 50035, &format!("Invalid Form Body ({problem})"));
+    }
+    let nonce = match &body["nonce"] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    let enforced = body["enforce_nonce"] == true;
+    if let (Some(nonce), true) = (&nonce, enforced) {
+        let mut state = shared.lock();
+        let now = state.clock.now_ms();
+        state.nonces.retain(|_, (_, at)| now.saturating_sub(*at) < NONCE_WINDOW_MS);
+        if let Some((first, _)) = state.nonces.get(nonce) {
+            return Json(first.clone()).into_response();
+        }
+    }
+    let mut message = bot_message(shared, channel_id, body, files);
+    if let Some(nonce) = &nonce {
+        message["nonce"] = json!(nonce);
+    }
+    if !body["allowed_mentions"].is_null() {
+        // Not part of the message Discord returns; kept for tests to read.
+        message["allowed_mentions"] = body["allowed_mentions"].clone();
+    }
+    {
+        let mut state = shared.lock();
+        if let (Some(nonce), true) = (nonce, enforced) {
+            let now = state.clock.now_ms();
+            let mut kept = message.clone();
+            kept.as_object_mut().map(|m| m.remove("allowed_mentions"));
+            state.nonces.insert(nonce, (kept, now));
+        }
+        state.posted.push(message.clone());
+    }
+    shared.changed.notify_waiters();
+    message.as_object_mut().map(|m| m.remove("allowed_mentions"));
+    Json(message).into_response()
+}
+
+/// What Discord would refuse in a message body: content over 2,000
+/// characters, a nonce over 25, an empty message.
+fn message_problem(body: &Value) -> Option<&'static str> {
+    let content = body["content"].as_str().unwrap_or_default();
+    if content.chars().count() > 2_000 {
+        return Some("content: must be 2000 or fewer in length");
+    }
+    if body["nonce"].as_str().is_some_and(|n| n.chars().count() > 25) {
+        return Some("nonce: must be 25 or fewer in length");
+    }
+    let has_embeds = body["embeds"].as_array().is_some_and(|e| !e.is_empty());
+    if content.is_empty() && !has_embeds && body["components"].is_null() && body["attachments"].is_null() {
+        return Some("cannot send an empty message");
+    }
+    None
+}
+
+/// Create DM: the DM channel with a user (the same one every time).
+fn open_dm(shared: &Shared, body: &Value) -> Response {
+    let recipient = body["recipient_id"].as_str().and_then(|r| r.parse::<u64>().ok()).or(body["recipient_id"].as_u64());
+    let mut state = shared.lock();
+    let Some(user) = recipient.and_then(|r| state.world.users.get(&r)).cloned() else {
+        return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body (recipient_id)");
+    };
+    let channel_id = user.id ^ 0x5A5A;
+    state.dm_channels.insert(channel_id, user.id);
+    Json(json!({
+        "id": channel_id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "flags": 0,
+        "recipients": [payloads::user(&user)],
+    }))
+    .into_response()
 }
 
 /// The EPHEMERAL message flag: only the invoker sees the message.

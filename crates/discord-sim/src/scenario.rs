@@ -9,7 +9,7 @@ use tokio::sync::oneshot;
 
 use crate::interactions::{InteractionReply, Invocation, Pending, EDIT_DEADLINE};
 use crate::state::{Recorded, State};
-use crate::world::{Guild, Member, MessageInfo, User};
+use crate::world::{permissions, Guild, Member, MessageInfo, Role, User};
 use crate::{intents, payloads, Simulator};
 
 /// What can go wrong in a scenario.
@@ -30,6 +30,12 @@ pub enum SimError {
     /// Waited too long for something.
     #[error("timed out waiting for {0}")]
     Timeout(&'static str),
+    /// Discord's client would not let the member do this.
+    #[error("Discord would not allow this: {0}")]
+    Refused(&'static str),
+    /// An option Discord's client would not send as given.
+    #[error("bad option: {0}")]
+    BadOption(String),
 }
 
 impl Simulator {
@@ -80,17 +86,31 @@ impl Simulator {
             let id = s.clock.id_at(created);
             let channel = s.clock.id_at(created + 1);
             let voice_channels = vec![s.clock.id_at(created + 2), s.clock.id_at(created + 3)];
-            let mut members = std::collections::BTreeMap::new();
-            members.insert(
-                bot,
-                Member {
-                    user_id: bot,
-                    nick: None,
-                    joined_at_ms: now.saturating_sub(30 * 86_400_000),
-                    voice_channel: None,
+            // The bot's own role, as an invite with Administrator would give it.
+            let bot_role = s.clock.id_at(created + 4);
+            let roles = vec![
+                Role {
+                    id,
+                    name: "@everyone".into(),
+                    permissions: permissions::EVERYONE_DEFAULT,
+                    position: 0,
+                    bot_id: None,
                 },
+                Role {
+                    id: bot_role,
+                    name: self.shared.config.bot_name.clone(),
+                    permissions: permissions::ADMINISTRATOR,
+                    position: 1,
+                    bot_id: Some(bot),
+                },
+            ];
+            let mut members = std::collections::BTreeMap::new();
+            members
+                .insert(bot, Member { roles: vec![bot_role], ..Member::new(bot, now.saturating_sub(30 * 86_400_000)) });
+            members.insert(
+                owner,
+                Member { user_id: owner, nick: None, joined_at_ms: created, voice_channel: None, roles: Vec::new() },
             );
-            members.insert(owner, Member { user_id: owner, nick: None, joined_at_ms: created, voice_channel: None });
             s.world.guilds.insert(
                 id,
                 Guild {
@@ -100,6 +120,7 @@ impl Simulator {
                     channels: vec![channel],
                     voice_channels,
                     members,
+                    roles,
                     bot_joined_at_ms: now,
                 },
             );
@@ -188,7 +209,9 @@ impl Simulator {
                 return Err(SimError::Unknown("user"));
             }
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
-            guild.members.insert(user_id, Member { user_id, nick: None, joined_at_ms, voice_channel: None });
+            guild
+                .members
+                .insert(user_id, Member { user_id, nick: None, joined_at_ms, voice_channel: None, roles: Vec::new() });
             Ok(())
         })
     }
@@ -207,13 +230,56 @@ impl Simulator {
         })
     }
 
+    /// Creates a role just below the bot's: GUILD_ROLE_CREATE. Returns its id.
+    pub fn add_role(&self, guild_id: u64, name: &str, permissions: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            let id = s.clock.next_id();
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            // New roles go to position 1, under every other role but @everyone.
+            for role in guild.roles.iter_mut().filter(|r| r.position >= 1) {
+                role.position += 1;
+            }
+            let role = Role { id, name: name.to_owned(), permissions, position: 1, bot_id: None };
+            guild.roles.push(role.clone());
+            let data = json!({ "guild_id": guild_id.to_string(), "role": payloads::role(&role) });
+            // A role made while the bot is away is in the next GUILD_CREATE.
+            match self.dispatch(s, guild_id, intents::GUILDS, "GUILD_ROLE_CREATE", data) {
+                Ok(_) | Err(SimError::NoSession) => Ok(id),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    /// Sets a member's roles (besides @everyone): GUILD_MEMBER_UPDATE.
+    pub fn set_roles(&self, guild_id: u64, user_id: u64, roles: &[u64]) -> Result<u64, SimError> {
+        self.with(|s| {
+            let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            if roles.iter().any(|r| guild.role(*r).is_none() || *r == guild_id) {
+                return Err(SimError::Unknown("role"));
+            }
+            let member = guild.members.get_mut(&user_id).ok_or(SimError::Unknown("member"))?;
+            member.roles = roles.to_vec();
+            let mut data = payloads::member(member, &user);
+            data["guild_id"] = json!(guild_id.to_string());
+            self.dispatch(s, guild_id, intents::GUILD_MEMBERS, "GUILD_MEMBER_UPDATE", data)
+        })
+    }
+
+    /// A member's permissions in the server, as Discord computes them.
+    pub fn permissions_of(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            s.world.guilds.get(&guild_id).map(|g| g.permissions_of(user_id)).ok_or(SimError::Unknown("server"))
+        })
+    }
+
     /// The member joins now: GUILD_MEMBER_ADD.
     pub fn join(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
         self.with(|s| {
             let now = s.clock.now_ms();
             let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
-            let member = Member { user_id, nick: None, joined_at_ms: now, voice_channel: None };
+            let member = Member { user_id, nick: None, joined_at_ms: now, voice_channel: None, roles: Vec::new() };
             guild.members.insert(user_id, member.clone());
             let mut data = payloads::member(&member, &user);
             data["guild_id"] = json!(guild_id.to_string());
@@ -424,43 +490,20 @@ impl Simulator {
             None => inv.channel_id.unwrap_or(user.id ^ 0x5A5A),
         };
 
-        let mut options = Vec::new();
-        let mut resolved_users = serde_json::Map::new();
-        let mut resolved_members = serde_json::Map::new();
-        for (name, value) in &inv.options {
-            let declared = command["options"]
-                .as_array()
-                .and_then(|opts| opts.iter().find(|o| o["name"] == name.as_str()))
-                .and_then(|o| o["type"].as_u64());
-            let kind = match (declared, inv.unchecked) {
-                (Some(kind), false) => kind,
-                _ if value.is_boolean() => 5,
-                _ if value.is_i64() || value.is_u64() => 4,
-                _ if value.is_number() => 10,
-                _ => 3,
-            };
-            if kind == 6 {
-                let target = value
-                    .as_u64()
-                    .or_else(|| value.as_str().and_then(|v| v.parse().ok()))
-                    .ok_or(SimError::Unknown("user option"))?;
-                let target_user = s.world.users.get(&target).ok_or(SimError::Unknown("user"))?;
-                resolved_users.insert(target.to_string(), payloads::user(target_user));
-                if let Some(m) = guild.and_then(|g| g.members.get(&target)) {
-                    let mut pm = payloads::partial_member(m);
-                    pm["permissions"] = json!(payloads::ALL_PERMISSIONS);
-                    resolved_members.insert(target.to_string(), pm);
-                }
-                options.push(json!({ "name": name, "type": 6, "value": target.to_string() }));
-            } else {
-                options.push(json!({ "name": name, "type": kind, "value": value }));
+        if let (Some(guild), false) = (guild, inv.unchecked || inv.permission_override) {
+            // Discord's client offers a command only to members holding its
+            // default permissions (unless an admin overrode them for the server).
+            let needed = command["default_member_permissions"].as_str().and_then(|p| p.parse::<u64>().ok());
+            if needed.is_some_and(|needed| guild.permissions_of(inv.user_id) & needed != needed) {
+                return Err(SimError::Refused("the member lacks the command's default permissions"));
             }
         }
+        let (options, resolved) = crate::options::build(s, &command, inv, guild)?;
         let id = s.clock.next_id();
         let token = format!("aW50ZXJhY3Rpb246{id:x}");
         let mut data = json!({ "id": command["id"], "name": inv.name, "type": 1, "options": options });
-        if !resolved_users.is_empty() {
-            data["resolved"] = json!({ "users": resolved_users, "members": resolved_members });
+        if !resolved.is_empty() {
+            data["resolved"] = Value::Object(resolved);
         }
         let mut interaction = json!({
             "id": id.to_string(),
@@ -470,7 +513,7 @@ impl Simulator {
             "channel_id": channel_id.to_string(),
             "token": token,
             "version": 1,
-            "app_permissions": payloads::ALL_PERMISSIONS,
+            "app_permissions": guild.map_or(permissions::ALL, |g| g.permissions_of(self.shared.bot.id)).to_string(),
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 10_485_760,
@@ -479,7 +522,7 @@ impl Simulator {
             Some(guild) => {
                 let member = guild.members.get(&inv.user_id).cloned().ok_or(SimError::Unknown("member"))?;
                 let mut invoker = payloads::member(&member, &user);
-                invoker["permissions"] = json!(payloads::ALL_PERMISSIONS);
+                invoker["permissions"] = json!(guild.permissions_of(inv.user_id).to_string());
                 interaction["guild"] = json!({ "id": inv.guild_id.to_string(), "locale": "en-US", "features": [] });
                 interaction["guild_id"] = json!(inv.guild_id.to_string());
                 interaction["guild_locale"] = json!("en-US");
@@ -546,7 +589,7 @@ impl Simulator {
             }
             message["type"] = json!(20); // CHAT_INPUT_COMMAND: an interaction's answer
             let mut invoker = payloads::member(&member, &user);
-            invoker["permissions"] = json!(payloads::ALL_PERMISSIONS);
+            invoker["permissions"] = json!(guild.permissions_of(user_id).to_string());
             let token = format!("aW50ZXJhY3Rpb246{id:x}");
             let interaction = json!({
                 "id": id.to_string(),
@@ -562,7 +605,7 @@ impl Simulator {
                 "member": invoker,
                 "token": token,
                 "version": 1,
-                "app_permissions": payloads::ALL_PERMISSIONS,
+                "app_permissions": guild.permissions_of(self.shared.bot.id).to_string(),
                 "locale": "en-US",
                 "entitlements": [],
                 "authorizing_integration_owners": { "0": guild_id.to_string() },
@@ -677,6 +720,30 @@ impl Simulator {
     /// Every REST request the bot has made so far.
     pub fn requests(&self) -> Vec<Recorded> {
         self.with(|s| s.requests.clone())
+    }
+
+    /// Messages the bot created with Create Message (not interaction
+    /// answers), in order, as Discord returned them, plus the
+    /// `allowed_mentions` the bot sent.
+    pub fn posted_messages(&self) -> Vec<Value> {
+        self.with(|s| s.posted.clone())
+    }
+
+    /// Waits until the bot has created at least `count` messages.
+    pub async fn wait_for_posted(&self, count: usize, timeout: Duration) -> Result<Vec<Value>, SimError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let posted = self.posted_messages();
+            if posted.len() >= count {
+                return Ok(posted);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(SimError::Timeout("the bot to post messages"));
+            }
+        }
     }
 
     /// The global commands the bot registered.

@@ -90,6 +90,13 @@ pub(crate) struct State {
     pub deliveries: crate::DeliveryLog,
     /// Faults to answer REST requests with: (path prefix, fault), first match first.
     pub rest_faults: VecDeque<(String, crate::faults::RestFault)>,
+    /// Messages the bot created with Create Message, in order.
+    pub posted: Vec<Value>,
+    /// Nonces the bot sent with `enforce_nonce`: the message each created
+    /// and when (virtual ms), so a repeat within minutes returns it.
+    pub nonces: HashMap<String, (Value, u64)>,
+    /// DM channels the bot opened: channel id → the other user.
+    pub dm_channels: HashMap<u64, u64>,
 }
 
 /// State plus what never changes.
@@ -155,6 +162,9 @@ impl Shared {
                 heartbeats: 0,
                 last_resume_at: None,
                 rest_faults: VecDeque::new(),
+                posted: Vec::new(),
+                nonces: HashMap::new(),
+                dm_channels: HashMap::new(),
                 deliveries: Default::default(),
             }),
             changed: Notify::new(),

@@ -28,6 +28,46 @@ pub struct Member {
     pub joined_at_ms: u64,
     /// The voice channel they sit in, if any (such members come in GUILD_CREATE).
     pub voice_channel: Option<u64>,
+    /// Their roles (ids), besides @everyone.
+    pub roles: Vec<u64>,
+}
+
+impl Member {
+    /// A member since `joined_at_ms`, without nickname, roles or voice.
+    pub fn new(user_id: u64, joined_at_ms: u64) -> Self {
+        Self { user_id, nick: None, joined_at_ms, voice_channel: None, roles: Vec::new() }
+    }
+}
+
+/// A role in a server.
+#[derive(Debug, Clone)]
+pub struct Role {
+    /// Snowflake id (the server's own id for @everyone).
+    pub id: u64,
+    /// Name.
+    pub name: String,
+    /// Permission bits.
+    pub permissions: u64,
+    /// Place in the hierarchy: higher is more powerful; @everyone is 0.
+    pub position: u64,
+    /// The bot whose own role this is (managed by Discord), if it is one.
+    pub bot_id: Option<u64>,
+}
+
+/// Discord's permission bits that matter here.
+pub mod permissions {
+    /// Every permission.
+    pub const ALL: u64 = 2_251_799_813_685_247;
+    /// Administrator: every permission, overwrites ignored.
+    pub const ADMINISTRATOR: u64 = 1 << 3;
+    /// Manage Server.
+    pub const MANAGE_GUILD: u64 = 1 << 5;
+    /// Send Messages.
+    pub const SEND_MESSAGES: u64 = 1 << 11;
+    /// Manage Roles.
+    pub const MANAGE_ROLES: u64 = 1 << 28;
+    /// What @everyone has in a new server, as Discord sets it.
+    pub const EVERYONE_DEFAULT: u64 = 1_071_698_660_929;
 }
 
 /// A server.
@@ -45,6 +85,8 @@ pub struct Guild {
     pub voice_channels: Vec<u64>,
     /// Present members by user id.
     pub members: BTreeMap<u64, Member>,
+    /// Its roles; the first is @everyone.
+    pub roles: Vec<Role>,
     /// When the bot joined, Unix ms.
     pub bot_joined_at_ms: u64,
 }
@@ -69,6 +111,32 @@ pub struct World {
     pub guilds: BTreeMap<u64, Guild>,
     /// Posted messages.
     pub messages: HashMap<u64, MessageInfo>,
+}
+
+impl Guild {
+    /// A member's permissions in the server, as Discord computes them:
+    /// @everyone's and their roles' together; everything for the owner and
+    /// for Administrator.
+    pub fn permissions_of(&self, user_id: u64) -> u64 {
+        if user_id == self.owner_id {
+            return permissions::ALL;
+        }
+        let Some(member) = self.members.get(&user_id) else { return 0 };
+        let mut bits = self.roles.first().map_or(0, |r| r.permissions);
+        for role in self.roles.iter().filter(|r| member.roles.contains(&r.id)) {
+            bits |= role.permissions;
+        }
+        if bits & permissions::ADMINISTRATOR != 0 {
+            permissions::ALL
+        } else {
+            bits
+        }
+    }
+
+    /// A role by id.
+    pub fn role(&self, role_id: u64) -> Option<&Role> {
+        self.roles.iter().find(|r| r.id == role_id)
+    }
 }
 
 impl World {

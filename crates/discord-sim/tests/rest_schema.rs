@@ -85,6 +85,7 @@ fn gateway_objects_fit_discords_schema() {
         nick: Some("Annie".into()),
         joined_at_ms: 1_700_000_000_000,
         voice_channel: None,
+        roles: Vec::new(),
     };
     spec::assert_fits("UserResponse", &payloads::user(&ann));
     spec::assert_fits("GuildMemberResponse", &payloads::member(&member, &ann));
@@ -93,4 +94,91 @@ fn gateway_objects_fit_discords_schema() {
     spec::assert_fits("GuildChannelResponse", &payloads::voice_channel(4, 2, 1, "Lounge"));
     spec::assert_fits("VoiceStateResponse", &payloads::voice_state(2, Some(4), &member, &ann));
     spec::assert_fits("VoiceStateResponse", &payloads::voice_state(2, None, &member, &ann));
+}
+
+#[tokio::test]
+async fn an_enforced_nonce_returns_the_first_message_and_creates_none() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let guild = sim.add_guild("Nonces");
+    let path = format!("channels/{}/messages", sim.channel_of(guild).unwrap());
+    let body = json!({ "content": "GG", "nonce": "t42", "enforce_nonce": true, "allowed_mentions": { "parse": [] } });
+    let (status, first) = call(&sim, reqwest::Method::POST, &path, Some(body.clone()), true).await;
+    assert_eq!(status, 200);
+    spec::assert_fits("MessageResponse", &first);
+    assert_eq!(first["nonce"], "t42");
+    let (_, again) = call(&sim, reqwest::Method::POST, &path, Some(body), true).await;
+    assert_eq!(again["id"], first["id"], "the same nonce within minutes returns the first message");
+    // Without enforce_nonce, a nonce does not stop a second message.
+    let loose = json!({ "content": "GG", "nonce": "t42" });
+    let (_, other) = call(&sim, reqwest::Method::POST, &path, Some(loose), true).await;
+    assert_ne!(other["id"], first["id"]);
+    assert_eq!(sim.posted_messages().len(), 2);
+    // Past the window the nonce is forgotten.
+    sim.advance(std::time::Duration::from_secs(6 * 60));
+    let body = json!({ "content": "GG", "nonce": "t42", "enforce_nonce": true });
+    let (_, later) = call(&sim, reqwest::Method::POST, &path, Some(body), true).await;
+    assert_ne!(later["id"], first["id"]);
+}
+
+#[tokio::test]
+async fn message_limits_are_discords() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let guild = sim.add_guild("Limits");
+    let path = format!("channels/{}/messages", sim.channel_of(guild).unwrap());
+    for body in [
+        json!({ "content": "x".repeat(2_001) }),
+        json!({ "content": "hi", "nonce": "n".repeat(26) }),
+        json!({ "content": "" }),
+    ] {
+        let (status, error) = call(&sim, reqwest::Method::POST, &path, Some(body), true).await;
+        assert_eq!((status, error["code"].as_u64()), (400, Some(50035)), "{error}");
+    }
+    let (status, _) =
+        call(&sim, reqwest::Method::POST, &path, Some(json!({ "content": "é".repeat(2_000) })), true).await;
+    assert_eq!(status, 200, "2,000 characters, not bytes");
+    assert_eq!(sim.posted_messages().len(), 1, "refused messages are not posted");
+}
+
+#[tokio::test]
+async fn a_dm_channel_opens_and_takes_messages() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let ann = sim.add_user("ann", None, false);
+    let request = json!({ "recipient_id": ann.to_string() });
+    spec::assert_fits("CreatePrivateChannelRequest", &request);
+    let (status, dm) = call(&sim, reqwest::Method::POST, "users/@me/channels", Some(request.clone()), true).await;
+    assert_eq!(status, 200);
+    spec::assert_fits("PrivateChannelResponse", &dm);
+    let (_, again) = call(&sim, reqwest::Method::POST, "users/@me/channels", Some(request), true).await;
+    assert_eq!(again["id"], dm["id"], "one DM channel per user");
+    let path = format!("channels/{}/messages", dm["id"].as_str().unwrap());
+    let (status, _) = call(&sim, reqwest::Method::POST, &path, Some(json!({ "content": "hello" })), true).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn roles_and_permissions_follow_discords_rules() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let guild = sim.add_guild("Roles");
+    let ann = sim.add_user("ann", None, false);
+    sim.add_member(guild, ann, 0).unwrap();
+    let everyone = world::permissions::EVERYONE_DEFAULT;
+    assert_eq!(sim.permissions_of(guild, ann).unwrap(), everyone);
+    assert_eq!(everyone & world::permissions::MANAGE_GUILD, 0, "members cannot manage the server by default");
+    assert_eq!(
+        sim.permissions_of(guild, sim.owner_id()).unwrap(),
+        world::permissions::ALL,
+        "the owner can do anything"
+    );
+    let managers = sim.add_role(guild, "Managers", world::permissions::MANAGE_GUILD).unwrap();
+    let admins = sim.add_role(guild, "Admins", world::permissions::ADMINISTRATOR).unwrap();
+    sim.set_roles(guild, ann, &[managers]).unwrap_or_default();
+    assert_eq!(sim.permissions_of(guild, ann).unwrap(), everyone | world::permissions::MANAGE_GUILD);
+    sim.set_roles(guild, ann, &[admins]).unwrap_or_default();
+    assert_eq!(
+        sim.permissions_of(guild, ann).unwrap(),
+        world::permissions::ALL,
+        "Administrator implies every permission"
+    );
+    let role = world::Role { id: admins, name: "Admins".into(), permissions: 8, position: 2, bot_id: None };
+    spec::assert_fits("GuildRoleResponse", &payloads::role(&role));
 }

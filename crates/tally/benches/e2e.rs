@@ -262,6 +262,7 @@ fn rank_cards() -> Vec<(&'static str, Vec<Duration>)> {
         name: format!("Member {i}"),
         username: format!("member{i}"),
         xp: 1_000 + i * 37,
+        curve: tally::domain::Curve::MEE6,
         rank: Some(i + 1),
         messages: 100 + i,
         reactions_given: i,

@@ -63,6 +63,7 @@ pub struct Bot {
     shards: JoinSet<anyhow::Result<()>>,
     stop: watch::Sender<bool>,
     web: Option<WebServer>,
+    announcer: tokio::task::JoinHandle<()>,
 }
 
 /// Selects rustls' crypto (ring) once per process; TLS to Discord needs it.
@@ -146,6 +147,7 @@ impl Bot {
             Some(listener) => Some(WebServer::start(listener, Arc::clone(&context), stop_rx.clone())?),
             None => None,
         };
+        let announcer = tokio::spawn(crate::announce::run(Arc::clone(&context), range, stop_rx.clone()));
         let queue = identify_queue(&database, &gateway.session_start_limit, range.total);
         let mut shards = JoinSet::new();
         for number in range.shards() {
@@ -161,7 +163,7 @@ impl Bot {
             let shard = Shard::with_config(id, builder.build());
             shards.spawn(shard::run(shard, Arc::clone(&context), stop_rx.clone()));
         }
-        Ok(Self { context, ledger, shards, stop, web })
+        Ok(Self { context, ledger, shards, stop, web, announcer })
     }
 
     /// Where the web leaderboard listens, when it is on.
@@ -199,7 +201,9 @@ impl Bot {
             // Open browser connections must not hold up shutdown.
             web.finished(std::time::Duration::from_secs(3)).await;
         }
-        let Self { context, ledger, .. } = self;
+        let Self { context, ledger, announcer, .. } = self;
+        // It holds the context (and so a ledger handle): it must stop first.
+        let _ = announcer.await;
         drop(context);
         ledger.finish().await;
         tracing::info!("all events committed; stopped");

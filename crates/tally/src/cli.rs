@@ -307,12 +307,13 @@ fn set_web_public(args: WebArgs) -> anyhow::Result<()> {
 fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
     let (_, reader) = existing(&args.database)?;
     let members = reader.all_members(args.guild)?;
+    let curve = reader.settings(args.guild)?.leveling.curve;
     if members.is_empty() {
         eprintln!("note: no members stored for server {}", args.guild);
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    export::write(&members, args.format, &mut out)?;
+    export::write(&members, curve, args.format, &mut out)?;
     std::io::Write::flush(&mut out)?;
     Ok(())
 }

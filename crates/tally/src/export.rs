@@ -7,7 +7,7 @@ use serde::Serialize;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::domain::Level;
+use crate::domain::Curve;
 use crate::store::Member;
 
 /// Output formats.
@@ -54,8 +54,8 @@ pub fn rfc3339(ms: Option<i64>) -> String {
         .unwrap_or_default()
 }
 
-impl From<&Member> for Record {
-    fn from(m: &Member) -> Self {
+impl Record {
+    fn new(m: &Member, curve: Curve) -> Self {
         Self {
             guild_id: m.guild_id.to_string(),
             user_id: m.user_id.to_string(),
@@ -64,7 +64,7 @@ impl From<&Member> for Record {
             reactions_given: m.reactions_given,
             reactions_received: m.reactions_received,
             xp: m.xp,
-            level: Level::from_xp(m.xp).level,
+            level: curve.level(m.xp).level,
             joined_at: rfc3339(m.joined_at_ms),
             left_at: rfc3339(m.left_at_ms),
             voice_seconds: m.voice_ms / 1000,
@@ -72,9 +72,10 @@ impl From<&Member> for Record {
     }
 }
 
-/// Writes `members` to `out` in `format`. Bots are left out: they have no activity to export.
-pub fn write(members: &[Member], format: Format, out: &mut impl Write) -> anyhow::Result<()> {
-    let records = members.iter().filter(|m| !m.bot).map(Record::from);
+/// Writes `members` to `out` in `format`, with levels on the server's
+/// `curve`. Bots are left out: they have no activity to export.
+pub fn write(members: &[Member], curve: Curve, format: Format, out: &mut impl Write) -> anyhow::Result<()> {
+    let records = members.iter().filter(|m| !m.bot).map(|m| Record::new(m, curve));
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut *out, &records.collect::<Vec<_>>())?;
@@ -143,7 +144,7 @@ mod tests {
         let mut bot = Member::new(1, 3);
         bot.bot = true;
         let mut out = Vec::new();
-        write(&[human, bot], Format::Csv, &mut out).unwrap();
+        write(&[human, bot], Curve::MEE6, Format::Csv, &mut out).unwrap();
         let text = String::from_utf8(out).unwrap();
         let lines: Vec<_> = text.lines().collect();
         assert_eq!(lines.len(), 2);

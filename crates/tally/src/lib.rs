@@ -5,6 +5,7 @@
 //! [`ingest::Ledger`] (group commit) → [`store`]; interactions flow to
 //! [`commands`], which read the store and answer over REST.
 
+pub mod announce;
 pub mod boards;
 pub mod bot;
 pub mod card;

@@ -89,7 +89,7 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                             last_submitted = 0; // a new session numbers from 1 again
                             unseen_since = gap_before(&context, &session);
                         }
-                        on_dispatch(&shard, &context, &session, last_submitted, &event);
+                        on_dispatch(&shard, &context, &session, (last_submitted, sequence), &event);
                         (sequence, read_event(&event, received_at_ms, unseen_since, &mut members), session)
                     }
                     Decoded::Ignored => continue,
@@ -196,14 +196,15 @@ fn gap_before(context: &Context, session: &SessionInfo) -> Option<i64> {
     Some(old.at_ms)
 }
 
-/// Side effects of an event besides counting. `submitted_before` is the last
-/// sequence handed to the ledger before this event: what a command must wait
-/// for to answer with everything before it counted.
+/// Side effects of an event besides counting. `sequences` holds the last
+/// sequence handed to the ledger before this event (what a command must
+/// wait for to answer with everything before it counted) and the event's
+/// own (what a command that changes settings waits for).
 fn on_dispatch(
     shard: &Shard,
     context: &Arc<Context>,
     session: &Arc<SessionInfo>,
-    submitted_before: u64,
+    (submitted_before, own_sequence): (u64, u64),
     event: &Event,
 ) {
     match event {
@@ -226,6 +227,7 @@ fn on_dispatch(
                 shard_id: session.shard_id,
                 session_id: session.session_id.clone(),
                 sequence: submitted_before,
+                own_sequence,
             };
             tokio::spawn(commands::handle(Arc::clone(context), interaction.0.clone(), freshness));
         }

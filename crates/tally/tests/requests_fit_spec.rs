@@ -21,9 +21,14 @@ async fn registration_and_answers_fit_discords_request_schemas() {
     let requests = h.sim.requests();
     let registration =
         requests.iter().find(|r| r.method == "PUT" && r.path.ends_with("/commands")).expect("commands registered");
-    spec::assert_fits_array("ApplicationCommandUpdateRequest", &registration.body);
+    spec::assert_fits_array("ApplicationCommandUpdateRequest", &permissions_as_integers(&registration.body));
     let names: Vec<&str> = registration.body.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["stats", "leaderboard", "joined", "card", "activity"]);
+    assert_eq!(names, ["stats", "leaderboard", "joined", "card", "activity", "config", "notify"]);
+    let config = &registration.body[5];
+    assert_eq!(config["default_member_permissions"], "32", "admin commands need Manage Server by default");
+    let subcommands: Vec<&str> =
+        config["options"].as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
+    assert_eq!(subcommands, ["show", "xp", "curve", "noxp", "multiplier", "levelup"]);
 
     let callbacks: Vec<_> = requests.iter().filter(|r| r.path.ends_with("/callback")).collect();
     assert_eq!(callbacks.len(), 4, "one answer per command");
@@ -36,6 +41,20 @@ async fn registration_and_answers_fit_discords_request_schemas() {
     assert_eq!(stats.files[0].0, "files[0]", "Discord's form field name for the first file");
     assert_eq!(stats.body["data"]["attachments"][0]["filename"], "rank-card.png");
     assert!(requests.iter().all(|r| !r.path.contains("oauth2")), "the bot uses only the documented bot endpoints");
+}
+
+/// Discord's docs give `default_member_permissions` as a string of the
+/// permission bits (as twilight, discord.py and Discord's own answers send
+/// it); its OpenAPI description types the request field as an integer.
+/// Discord takes both, so the string is checked as the number it spells.
+fn permissions_as_integers(commands: &serde_json::Value) -> serde_json::Value {
+    let mut commands = commands.clone();
+    for command in commands.as_array_mut().into_iter().flatten() {
+        if let Some(bits) = command["default_member_permissions"].as_str().map(|s| s.parse::<u64>().expect("digits")) {
+            command["default_member_permissions"] = bits.into();
+        }
+    }
+    commands
 }
 
 /// twilight sends a new attachment's id as a number (`"id": 0`), as in the

@@ -132,6 +132,7 @@ mod tests {
             name: name.into(),
             username: "someone".into(),
             xp: 1000,
+            curve: crate::domain::Curve::MEE6,
             rank: Some(3),
             messages: 120,
             reactions_given: 5,

@@ -5,7 +5,6 @@
 use std::fmt::Write as _;
 
 use crate::domain::humanize::{escape_markup as escape, hue, initials, thousands};
-use crate::domain::Level;
 
 /// Card width in pixels.
 pub const WIDTH: u32 = 934;
@@ -33,6 +32,8 @@ pub struct CardData {
     pub username: String,
     /// Total XP.
     pub xp: u64,
+    /// The server's level curve.
+    pub curve: crate::domain::Curve,
     /// Place on the board; None when unranked.
     pub rank: Option<u64>,
     /// Messages posted.
@@ -68,7 +69,7 @@ fn lighter(colour: u32) -> u32 {
 
 /// The card as SVG.
 pub fn svg(card: &CardData) -> String {
-    let level = Level::from_xp(card.xp);
+    let level = card.curve.level(card.xp);
     let (cx, cy, r) = AVATAR;
     let (bx, by, bw, bh) = BAR;
     let filled = if level.needed == 0 { 0.0 } else { bw * level.progress as f32 / level.needed as f32 };
@@ -150,6 +151,7 @@ mod tests {
             name: "Ada <Lovelace>".into(),
             username: "ada".into(),
             xp: 150,
+            curve: crate::domain::Curve::MEE6,
             rank: Some(1234),
             messages: 12345,
             reactions_given: 3,

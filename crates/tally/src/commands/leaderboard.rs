@@ -16,7 +16,7 @@ use super::reply::{thousands, ACCENT};
 use super::{Reply, Request};
 use crate::boards::{By, Period};
 use crate::domain::days::today;
-use crate::domain::Level;
+use crate::domain::Curve;
 use crate::store::Member;
 
 /// Members on one page.
@@ -120,9 +120,9 @@ fn buttons(asker: u64, view: View, pages: u64) -> Vec<Component> {
 }
 
 /// One board line's figure: level and all-time XP, or the board's figure.
-fn line_figure(member: &Member, figure: Option<u64>, by: By) -> String {
+fn line_figure(member: &Member, figure: Option<u64>, by: By, curve: Curve) -> String {
     match figure {
-        None => format!("level {} · {} XP", Level::from_xp(member.xp).level, thousands(member.xp)),
+        None => format!("level {} · {} XP", curve.level(member.xp).level, thousands(member.xp)),
         Some(n) => by.count(n),
     }
 }
@@ -133,15 +133,17 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     let offset = (page - 1) * PAGE_SIZE;
     // All-time XP comes from the in-memory standings; everything else from
     // the day tables. Either way: rows with their figure, and the total.
-    let (rows, total) = match (period, by) {
+    let (rows, total, curve) = match (period, by) {
         (Period::All, By::Xp) => {
-            let board = request.read(move |r| r.leaderboard(guild, offset, PAGE_SIZE)).await?;
-            (board.members.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), board.total)
+            let (board, curve) = request
+                .read(move |r| Ok((r.leaderboard(guild, offset, PAGE_SIZE)?, r.settings(guild)?.leveling.curve)))
+                .await?;
+            (board.members.into_iter().map(|m| (m, None)).collect::<Vec<_>>(), board.total, curve)
         }
         _ => {
             let (span, measure) = (period.span(today()), by.measure());
             let board = request.read(move |r| r.period_board(guild, span, measure, offset, PAGE_SIZE)).await?;
-            (board.rows.into_iter().map(|(m, n)| (m, Some(n))).collect(), board.total)
+            (board.rows.into_iter().map(|(m, n)| (m, Some(n))).collect(), board.total, Curve::MEE6)
         }
     };
     if total == 0 {
@@ -162,7 +164,7 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     for (i, (member, figure)) in rows.iter().enumerate() {
         let rank = offset + i as u64 + 1;
         let name = if member.display_name.is_empty() { &member.username } else { &member.display_name };
-        let _ = writeln!(lines, "**#{rank}** {} — {}", escape_markdown(name), line_figure(member, *figure, by));
+        let _ = writeln!(lines, "**#{rank}** {} — {}", escape_markdown(name), line_figure(member, *figure, by, curve));
     }
     let title = match (period, by) {
         (Period::All, By::Xp) => "Leaderboard".to_owned(),

@@ -3,6 +3,7 @@
 
 mod activity;
 mod card;
+mod config;
 mod joined;
 mod leaderboard;
 mod reply;
@@ -28,6 +29,8 @@ pub fn definitions() -> Vec<Command> {
         joined::JoinedCommand::create_command().into(),
         card::CardCommand::create_command().into(),
         activity::ActivityCommand::create_command().into(),
+        crate::ingest::admin::ConfigCommand::create_command().into(),
+        crate::ingest::admin::NotifyCommand::create_command().into(),
     ]
 }
 
@@ -42,6 +45,9 @@ pub struct Freshness {
     pub session_id: String,
     /// The last sequence before it that carries counts (0: none in this session).
     pub sequence: u64,
+    /// The interaction's own sequence: a `/config` change it carries is
+    /// committed with it.
+    pub own_sequence: u64,
 }
 
 /// Longest wait for the ledger before reading what is committed anyway.
@@ -72,7 +78,7 @@ pub async fn handle(context: Arc<Context>, interaction: Interaction, freshness: 
             if !fresh {
                 tracing::warn!("answering with data that may miss the latest events: the database is behind");
             }
-            answer(&context, &interaction).await
+            answer(&context, &interaction, &freshness).await
         }
     };
     let outcome = reply::respond(&context, &interaction, received, shape, work).await;
@@ -108,6 +114,8 @@ fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
         Some(InteractionData::ApplicationCommand(data)) => match data.name.as_str() {
             "card" => Ok(Shape::PRIVATE),
             "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
+            "config" if !crate::ingest::admin::may_manage(interaction) => Err(needs_manage_server()),
+            "config" | "notify" => Ok(Shape::PRIVATE),
             other => Err(unknown_command(other)),
         },
         Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
@@ -125,12 +133,18 @@ fn no_invoker() -> Reply {
     Reply::notice("Discord did not say who asked; please try again.")
 }
 
+fn needs_manage_server() -> Reply {
+    Reply::notice("Only members with the Manage Server permission can change Tally's settings.")
+}
+
 fn not_a_command() -> Reply {
     Reply::notice("Tally only understands its slash commands.")
 }
 
 fn unknown_command(name: &str) -> Reply {
-    Reply::notice(format!("I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity or /card."))
+    Reply::notice(format!(
+        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify or /config."
+    ))
 }
 
 fn command_name(interaction: &Interaction) -> &str {
@@ -141,7 +155,7 @@ fn command_name(interaction: &Interaction) -> &str {
     }
 }
 
-async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
+async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &Freshness) -> Reply {
     let Some(guild_id) = interaction.guild_id else {
         return not_in_a_server();
     };
@@ -182,6 +196,8 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction) -> Reply {
             Ok(command) => card::run(&request, command).await,
             Err(error) => return bad_options(error),
         },
+        "config" => config::run_config(&request, input, freshness).await,
+        "notify" => config::run_notify(&request, input, freshness).await,
         other => return unknown_command(other),
     };
     result.unwrap_or_else(|error| {

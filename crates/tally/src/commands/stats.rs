@@ -7,7 +7,6 @@ use super::reply::{discord_date, progress_bar, thousands};
 use super::{Reply, Request};
 use crate::card::{self, CardData};
 use crate::domain::humanize::duration_short;
-use crate::domain::Level;
 use crate::store::every_day;
 
 /// The `/stats` command.
@@ -27,12 +26,16 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     let (guild, user_id) = (request.guild_id.get(), user.id.get());
     let today = crate::domain::days::today();
     let first = today - CHART_DAYS + 1;
-    let (summary, rank) =
-        request.read(move |r| Ok((r.member_summary(guild, user_id, first, today)?, r.rank(guild, user_id)?))).await?;
+    let (summary, rank, curve) = request
+        .read(move |r| {
+            let summary = r.member_summary(guild, user_id, first, today)?;
+            Ok((summary, r.rank(guild, user_id)?, r.settings(guild)?.leveling.curve))
+        })
+        .await?;
     let Some(crate::store::MemberSummary { member, accent, days, voice_since: in_voice_since }) = summary else {
         return Ok(Reply::notice(format!("I haven't seen any activity from {} in this server yet.", user.name)));
     };
-    let level = Level::from_xp(member.xp);
+    let level = curve.level(member.xp);
     let name = if member.display_name.is_empty() { user.name.clone() } else { member.display_name.clone() };
     let accent = accent.unwrap_or(card::DEFAULT_ACCENT);
     let ranked = rank.filter(|_| member.left_at_ms.is_none());
@@ -75,6 +78,7 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
         name,
         username: member.username.clone(),
         xp: member.xp,
+        curve,
         rank: ranked,
         messages: member.messages,
         reactions_given: member.reactions_given,

@@ -205,6 +205,12 @@ impl LedgerHandle {
         matches!(outcome, Ok(Ok(_)))
     }
 
+    /// Changes with every commit: what waits for commits to act on them
+    /// (the level-up announcements) watches this.
+    pub fn commits(&self) -> watch::Receiver<Committed> {
+        self.committed.clone()
+    }
+
     /// What is committed per shard now.
     pub fn committed(&self) -> Committed {
         self.committed.borrow().clone()

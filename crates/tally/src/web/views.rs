@@ -6,7 +6,7 @@ use serde::Serialize;
 
 pub use crate::boards::{By, Period};
 use crate::domain::days::date_of;
-use crate::domain::{activity::Id, Level};
+use crate::domain::{activity::Id, Curve};
 use crate::store::{every_day, Guild, Member, Reader, StoreError};
 
 /// Members on one page of the web board.
@@ -84,8 +84,8 @@ pub struct MemberView {
 }
 
 impl MemberView {
-    fn new(member: &Member, rank: Option<u64>) -> Self {
-        let level = Level::from_xp(member.xp);
+    fn new(member: &Member, rank: Option<u64>, curve: Curve) -> Self {
+        let level = curve.level(member.xp);
         let name = if member.display_name.is_empty() { &member.username } else { &member.display_name };
         Self {
             rank,
@@ -234,9 +234,10 @@ pub fn board(reader: &dyn Reader, guild_id: Id, page: u64, choice: Choice, today
     let page = page.max(1);
     let first = (page - 1).saturating_mul(PAGE_SIZE);
     let rank = |i: usize| Some(first + i as u64 + 1);
+    let curve = reader.settings(guild_id)?.leveling.curve;
     let (members, total): (Vec<MemberView>, u64) = if choice == Choice::default() {
         let found = reader.leaderboard(guild_id, first, PAGE_SIZE)?;
-        (found.members.iter().enumerate().map(|(i, m)| MemberView::new(m, rank(i))).collect(), found.total)
+        (found.members.iter().enumerate().map(|(i, m)| MemberView::new(m, rank(i), curve)).collect(), found.total)
     } else {
         let found = reader.period_board(guild_id, choice.period.span(today), choice.by.measure(), first, PAGE_SIZE)?;
         let figure = |n: u64| if choice.by == By::Voice { n / 1000 } else { n };
@@ -244,7 +245,7 @@ pub fn board(reader: &dyn Reader, guild_id: Id, page: u64, choice: Choice, today
             .rows
             .iter()
             .enumerate()
-            .map(|(i, (m, n))| MemberView { figure: Some(figure(*n)), ..MemberView::new(m, rank(i)) })
+            .map(|(i, (m, n))| MemberView { figure: Some(figure(*n)), ..MemberView::new(m, rank(i), curve) })
             .collect();
         (members, found.total)
     };
@@ -277,5 +278,6 @@ pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id, today: i64) -> Re
             voice_seconds: d.voice_ms / 1000,
         })
         .collect();
-    Ok(ProfileView { server, member: MemberView::new(&member, rank), days })
+    let curve = reader.settings(guild_id)?.leveling.curve;
+    Ok(ProfileView { server, member: MemberView::new(&member, rank, curve), days })
 }

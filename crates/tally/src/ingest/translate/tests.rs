@@ -130,9 +130,22 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
         channels: vec![3],
         voice_channels: vec![4, 5],
         members: Default::default(),
+        roles: vec![discord_sim::world::Role {
+            id: 2,
+            name: "@everyone".into(),
+            permissions: discord_sim::world::permissions::EVERYONE_DEFAULT,
+            position: 0,
+            bot_id: None,
+        }],
         bot_joined_at_ms: 1_700_000_000_000,
     };
-    let ann = discord_sim::world::Member { user_id: 8, nick: None, joined_at_ms: 1, voice_channel: Some(4) };
+    let ann = discord_sim::world::Member {
+        user_id: 8,
+        nick: None,
+        joined_at_ms: 1,
+        voice_channel: Some(4),
+        roles: Vec::new(),
+    };
     let user = discord_sim::world::User { id: 8, username: "ann".into(), global_name: None, bot: false, avatar: None };
     let mut in_voice = discord_sim::payloads::voice_state(2, Some(4), &ann, &user);
     in_voice.as_object_mut().unwrap().remove("guild_id"); // as GUILD_CREATE lists them

@@ -1,0 +1,208 @@
+//! Sends level-up announcements from the outbox. The ledger records each
+//! level-up in the transaction that found it; this task, apart from
+//! ingest, sends them after the commit and marks them sent. Each message
+//! carries a nonce derived from (server, member, level) with
+//! `enforce_nonce`, so if Tally dies between sending and marking, the
+//! resend returns Discord's first message instead of posting a second.
+//! Rate limits are obeyed by twilight's rate limiter; server errors and
+//! network failures are retried; a message Discord refuses for good (a
+//! deleted channel, missing permissions) is logged and given up.
+
+use std::collections::HashMap;
+use std::future::IntoFuture;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use tokio::sync::watch;
+use twilight_http::request::Request;
+use twilight_http::routing::Route;
+use twilight_model::channel::Message;
+use twilight_model::id::Id;
+
+use crate::bot::Context;
+use crate::domain::activity::Id as RawId;
+use crate::domain::humanize::thousands;
+use crate::domain::settings::render;
+use crate::domain::shards::ShardRange;
+use crate::retry::{self, CallError, Retry};
+use crate::store::{PendingLevelUp, Settings};
+
+/// Level-ups read from the outbox at a time.
+const ROUND: u32 = 50;
+/// How long one message may keep failing with server errors before the round stops.
+const SEND_WINDOW: Duration = Duration::from_secs(30);
+/// Pause after a round that could not finish (Discord or the database in trouble).
+const BACKOFF: Duration = Duration::from_secs(5);
+/// Longest a level-up waits when no commit wakes the task (a missed wake-up).
+const IDLE_POLL: Duration = Duration::from_secs(10);
+/// Discord's limit on message content.
+const MAX_CONTENT: usize = 2_000;
+
+/// The nonce of the announcement of `level` for a member: the same on every
+/// attempt, different for every (server, member, level). At most 25
+/// characters, as Discord allows.
+pub fn nonce(guild_id: RawId, user_id: RawId, level: u32) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"tally-levelup");
+    hash.update(guild_id.to_be_bytes());
+    hash.update(user_id.to_be_bytes());
+    hash.update(level.to_be_bytes());
+    let digest = hash.finalize();
+    let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
+    format!("t{n}")
+}
+
+/// Runs until `stop` turns true: drains the outbox after every commit.
+pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Receiver<bool>) {
+    let mut commits = context.ledger.commits();
+    loop {
+        let finished = match drain(&context, shards, &stop).await {
+            Ok(()) => true,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?BACKOFF, "level-up announcements paused; they are kept and retried");
+                false
+            }
+        };
+        let wait = if finished { IDLE_POLL } else { BACKOFF };
+        tokio::select! {
+            _ = stop.changed() => return,
+            _ = commits.changed() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+    }
+}
+
+/// Sends every pending announcement, a round at a time.
+async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receiver<bool>) -> anyhow::Result<()> {
+    loop {
+        let reader = Arc::clone(&context.reader);
+        let (pending, servers, ranks) = tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut done = Vec::with_capacity(pending.len());
+        let mut failure = None;
+        for levelup in &pending {
+            if *stop.borrow() {
+                break;
+            }
+            let (server, settings) = &servers[&levelup.row.guild_id];
+            let rank = ranks.get(&(levelup.row.guild_id, levelup.row.user_id)).copied().flatten();
+            match send(context, levelup, server, settings, rank).await {
+                Ok(()) => done.push(levelup),
+                Err(CallError::Discord(error)) if !retry::is_transient(&error, Retry::ServerAndNetworkErrors) => {
+                    tracing::warn!(%error, guild = levelup.row.guild_id, member = levelup.row.user_id,
+                        "Discord refused a level-up announcement; it is not sent (check the channel and Tally's permissions)");
+                    done.push(levelup);
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let keys: Vec<(RawId, RawId, u32)> =
+            done.iter().map(|l| (l.row.guild_id, l.row.user_id, l.row.level)).collect();
+        let database = context.database.clone();
+        let now = crate::domain::days::now_ms();
+        tokio::task::spawn_blocking(move || database.mark_levelups_sent(&keys, now)).await??;
+        if let Some(error) = failure {
+            return Err(error.into());
+        }
+        if *stop.borrow() || pending.len() < ROUND as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// What one round needs from the database: pending level-ups, their
+/// servers' names and settings, and the members' ranks now.
+type Round = (Vec<PendingLevelUp>, HashMap<RawId, (String, Settings)>, HashMap<(RawId, RawId), Option<u64>>);
+
+fn read_round(reader: &dyn crate::store::Reader, shards: ShardRange) -> Result<Round, crate::store::StoreError> {
+    let pending = reader.pending_levelups(shards, ROUND)?;
+    let mut servers = HashMap::new();
+    let mut ranks = HashMap::new();
+    for levelup in &pending {
+        let (guild_id, user_id) = (levelup.row.guild_id, levelup.row.user_id);
+        if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(guild_id) {
+            let name = reader.guild(guild_id)?.map(|g| g.name).unwrap_or_default();
+            slot.insert((name, reader.settings(guild_id)?));
+        }
+        ranks.insert((guild_id, user_id), reader.rank(guild_id, user_id)?);
+    }
+    Ok((pending, servers, ranks))
+}
+
+/// Sends one announcement (creating the DM channel when it goes to the member).
+async fn send(
+    context: &Arc<Context>,
+    levelup: &PendingLevelUp,
+    server: &str,
+    settings: &Settings,
+    rank: Option<u64>,
+) -> Result<(), CallError> {
+    let row = levelup.row;
+    let content = message(levelup, server, settings, rank);
+    let ping = settings.leveling.levelup.ping && levelup.pings;
+    let deadline = tokio::time::Instant::now() + SEND_WINDOW;
+    let channel_id = match row.channel_id {
+        Some(channel) => channel,
+        None => {
+            let user = Id::new(row.user_id.max(1));
+            let dm = retry::until(deadline, Retry::ServerAndNetworkErrors, "opening a DM for a level-up", || {
+                context.http.create_private_channel(user).into_future()
+            })
+            .await?;
+            dm.model().await.map_err(|_| CallError::Deadline)?.id.get()
+        }
+    };
+    let body = json!({
+        "content": content,
+        "allowed_mentions": if ping { json!({ "parse": [], "users": [row.user_id.to_string()] }) } else { json!({ "parse": [] }) },
+        "nonce": nonce(row.guild_id, row.user_id, row.level),
+        "enforce_nonce": true,
+    });
+    retry::until(deadline, Retry::ServerAndNetworkErrors, "announcing a level-up", || {
+        let request = Request::builder(&Route::CreateMessage { channel_id }).json(&body).build();
+        let http = &context.http;
+        async move { http.request::<Message>(request?).await }
+    })
+    .await?;
+    Ok(())
+}
+
+/// The announcement's text: the server's template filled in.
+fn message(levelup: &PendingLevelUp, server: &str, settings: &Settings, rank: Option<u64>) -> String {
+    let row = levelup.row;
+    let name = if levelup.display_name.is_empty() { "someone" } else { levelup.display_name.as_str() };
+    let text = render(settings.leveling.levelup.template(), |placeholder| match placeholder {
+        "member" => format!("<@{}>", row.user_id),
+        "name" => name.to_owned(),
+        "level" => row.level.to_string(),
+        "old_level" => row.old_level.to_string(),
+        "xp" => thousands(row.xp),
+        "rank" => rank.map_or_else(|| "?".to_owned(), |r| r.to_string()),
+        "server" => server.to_owned(),
+        _ => String::new(),
+    });
+    text.chars().take(MAX_CONTENT).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonces_are_stable_distinct_and_short() {
+        assert_eq!(nonce(1, 2, 3), nonce(1, 2, 3));
+        assert_ne!(nonce(1, 2, 3), nonce(1, 2, 4));
+        assert_ne!(nonce(1, 2, 3), nonce(2, 1, 3));
+        assert!(nonce(u64::MAX, u64::MAX, u32::MAX).len() <= 25);
+    }
+}
