@@ -58,6 +58,9 @@ pub struct SimConfig {
     /// ([`Simulator::delivery_log`]), for tests that bound receipt times.
     /// Off by default: it grows with every event.
     pub record_deliveries: bool,
+    /// How long a nonce sent with `enforce_nonce` is remembered (real time;
+    /// Discord says "the past few minutes").
+    pub nonce_window: std::time::Duration,
 }
 
 impl Default for SimConfig {
@@ -76,6 +79,7 @@ impl Default for SimConfig {
             bot_name: "Tally".into(),
             replay_buffer: 1_000_000,
             record_deliveries: false,
+            nonce_window: std::time::Duration::from_secs(5 * 60),
         }
     }
 }

@@ -304,9 +304,6 @@ fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, Strin
     Json(bot_message(shared, channel, &body, &files)).into_response()
 }
 
-/// How long Discord remembers an enforced nonce ("the past few minutes").
-const NONCE_WINDOW_MS: u64 = 5 * 60 * 1000;
-
 /// Create Message: checks the body as Discord does, returns the first
 /// message again for a nonce repeated with `enforce_nonce`, and records
 /// what it posts.
@@ -321,9 +318,11 @@ fn create_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(Stri
     };
     let enforced = body["enforce_nonce"] == true;
     if let (Some(nonce), true) = (&nonce, enforced) {
+        // Discord remembers nonces for "the past few minutes" of real
+        // time, whatever the simulated message clock says.
         let mut state = shared.lock();
-        let now = state.clock.now_ms();
-        state.nonces.retain(|_, (_, at)| now.saturating_sub(*at) < NONCE_WINDOW_MS);
+        let window = shared.config.nonce_window;
+        state.nonces.retain(|_, (_, at)| at.elapsed() < window);
         if let Some((first, _)) = state.nonces.get(nonce) {
             return Json(first.clone()).into_response();
         }
@@ -339,7 +338,7 @@ fn create_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(Stri
     {
         let mut state = shared.lock();
         if let (Some(nonce), true) = (nonce, enforced) {
-            let now = state.clock.now_ms();
+            let now = std::time::Instant::now();
             let mut kept = message.clone();
             kept.as_object_mut().map(|m| m.remove("allowed_mentions"));
             state.nonces.insert(nonce, (kept, now));

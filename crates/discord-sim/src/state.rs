@@ -94,7 +94,7 @@ pub(crate) struct State {
     pub posted: Vec<Value>,
     /// Nonces the bot sent with `enforce_nonce`: the message each created
     /// and when (virtual ms), so a repeat within minutes returns it.
-    pub nonces: HashMap<String, (Value, u64)>,
+    pub nonces: HashMap<String, (Value, std::time::Instant)>,
     /// DM channels the bot opened: channel id → the other user.
     pub dm_channels: HashMap<u64, u64>,
 }

@@ -41,14 +41,17 @@ const IDLE_POLL: Duration = Duration::from_secs(10);
 const MAX_CONTENT: usize = 2_000;
 
 /// The nonce of the announcement of `level` for a member: the same on every
-/// attempt, different for every (server, member, level). At most 25
+/// attempt, different for every (server, member, level). When an admin took
+/// a level away and the member reached it again, the new level-up (found at
+/// another moment, `found_at_ms`) gets a nonce of its own. At most 25
 /// characters, as Discord allows.
-pub fn nonce(guild_id: RawId, user_id: RawId, level: u32) -> String {
+pub fn nonce(guild_id: RawId, user_id: RawId, level: u32, found_at_ms: i64) -> String {
     let mut hash = Sha256::new();
     hash.update(b"tally-levelup");
     hash.update(guild_id.to_be_bytes());
     hash.update(user_id.to_be_bytes());
     hash.update(level.to_be_bytes());
+    hash.update(found_at_ms.to_be_bytes());
     let digest = hash.finalize();
     let n = u64::from_be_bytes(digest[..8].try_into().expect("8 bytes"));
     format!("t{n}")
@@ -81,7 +84,8 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
 async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receiver<bool>) -> anyhow::Result<()> {
     loop {
         let reader = Arc::clone(&context.reader);
-        let (pending, servers, ranks) = tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
+        let (pending, servers, ranks) =
+            tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
         if pending.is_empty() {
             return Ok(());
         }
@@ -165,7 +169,7 @@ async fn send(
     let body = json!({
         "content": content,
         "allowed_mentions": if ping { json!({ "parse": [], "users": [row.user_id.to_string()] }) } else { json!({ "parse": [] }) },
-        "nonce": nonce(row.guild_id, row.user_id, row.level),
+        "nonce": nonce(row.guild_id, row.user_id, row.level, row.created_at_ms),
         "enforce_nonce": true,
     });
     retry::until(deadline, Retry::ServerAndNetworkErrors, "announcing a level-up", || {
@@ -200,9 +204,10 @@ mod tests {
 
     #[test]
     fn nonces_are_stable_distinct_and_short() {
-        assert_eq!(nonce(1, 2, 3), nonce(1, 2, 3));
-        assert_ne!(nonce(1, 2, 3), nonce(1, 2, 4));
-        assert_ne!(nonce(1, 2, 3), nonce(2, 1, 3));
-        assert!(nonce(u64::MAX, u64::MAX, u32::MAX).len() <= 25);
+        assert_eq!(nonce(1, 2, 3, 9), nonce(1, 2, 3, 9));
+        assert_ne!(nonce(1, 2, 3, 9), nonce(1, 2, 4, 9));
+        assert_ne!(nonce(1, 2, 3, 9), nonce(2, 1, 3, 9));
+        assert_ne!(nonce(1, 2, 3, 9), nonce(1, 2, 3, 10), "a level reached again after an admin took it away");
+        assert!(nonce(u64::MAX, u64::MAX, u32::MAX, i64::MIN).len() <= 25);
     }
 }

@@ -406,6 +406,61 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     let reply = sim.invoke(discord_sim::Invocation::new(guild, users[0], "activity").option("days", 7)).await.unwrap();
     let shown = reply.field("Messages").unwrap_or_default().replace(',', "");
     assert_eq!(shown, humans.to_string(), "/activity counts humans' messages: {}", reply.text());
+    level_ups_were_announced_once(&sim, &script, seed).await;
     terminate(&bot);
     assert!(bot.wait_with_output().await.unwrap().status.success());
+}
+
+/// Every member's final level is announced exactly once, no level twice,
+/// each member's levels in rising order. Which levels in between are
+/// announced depends on how events fell into batches (a batch that lifts a
+/// member several levels announces the last), so those are not fixed.
+async fn level_ups_were_announced_once(sim: &Simulator, script: &Script, seed: u64) {
+    let finals: HashMap<u64, u32> = script
+        .members
+        .iter()
+        .map(|(user, e)| (*user, tally::domain::Level::from_xp(e.xp).level))
+        .filter(|(_, level)| *level > 0)
+        .collect();
+    assert!(finals.len() >= 20, "most members levelled up: {}", finals.len());
+    let announced = |posted: &[serde_json::Value]| -> Vec<(u64, u32)> {
+        posted
+            .iter()
+            .map(|m| {
+                let text = m["content"].as_str().unwrap_or_default();
+                let rest = text.strip_prefix("GG <@").unwrap_or_else(|| panic!("a level-up: {text}"));
+                let (user, rest) = rest.split_once(">, you reached level ").expect("the default message");
+                (user.parse().unwrap(), rest.trim_end_matches('!').parse().unwrap())
+            })
+            .collect()
+    };
+    // The last level-ups may still be on their way: wait for each final one.
+    let mut posted = sim.posted_messages();
+    while !finals.iter().all(|(user, level)| announced(&posted).contains(&(*user, *level))) {
+        posted = sim.wait_for_posted(posted.len() + 1, WAIT).await.expect("every final level is announced");
+    }
+    let levels = announced(&posted);
+    let mut seen = std::collections::HashSet::new();
+    for (user, level) in &levels {
+        assert!(seen.insert((*user, *level)), "member {user}'s level {level} was announced twice, seed {seed}");
+        assert!(*level <= finals[user], "member {user} never reached level {level}, seed {seed}");
+    }
+    for user in finals.keys() {
+        let mine: Vec<u32> = levels.iter().filter(|(u, _)| u == user).map(|(_, l)| *l).collect();
+        assert!(mine.windows(2).all(|w| w[0] < w[1]), "member {user}'s levels in order: {mine:?}, seed {seed}");
+    }
+    let resent = sim
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/messages"))
+        .filter_map(|r| r.body["nonce"].as_str().map(str::to_owned))
+        .fold((std::collections::HashSet::new(), 0), |(mut nonces, again), n| {
+            let repeat = !nonces.insert(n);
+            (nonces, again + usize::from(repeat))
+        })
+        .1;
+    eprintln!(
+        "{} level-ups announced once each ({resent} sent again after a kill and deduplicated by nonce)",
+        levels.len()
+    );
 }

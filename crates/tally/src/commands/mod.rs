@@ -8,6 +8,7 @@ mod joined;
 mod leaderboard;
 mod reply;
 mod stats;
+mod xp;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +20,7 @@ use twilight_model::id::{marker::GuildMarker, Id};
 use twilight_model::user::User;
 
 use crate::bot::Context;
+use crate::ingest::admin;
 pub use reply::{Reply, Shape};
 
 /// Every command Tally registers.
@@ -31,6 +33,7 @@ pub fn definitions() -> Vec<Command> {
         activity::ActivityCommand::create_command().into(),
         crate::ingest::admin::ConfigCommand::create_command().into(),
         crate::ingest::admin::NotifyCommand::create_command().into(),
+        crate::ingest::admin::XpCommand::create_command().into(),
     ]
 }
 
@@ -114,12 +117,27 @@ fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
         Some(InteractionData::ApplicationCommand(data)) => match data.name.as_str() {
             "card" => Ok(Shape::PRIVATE),
             "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
-            "config" if !crate::ingest::admin::may_manage(interaction) => Err(needs_manage_server()),
-            "config" | "notify" => Ok(Shape::PRIVATE),
+            "config" | "xp" if !admin::may_manage(interaction) => Err(needs_manage_server()),
+            "config" | "xp" | "notify" => Ok(Shape::PRIVATE),
             other => Err(unknown_command(other)),
         },
         Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
             leaderboard::may_click(&click.custom_id, invoker.id.get()).map(|_| Shape::UPDATE)
+        }
+        Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(admin::RESET_CONFIRM) => {
+            match admin::read_reset_confirm(&click.custom_id) {
+                Some(confirm) => match admin::reset_refusal(interaction, confirm) {
+                    Some(refusal) => Err(Reply::notice(refusal)),
+                    None => Ok(Shape::UPDATE),
+                },
+                None => Err(not_a_command()),
+            }
+        }
+        Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(admin::RESET_CANCEL) => {
+            match click.custom_id.strip_prefix(admin::RESET_CANCEL).and_then(|a| a.parse::<u64>().ok()) {
+                Some(admin) if admin == invoker.id.get() => Ok(Shape::UPDATE),
+                _ => Err(Reply::notice("Only the admin who ran /xp reset-server can cancel it.")),
+            }
         }
         _ => Err(not_a_command()),
     }
@@ -143,7 +161,7 @@ fn not_a_command() -> Reply {
 
 fn unknown_command(name: &str) -> Reply {
     Reply::notice(format!(
-        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify or /config."
+        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /config or /xp."
     ))
 }
 
@@ -170,6 +188,18 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &F
                 tracing::error!(%error, "leaderboard page failed");
                 Reply::notice("Something went wrong reading the server's stats. Please try again in a moment.")
             });
+        }
+        Some(InteractionData::MessageComponent(click))
+            if click.custom_id.starts_with(admin::RESET_CONFIRM)
+                || click.custom_id.starts_with(admin::RESET_CANCEL) =>
+        {
+            let request = Request { context, guild_id, invoker };
+            return xp::clicked(&request, &click.custom_id, freshness, interaction.id.get()).await.unwrap_or_else(
+                |error| {
+                    tracing::error!(%error, "reset confirmation failed");
+                    Reply::notice("Something went wrong reading the server's stats. Please try again in a moment.")
+                },
+            );
         }
         _ => return not_a_command(),
     };
@@ -198,6 +228,7 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &F
         },
         "config" => config::run_config(&request, input, freshness).await,
         "notify" => config::run_notify(&request, input, freshness).await,
+        "xp" => xp::run(&request, input, freshness, interaction.id.get()).await,
         other => return unknown_command(other),
     };
     result.unwrap_or_else(|error| {

@@ -80,6 +80,29 @@ pub enum Activity {
         /// What changed.
         change: crate::domain::SettingChange,
     },
+    /// An admin changed a member's XP (`/xp add|remove|set|reset`).
+    AdjustXp {
+        /// The server.
+        guild_id: Id,
+        /// Whose XP.
+        user_id: Id,
+        /// What was done.
+        change: crate::domain::xp::XpChange,
+        /// The admin.
+        by: Id,
+        /// The interaction's id: its time dates the change, and it keys the
+        /// audit entry so a replay writes none twice.
+        interaction_id: Id,
+    },
+    /// An admin confirmed `/xp reset-server`: every member's XP goes to zero.
+    ResetServerXp {
+        /// The server.
+        guild_id: Id,
+        /// The admin.
+        by: Id,
+        /// The confirming click's interaction id.
+        interaction_id: Id,
+    },
     /// A member turned level-up pings to themselves off or on (`/notify`).
     Notify {
         /// The server.
@@ -163,7 +186,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 13] = [
+    pub const KINDS: [&'static str; 15] = [
         "guild",
         "member_seen",
         "join",
@@ -177,6 +200,8 @@ impl Activity {
         "voice_roster",
         "configure",
         "notify",
+        "adjust_xp",
+        "reset_server_xp",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -195,6 +220,8 @@ impl Activity {
             Self::VoiceRoster { .. } => 10,
             Self::Configure { .. } => 11,
             Self::Notify { .. } => 12,
+            Self::AdjustXp { .. } => 13,
+            Self::ResetServerXp { .. } => 14,
         }
     }
 }

@@ -123,3 +123,52 @@ mod pinned {
 
     const PINNED: [u32; 8] = [16, 24, 19, 17, 25, 22, 16, 25];
 }
+
+/// What an admin does to a member's XP with `/xp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XpChange {
+    /// `/xp add`.
+    Add(u64),
+    /// `/xp remove` (never below zero).
+    Remove(u64),
+    /// `/xp set`.
+    Set(u64),
+    /// `/xp reset`: back to zero.
+    Reset,
+}
+
+impl XpChange {
+    /// The XP after the change, from `before`.
+    pub fn apply(self, before: u64) -> u64 {
+        match self {
+            Self::Add(n) => before.saturating_add(n),
+            Self::Remove(n) => before.saturating_sub(n),
+            Self::Set(n) => n,
+            Self::Reset => 0,
+        }
+    }
+
+    /// The action's name in the audit log, and its amount.
+    pub fn describe(self) -> (&'static str, u64) {
+        match self {
+            Self::Add(n) => ("add", n),
+            Self::Remove(n) => ("remove", n),
+            Self::Set(n) => ("set", n),
+            Self::Reset => ("reset", 0),
+        }
+    }
+}
+
+#[cfg(test)]
+mod changes {
+    use super::XpChange;
+
+    #[test]
+    fn changes_saturate_and_reset() {
+        assert_eq!(XpChange::Add(5).apply(10), 15);
+        assert_eq!(XpChange::Add(5).apply(u64::MAX), u64::MAX);
+        assert_eq!(XpChange::Remove(50).apply(10), 0);
+        assert_eq!(XpChange::Set(7).apply(10), 7);
+        assert_eq!(XpChange::Reset.apply(10), 0);
+    }
+}

@@ -6,14 +6,17 @@
 //! applies from exactly the next event, on every replay alike; the command
 //! handler reads the same options the same way to answer.
 
-use twilight_interactions::command::{CommandInputData, CommandModel, CommandOption, CreateCommand, CreateOption};
+use twilight_interactions::command::{
+    CommandInputData, CommandModel, CommandOption, CreateCommand, CreateOption, ResolvedUser,
+};
 use twilight_model::application::interaction::{Interaction, InteractionData};
 use twilight_model::guild::Permissions;
 use twilight_model::id::marker::{ChannelMarker, RoleMarker};
 use twilight_model::id::Id;
 
 use crate::domain::settings::{check_template, hundredths, SettingChange, Where, MAX_COOLDOWN_SECS, MAX_MESSAGE_XP};
-use crate::domain::{Activity, Curve};
+use crate::domain::xp::XpChange;
+use crate::domain::{snowflake, Activity, Curve};
 
 /// Who may use the admin commands: Discord's Manage Server permission.
 pub fn manage_server() -> Permissions {
@@ -203,6 +206,151 @@ pub struct NotifyOff;
 #[command(name = "on", desc = "Level-ups ping you (the default)")]
 pub struct NotifyOn;
 
+/// `/xp …`: admins' tools for members' XP.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(
+    name = "xp",
+    desc = "Change members' XP, or see who changed it",
+    default_permissions = "manage_server",
+    contexts = "guild"
+)]
+pub enum XpCommand {
+    /// Add XP.
+    #[command(name = "add")]
+    Add(XpAdd),
+    /// Take XP away.
+    #[command(name = "remove")]
+    Remove(XpRemove),
+    /// Set XP.
+    #[command(name = "set")]
+    Set(XpSet),
+    /// XP back to zero.
+    #[command(name = "reset")]
+    Reset(XpReset),
+    /// Everyone's XP back to zero.
+    #[command(name = "reset-server")]
+    ResetServer(XpResetServer),
+    /// The latest changes.
+    #[command(name = "log")]
+    Log(XpLog),
+}
+
+/// `/xp add member amount`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "add", desc = "Give a member XP")]
+pub struct XpAdd {
+    /// Who.
+    #[command(desc = "The member")]
+    pub member: ResolvedUser,
+    /// How much.
+    #[command(desc = "XP to add", min_value = 1, max_value = 1000000000)]
+    pub amount: i64,
+}
+
+/// `/xp remove member amount`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "remove", desc = "Take XP from a member (never below zero)")]
+pub struct XpRemove {
+    /// Who.
+    #[command(desc = "The member")]
+    pub member: ResolvedUser,
+    /// How much.
+    #[command(desc = "XP to take away", min_value = 1, max_value = 1000000000)]
+    pub amount: i64,
+}
+
+/// `/xp set member amount`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "set", desc = "Set a member's XP")]
+pub struct XpSet {
+    /// Who.
+    #[command(desc = "The member")]
+    pub member: ResolvedUser,
+    /// The new total.
+    #[command(desc = "Their new XP", min_value = 0, max_value = 1000000000)]
+    pub amount: i64,
+}
+
+/// `/xp reset member`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "reset", desc = "Set a member's XP back to zero")]
+pub struct XpReset {
+    /// Who.
+    #[command(desc = "The member")]
+    pub member: ResolvedUser,
+}
+
+/// `/xp reset-server`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "reset-server", desc = "Set every member's XP back to zero (asks to confirm)")]
+pub struct XpResetServer;
+
+/// `/xp log [member]`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "log", desc = "The latest XP changes by admins")]
+pub struct XpLog {
+    /// Only this member's.
+    #[command(desc = "Only this member's (default: everyone's)")]
+    pub member: Option<ResolvedUser>,
+}
+
+/// The custom id prefix of `/xp reset-server`'s confirm button:
+/// `xpreset:{admin}:{deadline ms}`.
+pub const RESET_CONFIRM: &str = "xpreset:";
+/// The custom id prefix of its cancel button: `xpcancel:{admin}`.
+pub const RESET_CANCEL: &str = "xpcancel:";
+/// How long the confirmation can be pressed.
+pub const RESET_WINDOW_MS: i64 = 60_000;
+
+/// A press of `/xp reset-server`'s confirm button, read from its custom id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResetConfirm {
+    /// The admin who asked: only they may confirm.
+    pub admin: u64,
+    /// Until when it may be pressed (ms since the Unix epoch).
+    pub deadline_ms: i64,
+}
+
+/// Reads a confirm button's custom id.
+pub fn read_reset_confirm(custom_id: &str) -> Option<ResetConfirm> {
+    let (admin, deadline) = custom_id.strip_prefix(RESET_CONFIRM)?.split_once(':')?;
+    Some(ResetConfirm { admin: admin.parse().ok()?, deadline_ms: deadline.parse().ok()? })
+}
+
+/// Why a press of the confirm button does nothing, if it does nothing.
+pub fn reset_refusal(interaction: &Interaction, confirm: ResetConfirm) -> Option<&'static str> {
+    let presser = interaction.author().map(|u| u.id.get());
+    if presser != Some(confirm.admin) {
+        return Some("Only the admin who ran /xp reset-server can confirm it.");
+    }
+    if !may_manage(interaction) {
+        return Some("Only members with the Manage Server permission can change Tally's settings.");
+    }
+    if snowflake::timestamp_ms(interaction.id.get()) > confirm.deadline_ms {
+        return Some("This confirmation has expired (after a minute). Run /xp reset-server again.");
+    }
+    None
+}
+
+/// What an `/xp` change does, and to whom, once read and checked.
+pub fn read_xp_change(command: &XpCommand) -> Option<Result<(u64, XpChange), String>> {
+    let (member, change) = match command {
+        XpCommand::Add(XpAdd { member, amount }) => (member, XpChange::Add(*amount as u64)),
+        XpCommand::Remove(XpRemove { member, amount }) => (member, XpChange::Remove(*amount as u64)),
+        XpCommand::Set(XpSet { member, amount }) => (member, XpChange::Set(*amount as u64)),
+        XpCommand::Reset(XpReset { member }) => (member, XpChange::Reset),
+        XpCommand::ResetServer(_) | XpCommand::Log(_) => return None,
+    };
+    let negative = matches!(command, XpCommand::Add(XpAdd { amount, .. }) | XpCommand::Remove(XpRemove { amount, .. }) | XpCommand::Set(XpSet { amount, .. }) if *amount < 0);
+    Some(if member.resolved.bot {
+        Err(format!("{} is a bot, and bots don't earn XP.", member.resolved.name))
+    } else if negative {
+        Err("The amount cannot be negative.".to_owned())
+    } else {
+        Ok((member.resolved.id.get(), change))
+    })
+}
+
 /// What a `/config` invocation asks for, once read and checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigRequest {
@@ -294,10 +442,18 @@ pub fn read_config(command: ConfigCommand) -> Result<ConfigRequest, String> {
 /// The activity an interaction records, if it is an allowed, valid
 /// `/config` change or a `/notify`. Everything else records nothing.
 pub fn translate_interaction(interaction: &Interaction) -> Vec<Activity> {
-    let (Some(guild_id), Some(InteractionData::ApplicationCommand(data))) = (interaction.guild_id, &interaction.data)
-    else {
-        return Vec::new();
-    };
+    let Some(guild_id) = interaction.guild_id else { return Vec::new() };
+    if let Some(InteractionData::MessageComponent(click)) = &interaction.data {
+        return match read_reset_confirm(&click.custom_id) {
+            Some(confirm) if reset_refusal(interaction, confirm).is_none() => vec![Activity::ResetServerXp {
+                guild_id: guild_id.get(),
+                by: confirm.admin,
+                interaction_id: interaction.id.get(),
+            }],
+            _ => Vec::new(),
+        };
+    }
+    let Some(InteractionData::ApplicationCommand(data)) = &interaction.data else { return Vec::new() };
     let guild_id = guild_id.get();
     let input = || CommandInputData::from(data.as_ref().clone());
     match data.name.as_str() {
@@ -305,6 +461,19 @@ pub fn translate_interaction(interaction: &Interaction) -> Vec<Activity> {
             Ok(Ok(ConfigRequest::Change(change))) => vec![Activity::Configure { guild_id, change }],
             _ => Vec::new(),
         },
+        "xp" if may_manage(interaction) => {
+            let Some(admin) = interaction.author() else { return Vec::new() };
+            match XpCommand::from_interaction(input()).ok().as_ref().and_then(read_xp_change) {
+                Some(Ok((user_id, change))) => vec![Activity::AdjustXp {
+                    guild_id,
+                    user_id,
+                    change,
+                    by: admin.id.get(),
+                    interaction_id: interaction.id.get(),
+                }],
+                _ => Vec::new(),
+            }
+        }
         "notify" => {
             let Some(user) = interaction.author() else { return Vec::new() };
             match NotifyCommand::from_interaction(input()) {

@@ -12,6 +12,7 @@ use crate::store::{
     SettingsWrite, StoreError, StoreOps, StoredReaction, Writes, DAY_MS,
 };
 
+mod admin;
 mod voice;
 use voice::{end_voice, voice_changed};
 
@@ -135,7 +136,13 @@ impl Wanted {
                 Activity::MemberListComplete { guild_id, present, .. } => {
                     w.lists.push((*guild_id, present.iter().copied().collect()));
                 }
-                Activity::Configure { guild_id, .. } => w.guilds.push(*guild_id),
+                Activity::Configure { guild_id, .. } | Activity::ResetServerXp { guild_id, .. } => {
+                    w.guilds.push(*guild_id)
+                }
+                Activity::AdjustXp { guild_id, user_id, .. } => {
+                    w.guilds.push(*guild_id);
+                    w.members.push((*guild_id, *user_id));
+                }
                 Activity::Notify { .. } => {}
             }
         }
@@ -180,6 +187,10 @@ struct Touched<'o> {
     /// Level-ups earned in the batch, one per member: the last level
     /// reached, with the level the member had before the batch.
     levelups: BTreeMap<(Id, Id), LevelUpRow>,
+    /// Level-ups an admin took away: `(guild, user, above this level)`.
+    forget: Vec<(Id, Id, u32)>,
+    /// Admins' XP changes, for the audit log.
+    audit: Vec<crate::store::AuditEntry>,
 }
 
 impl<'o> Touched<'o> {
@@ -235,6 +246,8 @@ impl<'o> Touched<'o> {
             configured: Vec::new(),
             pings: BTreeMap::new(),
             levelups: BTreeMap::new(),
+            forget: Vec::new(),
+            audit: Vec::new(),
         };
         for guild_id in &wanted.guilds {
             touched.rules.entry(*guild_id).or_default();
@@ -501,6 +514,8 @@ impl<'o> Touched<'o> {
             .collect();
         writes.pings = self.pings.into_iter().collect();
         writes.levelups = self.levelups.into_values().collect();
+        writes.forget_levelups = self.forget;
+        writes.audit = self.audit;
         if !writes.is_empty() {
             self.ops.write(&writes)?;
         }
@@ -563,6 +578,12 @@ where
                 end_voice(&mut touched, *guild_id, *user_id, *at_ms)?;
             }
             Activity::Configure { guild_id, change } => touched.configure(*guild_id, change)?,
+            Activity::AdjustXp { guild_id, user_id, change, by, interaction_id } => {
+                admin::adjust_xp(&mut touched, *guild_id, *user_id, *change, *by, *interaction_id)?;
+            }
+            Activity::ResetServerXp { guild_id, by, interaction_id } => {
+                admin::reset_server(&mut touched, *guild_id, *by, *interaction_id)?;
+            }
             Activity::Notify { guild_id, user_id, pings } => {
                 touched.pings.insert((*guild_id, *user_id), *pings);
             }

@@ -30,6 +30,29 @@ pub struct SettingsWrite<'a> {
     pub leveling: &'a Leveling,
 }
 
+/// One entry of the XP audit log: an admin's `/xp` change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// The server.
+    pub guild_id: Id,
+    /// The interaction that made it (unique; keys the entry).
+    pub interaction_id: Id,
+    /// When (ms since the Unix epoch, from the interaction's id).
+    pub at_ms: i64,
+    /// The admin.
+    pub by: Id,
+    /// Whose XP; 0 for the whole server (`/xp reset-server`).
+    pub target: Id,
+    /// `add`, `remove`, `set`, `reset` or `reset-server`.
+    pub action: String,
+    /// The amount given (0 for resets).
+    pub amount: u64,
+    /// XP before (the server's total for `reset-server`).
+    pub before: u64,
+    /// XP after.
+    pub after: u64,
+}
+
 /// A level-up to announce, as the batch that found it records it in the
 /// outbox. Keyed by (server, member, level): a level is announced once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,6 +129,12 @@ pub struct Writes<'a> {
     pub pings: Vec<((Id, Id), bool)>,
     /// Level-ups to announce (one already recorded is kept as it is).
     pub levelups: Vec<LevelUpRow>,
+    /// Level-ups to forget because an admin took the XP away: `(guild,
+    /// user, level)`, every recorded level above `level` (user 0: every
+    /// member). Reached again, they are announced again.
+    pub forget_levelups: Vec<(Id, Id, u32)>,
+    /// Admins' XP changes, for the audit log.
+    pub audit: Vec<AuditEntry>,
 }
 
 impl Writes<'_> {
@@ -120,6 +149,8 @@ impl Writes<'_> {
             && self.settings.is_empty()
             && self.pings.is_empty()
             && self.levelups.is_empty()
+            && self.forget_levelups.is_empty()
+            && self.audit.is_empty()
     }
 }
 
@@ -137,6 +168,8 @@ pub trait StoreOps {
     fn load_members(&mut self, keys: &[(Id, Id)]) -> Result<Vec<Member>, StoreError>;
     /// Members stored as present in a server.
     fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
+    /// Every member ever stored for a server, present or not.
+    fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Counted reactions with one of `keys`, or on one of `messages`.
     fn counted_reactions(
         &mut self,

@@ -16,7 +16,8 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 pub use batch::{
-    GuildRules, GuildSeen, LevelUpRow, LogEntry, SettingsWrite, StoreOps, StoredReaction, VoiceSession, Writes,
+    AuditEntry, GuildRules, GuildSeen, LevelUpRow, LogEntry, SettingsWrite, StoreOps, StoredReaction, VoiceSession,
+    Writes,
 };
 pub use database::{Database, Writer};
 pub use settings::{PendingLevelUp, Settings};
@@ -442,6 +443,9 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     fn settings(&self, guild_id: Id) -> Result<Settings, StoreError> {
         (**self).settings(guild_id)
     }
+    fn xp_log(&self, guild_id: Id, member: Option<Id>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        (**self).xp_log(guild_id, member, limit)
+    }
     fn pending_levelups(
         &self,
         shards: crate::domain::shards::ShardRange,
@@ -520,6 +524,8 @@ pub trait Reader: Send + Sync {
     fn positions(&self) -> Result<Vec<ShardPosition>, StoreError>;
     /// A server's settings (the defaults for a server never configured).
     fn settings(&self, guild_id: Id) -> Result<Settings, StoreError>;
+    /// The latest XP audit entries of a server (of one member, when given), newest first.
+    fn xp_log(&self, guild_id: Id, member: Option<Id>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
     /// Unsent level-ups of servers on `shards`, oldest first, at most `limit`.
     fn pending_levelups(
         &self,

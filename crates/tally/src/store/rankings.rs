@@ -185,6 +185,15 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.settings(guild_id)
     }
 
+    fn xp_log(
+        &self,
+        guild_id: Id,
+        member: Option<Id>,
+        limit: u32,
+    ) -> Result<Vec<crate::store::AuditEntry>, StoreError> {
+        self.inner.xp_log(guild_id, member, limit)
+    }
+
     fn pending_levelups(
         &self,
         shards: crate::domain::shards::ShardRange,

@@ -146,6 +146,20 @@ pub const TABLES: &[Table] = &[
             ("sent_at", OptInt8),
         ],
     },
+    Table {
+        name: "xp_audit",
+        columns: &[
+            ("guild_id", Int8),
+            ("interaction_id", Int8),
+            ("target_id", Int8),
+            ("at", Int8),
+            ("by_id", Int8),
+            ("action", Text),
+            ("amount", Int8),
+            ("before", Int8),
+            ("after", Int8),
+        ],
+    },
 ];
 
 /// Tables a backend has that are not data to move: its schema version

@@ -116,4 +116,20 @@ pub const POSTGRES: &[&str] = &[
     );
     CREATE INDEX levelups_unsent ON levelups (created_at) WHERE sent_at IS NULL;
     ",
+    // 3: as SQLite's version 11: the XP audit log.
+    "
+    CREATE TABLE xp_audit (
+        guild_id       BIGINT NOT NULL,
+        interaction_id BIGINT NOT NULL,
+        target_id      BIGINT NOT NULL,
+        at             BIGINT NOT NULL,
+        by_id          BIGINT NOT NULL,
+        action         TEXT NOT NULL,
+        amount         BIGINT NOT NULL,
+        before         BIGINT NOT NULL,
+        after          BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, interaction_id, target_id)
+    );
+    CREATE INDEX xp_audit_by_time ON xp_audit (guild_id, at DESC);
+    ",
 ];

@@ -463,6 +463,29 @@ impl PgOps<'_, '_> {
                 &[(&(*guild_id as i64), Type::INT8), (&(*user_id as i64), Type::INT8), (pings, Type::BOOL)],
             )?;
         }
+        for (guild_id, user_id, above) in &writes.forget_levelups {
+            self.run(
+                "DELETE FROM levelups WHERE guild_id = $1 AND ($2 = 0 OR user_id = $2) AND level > $3",
+                &[(&(*guild_id as i64), Type::INT8), (&(*user_id as i64), Type::INT8), (&(*above as i32), Type::INT4)],
+            )?;
+        }
+        for a in &writes.audit {
+            self.run(
+                "INSERT INTO xp_audit (guild_id, interaction_id, target_id, at, by_id, action, amount, before, after)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                &[
+                    (&(a.guild_id as i64), Type::INT8),
+                    (&(a.interaction_id as i64), Type::INT8),
+                    (&(a.target as i64), Type::INT8),
+                    (&a.at_ms, Type::INT8),
+                    (&(a.by as i64), Type::INT8),
+                    (&a.action, Type::TEXT),
+                    (&(a.amount as i64), Type::INT8),
+                    (&(a.before as i64), Type::INT8),
+                    (&(a.after as i64), Type::INT8),
+                ],
+            )?;
+        }
         if !writes.levelups.is_empty() {
             let l = &writes.levelups;
             self.run(
@@ -528,6 +551,14 @@ impl StoreOps for PgOps<'_, '_> {
     fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
         let rows = self.run(
             "SELECT user_id FROM members WHERE guild_id = $1 AND left_at IS NULL",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as Id).collect())
+    }
+
+    fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
+        let rows = self.run(
+            "SELECT user_id FROM members WHERE guild_id = $1 ORDER BY user_id",
             &[(&(guild_id as i64), Type::INT8)],
         )?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as Id).collect())

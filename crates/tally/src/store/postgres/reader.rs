@@ -133,6 +133,37 @@ fn guild_from_row(row: &Row) -> Guild {
 const RANKED: &str = "guild_id = $1 AND left_at IS NULL AND NOT bot AND xp > 0";
 
 impl Reader for PgReader {
+    fn xp_log(
+        &self,
+        guild_id: Id,
+        member: Option<Id>,
+        limit: u32,
+    ) -> Result<Vec<crate::store::AuditEntry>, StoreError> {
+        let rows = self.query(
+            "SELECT interaction_id, at, by_id, target_id, action, amount, before, after FROM xp_audit
+             WHERE guild_id = $1 AND ($2::int8 IS NULL OR target_id = $2) ORDER BY at DESC, interaction_id DESC LIMIT $3",
+            &[
+                (&(guild_id as i64), Type::INT8),
+                (&member.map(|m| m as i64), Type::INT8),
+                (&i64::from(limit), Type::INT8),
+            ],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::store::AuditEntry {
+                guild_id,
+                interaction_id: r.get::<_, i64>(0) as Id,
+                at_ms: r.get(1),
+                by: r.get::<_, i64>(2) as Id,
+                target: r.get::<_, i64>(3) as Id,
+                action: r.get(4),
+                amount: r.get::<_, i64>(5) as u64,
+                before: r.get::<_, i64>(6) as u64,
+                after: r.get::<_, i64>(7) as u64,
+            })
+            .collect())
+    }
+
     fn settings(&self, guild_id: Id) -> Result<crate::store::Settings, StoreError> {
         let rows = self.query(
             "SELECT min_xp, max_xp, cooldown_secs, leveling FROM guilds WHERE guild_id = $1",

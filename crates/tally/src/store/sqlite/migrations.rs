@@ -138,4 +138,20 @@ pub const SQLITE: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX levelups_unsent ON levelups (created_at) WHERE sent_at IS NULL;
     ",
+    // 11: the audit log of admins' XP changes (`/xp`).
+    "
+    CREATE TABLE xp_audit (
+        guild_id       INTEGER NOT NULL,
+        interaction_id INTEGER NOT NULL,
+        target_id      INTEGER NOT NULL,
+        at             INTEGER NOT NULL,
+        by_id          INTEGER NOT NULL,
+        action         TEXT NOT NULL,
+        amount         INTEGER NOT NULL,
+        before         INTEGER NOT NULL,
+        after          INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, interaction_id, target_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX xp_audit_by_time ON xp_audit (guild_id, at DESC);
+    ",
 ];

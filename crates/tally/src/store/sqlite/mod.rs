@@ -272,6 +272,12 @@ impl StoreOps for SqliteOps<'_> {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT user_id FROM members WHERE guild_id = ?1 ORDER BY user_id")?;
+        let rows = stmt.query_map([guild_id as i64], |r| r.get::<_, i64>(0).map(|id| id as u64))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     fn counted_reactions(
         &mut self,
         keys: &[&ReactionKey],
@@ -407,6 +413,30 @@ impl StoreOps for SqliteOps<'_> {
             self.tx
                 .prepare_cached("INSERT OR REPLACE INTO member_prefs (guild_id, user_id, pings) VALUES (?1, ?2, ?3)")?
                 .execute(params![*guild_id as i64, *user_id as i64, pings])?;
+        }
+        for (guild_id, user_id, above) in &writes.forget_levelups {
+            self.tx
+                .prepare_cached("DELETE FROM levelups WHERE guild_id = ?1 AND (?2 = 0 OR user_id = ?2) AND level > ?3")?
+                .execute(params![*guild_id as i64, *user_id as i64, above])?;
+        }
+        for a in &writes.audit {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO xp_audit
+                     (guild_id, interaction_id, target_id, at, by_id, action, amount, before, after)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )?
+                .execute(params![
+                    a.guild_id as i64,
+                    a.interaction_id as i64,
+                    a.target as i64,
+                    a.at_ms,
+                    a.by as i64,
+                    a.action,
+                    a.amount as i64,
+                    a.before as i64,
+                    a.after as i64
+                ])?;
         }
         for l in &writes.levelups {
             self.tx
@@ -616,6 +646,34 @@ fn guild_from_row(row: &Row<'_>) -> rusqlite::Result<Guild> {
 }
 
 impl Reader for SqliteReader {
+    fn xp_log(
+        &self,
+        guild_id: Id,
+        member: Option<Id>,
+        limit: u32,
+    ) -> Result<Vec<crate::store::AuditEntry>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT interaction_id, at, by_id, target_id, action, amount, before, after FROM xp_audit
+                 WHERE guild_id = ?1 AND (?2 IS NULL OR target_id = ?2) ORDER BY at DESC, interaction_id DESC LIMIT ?3",
+            )?
+            .query_map(params![guild_id as i64, member.map(|m| m as i64), limit], |r| {
+                Ok(crate::store::AuditEntry {
+                    guild_id,
+                    interaction_id: r.get::<_, i64>(0)? as Id,
+                    at_ms: r.get(1)?,
+                    by: r.get::<_, i64>(2)? as Id,
+                    target: r.get::<_, i64>(3)? as Id,
+                    action: r.get(4)?,
+                    amount: r.get::<_, i64>(5)? as u64,
+                    before: r.get::<_, i64>(6)? as u64,
+                    after: r.get::<_, i64>(7)? as u64,
+                })
+            })?
+            .collect()
+        })
+    }
+
     fn settings(&self, guild_id: Id) -> Result<crate::store::Settings, StoreError> {
         let row = self.with(|c| {
             c.prepare_cached("SELECT min_xp, max_xp, cooldown_secs, leveling FROM guilds WHERE guild_id = ?1")?

@@ -1,0 +1,81 @@
+//! Admins' XP changes (`/xp`), applied in order with the events around
+//! them. Each is written to the audit log, keyed by its interaction so a
+//! replay writes it once. Level-ups an admin takes away are forgotten, so
+//! reaching them again announces them again; admin changes announce
+//! nothing themselves.
+
+use crate::domain::activity::Id;
+use crate::domain::snowflake;
+use crate::domain::xp::XpChange;
+use crate::store::{AuditEntry, StoreError};
+
+use super::Touched;
+
+/// `/xp add|remove|set|reset` on one member.
+pub(super) fn adjust_xp(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    user_id: Id,
+    change: XpChange,
+    by: Id,
+    interaction_id: Id,
+) -> Result<(), StoreError> {
+    let curve = touched.rules(guild_id)?.leveling.curve;
+    let member = touched.member_mut(guild_id, user_id)?;
+    let before = member.xp;
+    member.xp = change.apply(before);
+    let after = member.xp;
+    if after < before {
+        let level = curve.level(after).level;
+        touched.forget.push((guild_id, user_id, level));
+        if touched.levelups.get(&(guild_id, user_id)).is_some_and(|l| l.level > level) {
+            touched.levelups.remove(&(guild_id, user_id));
+        }
+    }
+    let (action, amount) = change.describe();
+    touched.audit.push(AuditEntry {
+        guild_id,
+        interaction_id,
+        at_ms: snowflake::timestamp_ms(interaction_id),
+        by,
+        target: user_id,
+        action: action.to_owned(),
+        amount,
+        before,
+        after,
+    });
+    Ok(())
+}
+
+/// `/xp reset-server`, confirmed: every member stored for the server back to zero.
+pub(super) fn reset_server(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    by: Id,
+    interaction_id: Id,
+) -> Result<(), StoreError> {
+    let everyone = touched.ops.all_member_ids(guild_id)?;
+    let keys: Vec<(Id, Id)> = everyone.iter().map(|u| (guild_id, *u)).collect();
+    let missing: Vec<(Id, Id)> = keys.iter().filter(|k| !touched.members.contains_key(k)).copied().collect();
+    touched.load(&missing)?;
+    let mut total = 0u64;
+    for user_id in everyone {
+        let member = touched.member_mut(guild_id, user_id)?;
+        total = total.saturating_add(member.xp);
+        member.xp = 0;
+    }
+    touched.forget.push((guild_id, 0, 0));
+    touched.levelups.retain(|(guild, _), _| *guild != guild_id);
+    touched.audit.push(AuditEntry {
+        guild_id,
+        interaction_id,
+        at_ms: snowflake::timestamp_ms(interaction_id),
+        by,
+        target: 0,
+        action: "reset-server".to_owned(),
+        amount: 0,
+        before: total,
+        after: 0,
+    });
+    Ok(())
+}
