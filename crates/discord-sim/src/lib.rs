@@ -15,6 +15,7 @@ mod faults;
 mod gateway;
 pub mod intents;
 mod interactions;
+mod members;
 mod options;
 pub mod payloads;
 mod rest;

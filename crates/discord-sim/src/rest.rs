@@ -154,6 +154,16 @@ fn route(
             _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
         ("POST", ["users", "@me", "channels"]) => open_dm(shared, &body),
+        ("GET", ["guilds", guild, "members", user]) => match (guild.parse(), user.parse()) {
+            (Ok(g), Ok(u)) => crate::members::get(shared, g, u),
+            _ => not_found(),
+        },
+        (method @ ("PUT" | "DELETE"), ["guilds", guild, "members", user, "roles", role]) => {
+            match (guild.parse(), user.parse(), role.parse()) {
+                (Ok(g), Ok(u), Ok(r)) => crate::members::change_role(shared, g, u, r, method == "PUT"),
+                _ => not_found(),
+            }
+        }
         _ => not_found(),
     }
 }

@@ -266,6 +266,73 @@ impl Simulator {
         })
     }
 
+    /// A member's roles now (besides @everyone), in the order they got them.
+    pub fn roles_of(&self, guild_id: u64, user_id: u64) -> Result<Vec<u64>, SimError> {
+        self.with(|s| {
+            let member = s.world.guilds.get(&guild_id).and_then(|g| g.members.get(&user_id));
+            member.map(|m| m.roles.clone()).ok_or(SimError::Unknown("member"))
+        })
+    }
+
+    /// The role changes the bot made: (guild, user, role, given), in order.
+    pub fn role_changes(&self) -> Vec<(u64, u64, u64, bool)> {
+        self.with(|s| s.role_changes.clone())
+    }
+
+    /// Waits until the bot has made at least `count` role changes.
+    pub async fn wait_for_role_changes(&self, count: usize, timeout: Duration) -> Result<(), SimError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.role_changes().len() >= count {
+                return Ok(());
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(SimError::Timeout("the bot to change roles"));
+            }
+        }
+    }
+
+    /// Changes a role's permissions: GUILD_ROLE_UPDATE.
+    pub fn set_role_permissions(&self, guild_id: u64, role_id: u64, permissions: u64) -> Result<(), SimError> {
+        self.with(|s| {
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let role = guild.roles.iter_mut().find(|r| r.id == role_id).ok_or(SimError::Unknown("role"))?;
+            role.permissions = permissions;
+            let data = json!({ "guild_id": guild_id.to_string(), "role": payloads::role(role) });
+            match self.dispatch(s, guild_id, intents::GUILDS, "GUILD_ROLE_UPDATE", data) {
+                Ok(_) | Err(SimError::NoSession) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    /// The bot's own role in a server (the one Discord made when it joined).
+    pub fn bot_role_of(&self, guild_id: u64) -> Result<u64, SimError> {
+        let bot = self.shared.bot.id;
+        self.with(|s| {
+            let guild = s.world.guilds.get(&guild_id).ok_or(SimError::Unknown("server"))?;
+            guild.roles.iter().find(|r| r.bot_id == Some(bot)).map(|r| r.id).ok_or(SimError::Unknown("role"))
+        })
+    }
+
+    /// Moves a role to the top of the list, above the bot's own: GUILD_ROLE_UPDATE.
+    pub fn move_role_to_top(&self, guild_id: u64, role_id: u64) -> Result<(), SimError> {
+        self.with(|s| {
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let top = guild.roles.iter().map(|r| r.position).max().unwrap_or(0);
+            let role = guild.roles.iter_mut().find(|r| r.id == role_id).ok_or(SimError::Unknown("role"))?;
+            role.position = top + 1;
+            let data = json!({ "guild_id": guild_id.to_string(), "role": payloads::role(role) });
+            match self.dispatch(s, guild_id, intents::GUILDS, "GUILD_ROLE_UPDATE", data) {
+                Ok(_) | Err(SimError::NoSession) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
     /// A member's permissions in the server, as Discord computes them.
     pub fn permissions_of(&self, guild_id: u64, user_id: u64) -> Result<u64, SimError> {
         self.with(|s| {

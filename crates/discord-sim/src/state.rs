@@ -97,6 +97,8 @@ pub(crate) struct State {
     pub nonces: HashMap<String, (Value, std::time::Instant)>,
     /// DM channels the bot opened: channel id → the other user.
     pub dm_channels: HashMap<u64, u64>,
+    /// Role changes the bot made: (guild, user, role, given).
+    pub role_changes: Vec<(u64, u64, u64, bool)>,
 }
 
 /// State plus what never changes.
@@ -165,6 +167,7 @@ impl Shared {
                 posted: Vec::new(),
                 nonces: HashMap::new(),
                 dm_channels: HashMap::new(),
+                role_changes: Vec::new(),
                 deliveries: Default::default(),
             }),
             changed: Notify::new(),

@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod metrics;
 pub mod progress;
 pub mod retry;
+pub mod roles;
 pub mod shard;
 pub mod store;
 pub mod timings;

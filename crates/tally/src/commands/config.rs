@@ -41,10 +41,10 @@ pub(crate) async fn run_config(
         return Ok(Reply::notice(NOT_YET));
     }
     let guild = request.guild_id.get();
-    let settings = request.read(move |r| r.settings(guild)).await?;
+    let (settings, problems) = request.read(move |r| Ok((r.settings(guild)?, r.reward_problems(guild)?))).await?;
     let title = if changed { "Saved. The server's leveling settings" } else { "The server's leveling settings" };
     // Settings are the admins' business: shown to the one who asked.
-    let mut reply = Reply::embed(settings_embed(title, &settings));
+    let mut reply = Reply::embed(settings_embed(title, &settings, &problems));
     reply.ephemeral = true;
     Ok(reply)
 }
@@ -86,7 +86,11 @@ fn list(ids: impl Iterator<Item = String>) -> String {
 }
 
 /// Every setting in one embed, each field within Discord's 1,024 characters.
-pub(crate) fn settings_embed(title: &str, settings: &Settings) -> twilight_model::channel::message::Embed {
+pub(crate) fn settings_embed(
+    title: &str,
+    settings: &Settings,
+    problems: &[(u64, i64)],
+) -> twilight_model::channel::message::Embed {
     let Settings { xp, leveling } = settings;
     let levelup = &leveling.levelup;
     let place = match levelup.place {
@@ -120,7 +124,14 @@ pub(crate) fn settings_embed(title: &str, settings: &Settings) -> twilight_model
         .field(field("No XP in", noxp))
         .field(field("Multipliers", multipliers))
         .field(field("Level-up announcements", announcements))
-        .footer(EmbedFooterBuilder::new("Change these with /config xp, curve, noxp, multiplier and levelup").build())
+        .field(field("Role rewards", super::rewards::list(settings, problems)))
+        .field(field("Join/leave log", channel(leveling.log_channel)))
+        .footer(
+            EmbedFooterBuilder::new(
+                "Change these with /config xp, curve, noxp, multiplier, levelup and log, and /rewards",
+            )
+            .build(),
+        )
         .build()
 }
 

@@ -7,6 +7,7 @@ mod config;
 mod joined;
 mod leaderboard;
 mod reply;
+mod rewards;
 mod stats;
 mod xp;
 
@@ -34,6 +35,7 @@ pub fn definitions() -> Vec<Command> {
         crate::ingest::admin::ConfigCommand::create_command().into(),
         crate::ingest::admin::NotifyCommand::create_command().into(),
         crate::ingest::admin::XpCommand::create_command().into(),
+        crate::ingest::admin::RewardsCommand::create_command().into(),
     ]
 }
 
@@ -117,8 +119,8 @@ fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
         Some(InteractionData::ApplicationCommand(data)) => match data.name.as_str() {
             "card" => Ok(Shape::PRIVATE),
             "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
-            "config" | "xp" if !admin::may_manage(interaction) => Err(needs_manage_server()),
-            "config" | "xp" | "notify" => Ok(Shape::PRIVATE),
+            "config" | "xp" | "rewards" if !admin::may_manage(interaction) => Err(needs_manage_server()),
+            "config" | "xp" | "rewards" | "notify" => Ok(Shape::PRIVATE),
             other => Err(unknown_command(other)),
         },
         Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
@@ -161,7 +163,7 @@ fn not_a_command() -> Reply {
 
 fn unknown_command(name: &str) -> Reply {
     Reply::notice(format!(
-        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /config or /xp."
+        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /config, /xp or /rewards."
     ))
 }
 
@@ -229,6 +231,7 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &F
         "config" => config::run_config(&request, input, freshness).await,
         "notify" => config::run_notify(&request, input, freshness).await,
         "xp" => xp::run(&request, input, freshness, interaction.id.get()).await,
+        "rewards" => rewards::run(&request, input, freshness).await,
         other => return unknown_command(other),
     };
     result.unwrap_or_else(|error| {

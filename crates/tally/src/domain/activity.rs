@@ -103,6 +103,11 @@ pub enum Activity {
         /// The confirming click's interaction id.
         interaction_id: Id,
     },
+    /// An admin asked to bring every member's reward roles in line (`/rewards sync`).
+    SyncRewards {
+        /// The server.
+        guild_id: Id,
+    },
     /// A member turned level-up pings to themselves off or on (`/notify`).
     Notify {
         /// The server.
@@ -186,7 +191,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 15] = [
+    pub const KINDS: [&'static str; 16] = [
         "guild",
         "member_seen",
         "join",
@@ -202,6 +207,7 @@ impl Activity {
         "notify",
         "adjust_xp",
         "reset_server_xp",
+        "sync_rewards",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -222,6 +228,7 @@ impl Activity {
             Self::Notify { .. } => 12,
             Self::AdjustXp { .. } => 13,
             Self::ResetServerXp { .. } => 14,
+            Self::SyncRewards { .. } => 15,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod days;
 pub mod humanize;
 pub mod level;
+pub mod rewards;
 pub mod settings;
 pub mod shards;
 pub mod snowflake;

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::activity::Id;
 use super::level::Curve;
+use super::rewards::RewardMode;
 
 /// A multiplier in hundredths: 100 is ×1, 250 is ×2.5, 0 earns nothing.
 pub type Hundredths = u32;
@@ -22,7 +23,7 @@ pub const MAX_MULTIPLIER: Hundredths = 1_000;
 /// Everything `/config` sets besides the XP range, stored as one document
 /// per server. Every field has its default, so a document written by an
 /// older Tally still reads.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Leveling {
     /// The level curve.
@@ -37,6 +38,35 @@ pub struct Leveling {
     pub role_multipliers: BTreeMap<Id, Hundredths>,
     /// Where level-ups are announced.
     pub levelup: LevelUp,
+    /// Role rewards: role → the level that earns it.
+    pub rewards: BTreeMap<Id, u32>,
+    /// Roles that were rewards and were removed: members who still hold
+    /// them lose them at their next check.
+    pub retired_rewards: BTreeSet<Id>,
+    /// How rewards add up.
+    pub reward_mode: RewardMode,
+    /// Whether a member who comes back gets their rewards back.
+    pub rewards_on_rejoin: bool,
+    /// The join/leave log channel, if any.
+    pub log_channel: Option<Id>,
+}
+
+impl Default for Leveling {
+    fn default() -> Self {
+        Self {
+            curve: Curve::default(),
+            noxp_channels: BTreeSet::new(),
+            noxp_roles: BTreeSet::new(),
+            channel_multipliers: BTreeMap::new(),
+            role_multipliers: BTreeMap::new(),
+            levelup: LevelUp::default(),
+            rewards: BTreeMap::new(),
+            retired_rewards: BTreeSet::new(),
+            reward_mode: RewardMode::default(),
+            rewards_on_rejoin: true,
+            log_channel: None,
+        }
+    }
 }
 
 /// Where a level-up is announced.
@@ -206,6 +236,32 @@ pub enum SettingChange {
         /// Whether to ping (None: unchanged).
         ping: Option<bool>,
     },
+    /// `/rewards add`: `role` is given at `level` (replacing its old level).
+    RewardAdd {
+        /// The level.
+        level: u32,
+        /// The role.
+        role: Id,
+    },
+    /// `/rewards remove`.
+    RewardRemove {
+        /// The role.
+        role: Id,
+    },
+    /// `/rewards mode`.
+    RewardMode(RewardMode),
+    /// `/rewards rejoin on|off`.
+    RewardRejoin(bool),
+    /// `/config log [channel]` (None: off).
+    LogChannel(Option<Id>),
+}
+
+impl SettingChange {
+    /// Whether the change can alter which reward roles members should hold,
+    /// so every member's roles are brought in line afterwards.
+    pub fn moves_rewards(&self) -> bool {
+        matches!(self, Self::Curve(_) | Self::RewardAdd { .. } | Self::RewardRemove { .. } | Self::RewardMode(_))
+    }
 }
 
 /// Largest per-message XP bound `/config xp` accepts.
@@ -214,6 +270,16 @@ pub const MAX_MESSAGE_XP: u32 = 1_000;
 pub const MAX_COOLDOWN_SECS: u32 = 86_400;
 
 impl Leveling {
+    /// Every role Tally manages as a reward: today's and retired ones.
+    /// Roles outside this set are never touched.
+    pub fn reward_roles(&self) -> BTreeMap<Id, u32> {
+        let mut all = self.rewards.clone();
+        for role in &self.retired_rewards {
+            all.entry(*role).or_insert(u32::MAX);
+        }
+        all
+    }
+
     /// Applies a change (other than the XP range, which [`super::XpSettings`] holds).
     pub fn apply(&mut self, change: &SettingChange) {
         match change {
@@ -253,6 +319,18 @@ impl Leveling {
                     self.levelup.ping = *ping;
                 }
             }
+            SettingChange::RewardAdd { level, role } => {
+                self.rewards.insert(*role, *level);
+                self.retired_rewards.remove(role);
+            }
+            SettingChange::RewardRemove { role } => {
+                if self.rewards.remove(role).is_some() {
+                    self.retired_rewards.insert(*role);
+                }
+            }
+            SettingChange::RewardMode(mode) => self.reward_mode = *mode,
+            SettingChange::RewardRejoin(on) => self.rewards_on_rejoin = *on,
+            SettingChange::LogChannel(channel) => self.log_channel = *channel,
         }
     }
 

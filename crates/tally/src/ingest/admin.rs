@@ -14,6 +14,7 @@ use twilight_model::guild::Permissions;
 use twilight_model::id::marker::{ChannelMarker, RoleMarker};
 use twilight_model::id::Id;
 
+use crate::domain::rewards::RewardMode;
 use crate::domain::settings::{check_template, hundredths, SettingChange, Where, MAX_COOLDOWN_SECS, MAX_MESSAGE_XP};
 use crate::domain::xp::XpChange;
 use crate::domain::{snowflake, Activity, Curve};
@@ -58,6 +59,161 @@ pub enum ConfigCommand {
     /// Level-up announcements.
     #[command(name = "levelup")]
     LevelUp(ConfigLevelUp),
+    /// The join/leave log channel.
+    #[command(name = "log")]
+    Log(ConfigLog),
+}
+
+/// `/config log [channel]`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "log", desc = "The join/leave log channel (no channel: off)")]
+pub struct ConfigLog {
+    /// The channel.
+    #[command(desc = "Where joins and leaves are posted (leave out to turn the log off)")]
+    pub channel: Option<Id<ChannelMarker>>,
+}
+
+/// `/rewards …`: roles members earn at levels.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(
+    name = "rewards",
+    desc = "Roles members earn at levels",
+    default_permissions = "manage_server",
+    contexts = "guild"
+)]
+pub enum RewardsCommand {
+    /// Add a reward.
+    #[command(name = "add")]
+    Add(RewardsAdd),
+    /// Remove a reward.
+    #[command(name = "remove")]
+    Remove(RewardsRemove),
+    /// List the rewards.
+    #[command(name = "list")]
+    List(RewardsList),
+    /// Stack or highest.
+    #[command(name = "mode")]
+    Mode(RewardsMode),
+    /// Bring every member in line.
+    #[command(name = "sync")]
+    Sync(RewardsSync),
+    /// Rewards back on rejoin.
+    #[command(name = "rejoin")]
+    Rejoin(RewardsRejoin),
+}
+
+/// `/rewards add level role`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "add", desc = "Give a role at a level")]
+pub struct RewardsAdd {
+    /// The level.
+    #[command(desc = "The level that earns the role", min_value = 1, max_value = 1000)]
+    pub level: i64,
+    /// The role.
+    #[command(desc = "The role")]
+    pub role: twilight_model::guild::Role,
+}
+
+/// `/rewards remove role`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "remove", desc = "Stop giving a role (members who hold it lose it)")]
+pub struct RewardsRemove {
+    /// The role.
+    #[command(desc = "The role")]
+    pub role: Id<RoleMarker>,
+}
+
+/// `/rewards list`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "list", desc = "The rewards and how they add up")]
+pub struct RewardsList;
+
+/// How rewards add up.
+#[derive(CommandOption, CreateOption, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeOption {
+    /// Every reward reached.
+    #[option(name = "stack", value = "stack")]
+    Stack,
+    /// Only the highest reached.
+    #[option(name = "highest", value = "highest")]
+    Highest,
+}
+
+/// `/rewards mode mode`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "mode", desc = "stack: every reward reached; highest: only the highest")]
+pub struct RewardsMode {
+    /// The mode.
+    #[command(desc = "stack (default) or highest")]
+    pub mode: ModeOption,
+}
+
+/// `/rewards sync`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "sync", desc = "Bring every member's reward roles in line now")]
+pub struct RewardsSync;
+
+/// `/rewards rejoin on|off`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "rejoin", desc = "Whether members who come back get their rewards back")]
+pub enum RewardsRejoin {
+    /// On.
+    #[command(name = "on")]
+    On(RejoinOn),
+    /// Off.
+    #[command(name = "off")]
+    Off(RejoinOff),
+}
+
+/// `/rewards rejoin on`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "on", desc = "Members who come back get their rewards back (the default)")]
+pub struct RejoinOn;
+
+/// `/rewards rejoin off`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "off", desc = "Members who come back earn their rewards again (for servers that verify first)")]
+pub struct RejoinOff;
+
+/// What a `/rewards` invocation does, once read and checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RewardsRequest {
+    /// `/rewards list`.
+    List,
+    /// `/rewards sync`.
+    Sync,
+    /// A change.
+    Change(SettingChange),
+}
+
+/// Reads and checks `/rewards` options (`guild_id`: @everyone cannot be a reward).
+pub fn read_rewards(command: RewardsCommand, guild_id: u64) -> Result<RewardsRequest, String> {
+    Ok(match command {
+        RewardsCommand::List(_) => RewardsRequest::List,
+        RewardsCommand::Sync(_) => RewardsRequest::Sync,
+        RewardsCommand::Add(RewardsAdd { level, role }) => {
+            if role.id.get() == guild_id {
+                return Err("@everyone cannot be a reward: everyone has it already.".into());
+            }
+            if role.managed {
+                return Err(format!("{} is managed by an integration; Discord lets no one give it.", role.name));
+            }
+            if !(1..=1000).contains(&level) {
+                return Err("The level must be between 1 and 1000.".into());
+            }
+            RewardsRequest::Change(SettingChange::RewardAdd { level: level as u32, role: role.id.get() })
+        }
+        RewardsCommand::Remove(RewardsRemove { role }) => {
+            RewardsRequest::Change(SettingChange::RewardRemove { role: role.get() })
+        }
+        RewardsCommand::Mode(RewardsMode { mode }) => RewardsRequest::Change(SettingChange::RewardMode(match mode {
+            ModeOption::Stack => RewardMode::Stack,
+            ModeOption::Highest => RewardMode::Highest,
+        })),
+        RewardsCommand::Rejoin(rejoin) => {
+            RewardsRequest::Change(SettingChange::RewardRejoin(matches!(rejoin, RewardsRejoin::On(_))))
+        }
+    })
 }
 
 /// `/config show`.
@@ -435,6 +591,7 @@ pub fn read_config(command: ConfigCommand) -> Result<ConfigRequest, String> {
             };
             SettingChange::LevelUp { place, channel: channel.map(Id::get), message, ping }
         }
+        ConfigCommand::Log(ConfigLog { channel }) => SettingChange::LogChannel(channel.map(Id::get)),
     };
     Ok(ConfigRequest::Change(change))
 }
@@ -471,6 +628,13 @@ pub fn translate_interaction(interaction: &Interaction) -> Vec<Activity> {
                     by: admin.id.get(),
                     interaction_id: interaction.id.get(),
                 }],
+                _ => Vec::new(),
+            }
+        }
+        "rewards" if may_manage(interaction) => {
+            match RewardsCommand::from_interaction(input()).map(|c| read_rewards(c, guild_id)) {
+                Ok(Ok(RewardsRequest::Change(change))) => vec![Activity::Configure { guild_id, change }],
+                Ok(Ok(RewardsRequest::Sync)) => vec![Activity::SyncRewards { guild_id }],
                 _ => Vec::new(),
             }
         }

@@ -101,7 +101,12 @@ impl Wanted {
         for activity in activities {
             match activity {
                 Activity::GuildSeen { guild_id, .. } => w.guilds.push(*guild_id),
-                Activity::MemberSeen(p) | Activity::MemberJoined(p) => w.members.push((p.guild_id, p.user_id)),
+                Activity::MemberSeen(p) => w.members.push((p.guild_id, p.user_id)),
+                Activity::MemberJoined(p) => {
+                    // Its rules say whether a member who comes back gets their rewards back.
+                    w.guilds.push(p.guild_id);
+                    w.members.push((p.guild_id, p.user_id));
+                }
                 Activity::MemberLeft { guild_id, user_id, .. } => {
                     w.members.push((*guild_id, *user_id));
                     w.voice_members.push((*guild_id, *user_id));
@@ -136,9 +141,9 @@ impl Wanted {
                 Activity::MemberListComplete { guild_id, present, .. } => {
                     w.lists.push((*guild_id, present.iter().copied().collect()));
                 }
-                Activity::Configure { guild_id, .. } | Activity::ResetServerXp { guild_id, .. } => {
-                    w.guilds.push(*guild_id)
-                }
+                Activity::Configure { guild_id, .. }
+                | Activity::ResetServerXp { guild_id, .. }
+                | Activity::SyncRewards { guild_id } => w.guilds.push(*guild_id),
                 Activity::AdjustXp { guild_id, user_id, .. } => {
                     w.guilds.push(*guild_id);
                     w.members.push((*guild_id, *user_id));
@@ -191,6 +196,12 @@ struct Touched<'o> {
     forget: Vec<(Id, Id, u32)>,
     /// Admins' XP changes, for the audit log.
     audit: Vec<crate::store::AuditEntry>,
+    /// Servers whose every member's reward roles must be checked.
+    reward_sync_all: Vec<Id>,
+    /// Members who came back, to get their rewards back.
+    rejoined: Vec<(Id, Id)>,
+    /// The batch's stamp for what it queues.
+    now_ms: i64,
 }
 
 impl<'o> Touched<'o> {
@@ -248,6 +259,9 @@ impl<'o> Touched<'o> {
             levelups: BTreeMap::new(),
             forget: Vec::new(),
             audit: Vec::new(),
+            reward_sync_all: Vec::new(),
+            rejoined: Vec::new(),
+            now_ms: 0,
         };
         for guild_id in &wanted.guilds {
             touched.rules.entry(*guild_id).or_default();
@@ -324,6 +338,13 @@ impl<'o> Touched<'o> {
             self.configured.push(guild_id);
         }
         Ok(())
+    }
+
+    /// Queues every present member of a server for a reward-role check.
+    fn sync_all_rewards(&mut self, guild_id: Id) {
+        if !self.reward_sync_all.contains(&guild_id) {
+            self.reward_sync_all.push(guild_id);
+        }
     }
 
     /// Notes a level-up a message earned: the member's last level in the
@@ -475,7 +496,7 @@ impl<'o> Touched<'o> {
         // found and rewritten once instead of once per member in hash order.
         let mut rows: Vec<&Entry> = self.members.values().filter(|(_, dirty, _)| *dirty).collect();
         rows.sort_unstable_by_key(|(m, _, _)| (m.guild_id, m.user_id));
-        for (member, _, loaded) in rows {
+        for (member, _, loaded) in rows.iter().copied() {
             let write = match loaded {
                 None => RowWrite::Insert,
                 Some(l) if (l.xp, l.left_at_ms, l.bot) == (member.xp, member.left_at_ms, member.bot) => {
@@ -516,6 +537,8 @@ impl<'o> Touched<'o> {
         writes.levelups = self.levelups.into_values().collect();
         writes.forget_levelups = self.forget;
         writes.audit = self.audit;
+        writes.reward_sync_all = self.reward_sync_all.iter().map(|g| (*g, self.now_ms)).collect();
+        writes.reward_syncs = reward_syncs(&self.rules, &rows, &self.rejoined, &self.reward_sync_all, self.now_ms);
         if !writes.is_empty() {
             self.ops.write(&writes)?;
         }
@@ -524,10 +547,11 @@ impl<'o> Touched<'o> {
 }
 
 /// Applies `activities` in order through `ops`. Call inside a transaction:
-/// on error the caller rolls back and nothing is counted. Returns what the
-/// in-memory state needs once the transaction is committed: leaderboard
-/// moves and the servers touched.
-pub fn apply<'a, I>(ops: &mut dyn StoreOps, activities: I) -> Result<Applied, StoreError>
+/// on error the caller rolls back and nothing is counted. `now_ms` stamps
+/// what the batch queues for the role task (the ledger makes it rise with
+/// every commit). Returns what the in-memory state needs once the
+/// transaction is committed: leaderboard moves and the servers touched.
+pub fn apply<'a, I>(ops: &mut dyn StoreOps, activities: I, now_ms: i64) -> Result<Applied, StoreError>
 where
     I: IntoIterator<Item = &'a Activity>,
     I::IntoIter: Clone,
@@ -535,6 +559,7 @@ where
     let activities = activities.into_iter();
     let mut joins: Vec<LogEntry> = Vec::new();
     let mut touched = Touched::prefetch(ops, activities.clone())?;
+    touched.now_ms = now_ms;
     for activity in activities {
         match activity {
             Activity::GuildSeen { guild_id, name, afk_channel_id } => {
@@ -553,10 +578,14 @@ where
             }
             Activity::MemberJoined(profile) => {
                 let member = touched.member_mut(profile.guild_id, profile.user_id)?;
+                let came_back = member.left_at_ms.is_some();
                 update_profile(member, profile);
                 let joined = profile.joined_at_ms.or(member.joined_at_ms).unwrap_or_default();
                 member.joined_at_ms = Some(joined);
                 member.left_at_ms = None;
+                if came_back {
+                    touched.rejoined.push((profile.guild_id, profile.user_id));
+                }
                 joins.push(LogEntry {
                     guild_id: profile.guild_id,
                     user_id: profile.user_id,
@@ -577,7 +606,13 @@ where
                 }
                 end_voice(&mut touched, *guild_id, *user_id, *at_ms)?;
             }
-            Activity::Configure { guild_id, change } => touched.configure(*guild_id, change)?,
+            Activity::Configure { guild_id, change } => {
+                touched.configure(*guild_id, change)?;
+                if change.moves_rewards() {
+                    touched.sync_all_rewards(*guild_id);
+                }
+            }
+            Activity::SyncRewards { guild_id } => touched.sync_all_rewards(*guild_id),
             Activity::AdjustXp { guild_id, user_id, change, by, interaction_id } => {
                 admin::adjust_xp(&mut touched, *guild_id, *user_id, *change, *by, *interaction_id)?;
             }
@@ -699,6 +734,33 @@ where
         }
     }
     touched.flush()
+}
+
+/// Members whose reward roles may now be wrong: those whose level moved (on
+/// their server's curve as the batch left it), and those who came back
+/// (when the server gives rewards back on rejoin). Only in servers with
+/// rewards; servers checked whole are left to that.
+fn reward_syncs(
+    rules: &HashMap<Id, GuildRules>,
+    rows: &[&Entry],
+    rejoined: &[(Id, Id)],
+    whole: &[Id],
+    now_ms: i64,
+) -> Vec<((Id, Id), i64)> {
+    let gives = |guild: &Id| rules.get(guild).is_some_and(|r| !r.leveling.rewards.is_empty()) && !whole.contains(guild);
+    let mut queued: Vec<(Id, Id)> = rows
+        .iter()
+        .filter(|(m, _, _)| !m.bot && m.left_at_ms.is_none() && gives(&m.guild_id))
+        .filter(|(m, _, loaded)| {
+            let curve = rules[&m.guild_id].leveling.curve;
+            curve.level(loaded.map_or(0, |l| l.xp)).level != curve.level(m.xp).level
+        })
+        .map(|(m, _, _)| (m.guild_id, m.user_id))
+        .collect();
+    queued.extend(rejoined.iter().filter(|(g, _)| gives(g) && rules[g].leveling.rewards_on_rejoin));
+    queued.sort_unstable();
+    queued.dedup();
+    queued.into_iter().map(|key| (key, now_ms)).collect()
 }
 
 /// Author id stored for a reaction whose message author Discord did not send.

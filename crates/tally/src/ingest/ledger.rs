@@ -245,6 +245,7 @@ fn run(
     // each commit's moves are either in that read or applied after it.
     let _ = snapshot_taken.recv();
     let mut batch = Vec::with_capacity(max_batch);
+    let mut last_now = 0;
     while let Some(first) = receiver.blocking_recv() {
         batch.push(first);
         while batch.len() < max_batch {
@@ -256,7 +257,10 @@ fn run(
         let fresh = drop_replays(&mut batch, &committed.borrow(), stats);
         if fresh > 0 {
             let started = std::time::Instant::now();
-            let now = crate::domain::days::now_ms();
+            // Rises with every commit, even two in one millisecond: it
+            // stamps what the batch queues for the role task.
+            let now = crate::domain::days::now_ms().max(last_now + 1);
+            last_now = now;
             let changes = match commit_with_retry(&mut writer, &batch, now, stats) {
                 Ok(changes) => changes,
                 Err(error) => {
@@ -374,7 +378,7 @@ fn commit(
     reached: &mut Option<Applied>,
 ) -> Result<Applied, StoreError> {
     writer.transaction(|ops| {
-        let changes = apply(ops, batch.iter().flat_map(|e| &e.activities))?;
+        let changes = apply(ops, batch.iter().flat_map(|e| &e.activities), now_ms)?;
         let positions: Vec<ShardPosition> = last_per_shard(batch)
             .map(|e| ShardPosition {
                 shard_id: e.session.shard_id,

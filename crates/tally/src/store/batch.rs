@@ -135,6 +135,12 @@ pub struct Writes<'a> {
     pub forget_levelups: Vec<(Id, Id, u32)>,
     /// Admins' XP changes, for the audit log.
     pub audit: Vec<AuditEntry>,
+    /// Members whose reward roles may be wrong now: `(guild, user)`, queued
+    /// at `queued_at` (ms) for the role task to bring in line.
+    pub reward_syncs: Vec<((Id, Id), i64)>,
+    /// Servers whose every present member's reward roles must be checked
+    /// (rewards, their mode or the curve changed; `/rewards sync`), with when.
+    pub reward_sync_all: Vec<(Id, i64)>,
 }
 
 impl Writes<'_> {
@@ -151,6 +157,8 @@ impl Writes<'_> {
             && self.levelups.is_empty()
             && self.forget_levelups.is_empty()
             && self.audit.is_empty()
+            && self.reward_syncs.is_empty()
+            && self.reward_sync_all.is_empty()
     }
 }
 

@@ -122,6 +122,33 @@ impl Database {
         }
     }
 
+    /// Takes members off the reward queue (each only if not queued again since).
+    pub fn finish_reward_syncs(&self, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
+        if done.is_empty() {
+            return Ok(());
+        }
+        match &self.location {
+            Location::Sqlite(path) => sqlite::finish_reward_syncs(path, done),
+            Location::Postgres(target) => postgres::finish_reward_syncs(target, done),
+        }
+    }
+
+    /// Records that Tally cannot give `role_id`: true the first time, when the admins are told.
+    pub fn note_reward_problem(&self, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::note_reward_problem(path, guild_id, role_id, at_ms),
+            Location::Postgres(target) => postgres::note_reward_problem(target, guild_id, role_id, at_ms),
+        }
+    }
+
+    /// Forgets that `role_id` could not be given (it was, now).
+    pub fn clear_reward_problem(&self, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::clear_reward_problem(path, guild_id, role_id),
+            Location::Postgres(target) => postgres::clear_reward_problem(target, guild_id, role_id),
+        }
+    }
+
     /// Takes this process's turn to IDENTIFY in `bucket` if the last turn
     /// taken there, by any process, is at least `interval` old: None when
     /// taken, or how long to wait before asking again. A SQLite database has

@@ -20,7 +20,7 @@ pub use batch::{
     Writes,
 };
 pub use database::{Database, Writer};
-pub use settings::{PendingLevelUp, Settings};
+pub use settings::{PendingLevelUp, PendingRewardSync, Settings};
 
 use crate::domain::activity::Id;
 
@@ -446,6 +446,19 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     fn xp_log(&self, guild_id: Id, member: Option<Id>, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         (**self).xp_log(guild_id, member, limit)
     }
+    fn pending_reward_syncs(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<PendingRewardSync>, StoreError> {
+        (**self).pending_reward_syncs(shards, limit)
+    }
+    fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
+        (**self).reward_backlog(guild_id)
+    }
+    fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
+        (**self).reward_problems(guild_id)
+    }
     fn pending_levelups(
         &self,
         shards: crate::domain::shards::ShardRange,
@@ -526,6 +539,16 @@ pub trait Reader: Send + Sync {
     fn settings(&self, guild_id: Id) -> Result<Settings, StoreError>;
     /// The latest XP audit entries of a server (of one member, when given), newest first.
     fn xp_log(&self, guild_id: Id, member: Option<Id>, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+    /// Members queued for a reward-role check, of servers on `shards`, oldest first.
+    fn pending_reward_syncs(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<PendingRewardSync>, StoreError>;
+    /// How many members of a server wait for a reward-role check.
+    fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError>;
+    /// Reward roles Tally could not give in a server, with when it noticed.
+    fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError>;
     /// Unsent level-ups of servers on `shards`, oldest first, at most `limit`.
     fn pending_levelups(
         &self,

@@ -194,6 +194,22 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.xp_log(guild_id, member, limit)
     }
 
+    fn pending_reward_syncs(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingRewardSync>, StoreError> {
+        self.inner.pending_reward_syncs(shards, limit)
+    }
+
+    fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
+        self.inner.reward_backlog(guild_id)
+    }
+
+    fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
+        self.inner.reward_problems(guild_id)
+    }
+
     fn pending_levelups(
         &self,
         shards: crate::domain::shards::ShardRange,

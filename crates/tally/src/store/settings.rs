@@ -39,3 +39,18 @@ pub struct PendingLevelUp {
     /// Whether the member lets announcements ping them (`/notify`).
     pub pings: bool,
 }
+
+/// A member whose reward roles the role task must bring in line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingRewardSync {
+    /// The server.
+    pub guild_id: super::Id,
+    /// The member.
+    pub user_id: super::Id,
+    /// When it was queued: the task removes the entry only if it was not queued again meanwhile.
+    pub queued_at_ms: i64,
+    /// The member's XP now (0 when not stored).
+    pub xp: u64,
+    /// Whether the member has left (nothing to do then).
+    pub left: bool,
+}

@@ -56,7 +56,8 @@ impl TestDb {
 
     /// Applies `activities` in one committed batch.
     pub fn apply(&mut self, activities: &[crate::domain::Activity]) -> crate::ingest::apply::Applied {
-        self.writer.transaction(|ops| crate::ingest::apply::apply(ops, activities)).unwrap()
+        let now = crate::domain::days::now_ms();
+        self.writer.transaction(|ops| crate::ingest::apply::apply(ops, activities, now)).unwrap()
     }
 }
 

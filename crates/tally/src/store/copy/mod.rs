@@ -160,6 +160,8 @@ pub const TABLES: &[Table] = &[
             ("after", Int8),
         ],
     },
+    Table { name: "reward_queue", columns: &[("guild_id", Int8), ("user_id", Int8), ("queued_at", Int8)] },
+    Table { name: "reward_problems", columns: &[("guild_id", Int8), ("role_id", Int8), ("noticed_at", Int8)] },
 ];
 
 /// Tables a backend has that are not data to move: its schema version

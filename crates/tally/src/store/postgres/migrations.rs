@@ -132,4 +132,20 @@ pub const POSTGRES: &[&str] = &[
     );
     CREATE INDEX xp_audit_by_time ON xp_audit (guild_id, at DESC);
     ",
+    // 4: as SQLite's version 12: the reward queue and reward problems.
+    "
+    CREATE TABLE reward_queue (
+        guild_id  BIGINT NOT NULL,
+        user_id   BIGINT NOT NULL,
+        queued_at BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE INDEX reward_queue_by_time ON reward_queue (queued_at);
+    CREATE TABLE reward_problems (
+        guild_id   BIGINT NOT NULL,
+        role_id    BIGINT NOT NULL,
+        noticed_at BIGINT NOT NULL,
+        PRIMARY KEY (guild_id, role_id)
+    );
+    ",
 ];

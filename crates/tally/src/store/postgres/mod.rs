@@ -304,6 +304,40 @@ pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -
     Ok(())
 }
 
+/// Removes members from the reward queue, each only if not queued again since.
+pub fn finish_reward_syncs(target: &Target, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
+    let mut client = target.connect()?;
+    let guilds: Vec<i64> = done.iter().map(|k| k.0 as i64).collect();
+    let users: Vec<i64> = done.iter().map(|k| k.1 as i64).collect();
+    let at: Vec<i64> = done.iter().map(|k| k.2).collect();
+    client.execute(
+        "DELETE FROM reward_queue q USING UNNEST($1::int8[], $2::int8[], $3::int8[]) AS d (guild_id, user_id, at)
+         WHERE q.guild_id = d.guild_id AND q.user_id = d.user_id AND q.queued_at = d.at",
+        &[&guilds, &users, &at],
+    )?;
+    Ok(())
+}
+
+/// Records that Tally cannot give a reward role; true the first time.
+pub fn note_reward_problem(target: &Target, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
+    let mut client = target.connect()?;
+    let new = client.execute(
+        "INSERT INTO reward_problems (guild_id, role_id, noticed_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        &[&(guild_id as i64), &(role_id as i64), &at_ms],
+    )?;
+    Ok(new == 1)
+}
+
+/// Forgets a reward problem once the role could be given.
+pub fn clear_reward_problem(target: &Target, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
+    let mut client = target.connect()?;
+    client.execute(
+        "DELETE FROM reward_problems WHERE guild_id = $1 AND role_id = $2",
+        &[&(guild_id as i64), &(role_id as i64)],
+    )?;
+    Ok(())
+}
+
 /// Shows or hides a server's leaderboard on the web page.
 pub fn set_web_public(target: &Target, guild_id: Id, public: bool) -> Result<(), StoreError> {
     let mut client = target.connect()?;
@@ -484,6 +518,27 @@ impl PgOps<'_, '_> {
                     (&(a.before as i64), Type::INT8),
                     (&(a.after as i64), Type::INT8),
                 ],
+            )?;
+        }
+        if !writes.reward_syncs.is_empty() {
+            let q = &writes.reward_syncs;
+            self.run(
+                "INSERT INTO reward_queue (guild_id, user_id, queued_at)
+                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[])
+                 ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = EXCLUDED.queued_at",
+                &[
+                    (&ids(q.iter().map(|((g, _), _)| *g)), ARRAY),
+                    (&ids(q.iter().map(|((_, u), _)| *u)), ARRAY),
+                    (&q.iter().map(|(_, at)| *at).collect::<Vec<i64>>(), ARRAY),
+                ],
+            )?;
+        }
+        for (guild_id, at) in &writes.reward_sync_all {
+            self.run(
+                "INSERT INTO reward_queue (guild_id, user_id, queued_at)
+                 SELECT guild_id, user_id, $2 FROM members WHERE guild_id = $1 AND left_at IS NULL AND NOT bot
+                 ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = EXCLUDED.queued_at",
+                &[(&(*guild_id as i64), Type::INT8), (at, Type::INT8)],
             )?;
         }
         if !writes.levelups.is_empty() {

@@ -133,6 +133,48 @@ fn guild_from_row(row: &Row) -> Guild {
 const RANKED: &str = "guild_id = $1 AND left_at IS NULL AND NOT bot AND xp > 0";
 
 impl Reader for PgReader {
+    fn pending_reward_syncs(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingRewardSync>, StoreError> {
+        let rows = self.query(
+            "SELECT q.guild_id, q.user_id, q.queued_at, COALESCE(m.xp, 0), m.left_at IS NOT NULL
+             FROM reward_queue q LEFT JOIN members m ON m.guild_id = q.guild_id AND m.user_id = q.user_id
+             WHERE (q.guild_id >> 22) % $1 BETWEEN $2 AND $3 ORDER BY q.queued_at LIMIT $4",
+            &[
+                (&i64::from(shards.total), Type::INT8),
+                (&i64::from(shards.first), Type::INT8),
+                (&i64::from(shards.last), Type::INT8),
+                (&i64::from(limit), Type::INT8),
+            ],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::store::PendingRewardSync {
+                guild_id: r.get::<_, i64>(0) as Id,
+                user_id: r.get::<_, i64>(1) as Id,
+                queued_at_ms: r.get(2),
+                xp: r.get::<_, i64>(3) as u64,
+                left: r.get(4),
+            })
+            .collect())
+    }
+
+    fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
+        let rows =
+            self.query("SELECT COUNT(*) FROM reward_queue WHERE guild_id = $1", &[(&(guild_id as i64), Type::INT8)])?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
+    fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
+        let rows = self.query(
+            "SELECT role_id, noticed_at FROM reward_problems WHERE guild_id = $1 ORDER BY role_id",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as Id, r.get(1))).collect())
+    }
+
     fn xp_log(
         &self,
         guild_id: Id,

@@ -154,4 +154,21 @@ pub const SQLITE: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX xp_audit_by_time ON xp_audit (guild_id, at DESC);
     ",
+    // 12: role rewards: the members whose reward roles the role task must
+    // bring in line, and the roles Tally found it cannot give (told once).
+    "
+    CREATE TABLE reward_queue (
+        guild_id  INTEGER NOT NULL,
+        user_id   INTEGER NOT NULL,
+        queued_at INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX reward_queue_by_time ON reward_queue (queued_at);
+    CREATE TABLE reward_problems (
+        guild_id   INTEGER NOT NULL,
+        role_id    INTEGER NOT NULL,
+        noticed_at INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, role_id)
+    ) WITHOUT ROWID;
+    ",
 ];

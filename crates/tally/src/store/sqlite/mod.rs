@@ -122,6 +122,45 @@ pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32)], at_ms: i64) -> Re
     Ok(())
 }
 
+/// Removes members from the reward queue, each only if it was not queued
+/// again since `queued_at`.
+pub fn finish_reward_syncs(path: &Path, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    let tx = conn.transaction()?;
+    {
+        let mut stmt =
+            tx.prepare_cached("DELETE FROM reward_queue WHERE guild_id = ?1 AND user_id = ?2 AND queued_at = ?3")?;
+        for (guild_id, user_id, at) in done {
+            stmt.execute(params![*guild_id as i64, *user_id as i64, at])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Records that Tally cannot give a reward role; true the first time (tell the admins then).
+pub fn note_reward_problem(path: &Path, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let new = conn.execute(
+        "INSERT OR IGNORE INTO reward_problems (guild_id, role_id, noticed_at) VALUES (?1, ?2, ?3)",
+        params![guild_id as i64, role_id as i64, at_ms],
+    )?;
+    Ok(new == 1)
+}
+
+/// Forgets a reward problem once the role could be given.
+pub fn clear_reward_problem(path: &Path, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    conn.execute(
+        "DELETE FROM reward_problems WHERE guild_id = ?1 AND role_id = ?2",
+        params![guild_id as i64, role_id as i64],
+    )?;
+    Ok(())
+}
+
 /// Shows or hides a server's leaderboard on the web page. Opens its own
 /// connection, so it works whether or not the bot is running (SQLite waits
 /// for the ledger's transaction to finish). The server need not be seen yet.
@@ -438,6 +477,23 @@ impl StoreOps for SqliteOps<'_> {
                     a.after as i64
                 ])?;
         }
+        for ((guild_id, user_id), at) in &writes.reward_syncs {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO reward_queue (guild_id, user_id, queued_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = excluded.queued_at",
+                )?
+                .execute(params![*guild_id as i64, *user_id as i64, at])?;
+        }
+        for (guild_id, at) in &writes.reward_sync_all {
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO reward_queue (guild_id, user_id, queued_at)
+                     SELECT guild_id, user_id, ?2 FROM members WHERE guild_id = ?1 AND left_at IS NULL AND bot = 0
+                     ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = excluded.queued_at",
+                )?
+                .execute(params![*guild_id as i64, at])?;
+        }
         for l in &writes.levelups {
             self.tx
                 .prepare_cached(
@@ -646,6 +702,45 @@ fn guild_from_row(row: &Row<'_>) -> rusqlite::Result<Guild> {
 }
 
 impl Reader for SqliteReader {
+    fn pending_reward_syncs(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingRewardSync>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT q.guild_id, q.user_id, q.queued_at, COALESCE(m.xp, 0), m.left_at IS NOT NULL
+                 FROM reward_queue q LEFT JOIN members m ON m.guild_id = q.guild_id AND m.user_id = q.user_id
+                 WHERE (q.guild_id >> 22) % ?1 BETWEEN ?2 AND ?3 ORDER BY q.queued_at LIMIT ?4",
+            )?
+            .query_map(params![shards.total, shards.first, shards.last, limit], |r| {
+                Ok(crate::store::PendingRewardSync {
+                    guild_id: r.get::<_, i64>(0)? as Id,
+                    user_id: r.get::<_, i64>(1)? as Id,
+                    queued_at_ms: r.get(2)?,
+                    xp: r.get::<_, i64>(3)? as u64,
+                    left: r.get(4)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT COUNT(*) FROM reward_queue WHERE guild_id = ?1")?
+                .query_row([guild_id as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
+        })
+    }
+
+    fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT role_id, noticed_at FROM reward_problems WHERE guild_id = ?1 ORDER BY role_id")?
+                .query_map([guild_id as i64], |r| Ok((r.get::<_, i64>(0)? as Id, r.get(1)?)))?
+                .collect()
+        })
+    }
+
     fn xp_log(
         &self,
         guild_id: Id,

@@ -62,7 +62,7 @@ fn a_version_5_database_upgrades_with_its_counts() {
         guild_id: 9,
         key: ReactionKey { message_id: 77, user_id: 1, emoji: "x".into() },
     };
-    writer.transaction(|ops| crate::ingest::apply::apply(ops, &[removed])).unwrap();
+    writer.transaction(|ops| crate::ingest::apply::apply(ops, &[removed], 0)).unwrap();
     assert_eq!(reader.member(9, 1).unwrap().unwrap().reactions_given, 0);
     assert_eq!(reader.member(9, 2).unwrap().unwrap().reactions_received, 0);
     assert_eq!(reader.guild_days(9, 0, i64::MAX).unwrap(), [], "no day had it, so no day loses it");
