@@ -1,4 +1,4 @@
-//! Sends level-up announcements from the outbox. The ledger records each
+//! Sends level-up announcements and join/leave posts from their outboxes. The ledger records each
 //! level-up in the transaction that found it; this task, apart from
 //! ingest, sends them after the commit and marks them sent. Each message
 //! carries a nonce derived from (server, member, level) with
@@ -61,7 +61,9 @@ pub fn nonce(guild_id: RawId, user_id: RawId, level: u32, found_at_ms: i64) -> S
 pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Receiver<bool>) {
     let mut commits = context.ledger.commits();
     loop {
-        let finished = match drain(&context, shards, &stop).await {
+        let levelups = drain(&context, shards, &stop).await;
+        let posts = drain_log_posts(&context, shards, &stop).await;
+        let finished = match levelups.and(posts) {
             Ok(()) => true,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?BACKOFF, "level-up announcements paused; they are kept and retried");
@@ -124,6 +126,118 @@ async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receive
     }
 }
 
+/// Posts every pending join and leave in its server's log channel.
+async fn drain_log_posts(
+    context: &Arc<Context>,
+    shards: ShardRange,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    loop {
+        let reader = Arc::clone(&context.reader);
+        let (pending, counts) = tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
+            let pending = reader.pending_log_posts(shards, ROUND)?;
+            let mut counts = HashMap::new();
+            for p in &pending {
+                if let std::collections::hash_map::Entry::Vacant(slot) = counts.entry(p.post.guild_id) {
+                    slot.insert(reader.present_count(p.post.guild_id)?);
+                }
+            }
+            Ok((pending, counts))
+        })
+        .await??;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let mut done = Vec::with_capacity(pending.len());
+        let mut failure = None;
+        for p in &pending {
+            if *stop.borrow() {
+                break;
+            }
+            let post = p.post;
+            let body = json!({
+                "content": log_text(p, counts[&post.guild_id]),
+                "allowed_mentions": { "parse": [] },
+                "nonce": log_nonce(&post),
+                "enforce_nonce": true,
+            });
+            match post_message(context, post.channel_id, &body).await {
+                Ok(()) => done.push(p),
+                Err(CallError::Discord(error)) if !retry::is_transient(&error, Retry::ServerAndNetworkErrors) => {
+                    tracing::warn!(%error, guild = post.guild_id, "Discord refused a join/leave post; check the log channel");
+                    done.push(p);
+                }
+                Err(error) => {
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+        let keys: Vec<_> =
+            done.iter().map(|p| (p.post.guild_id, p.post.user_id, p.post.change, p.post.at_ms)).collect();
+        let database = context.database.clone();
+        let now = crate::domain::days::now_ms();
+        tokio::task::spawn_blocking(move || database.mark_log_posts_sent(&keys, now)).await??;
+        if let Some(error) = failure {
+            return Err(error.into());
+        }
+        if *stop.borrow() || pending.len() < ROUND as usize {
+            return Ok(());
+        }
+    }
+}
+
+/// The nonce of a join/leave post: one per (server, member, change, moment).
+fn log_nonce(post: &crate::store::LogPost) -> String {
+    let mut hash = Sha256::new();
+    hash.update(b"tally-log");
+    hash.update(post.guild_id.to_be_bytes());
+    hash.update(post.user_id.to_be_bytes());
+    hash.update(post.change.as_str().as_bytes());
+    hash.update(post.at_ms.to_be_bytes());
+    let digest = hash.finalize();
+    format!("l{}", u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
+}
+
+/// A join or leave as the log channel shows it: who, account age, time in
+/// the server for a leave, and how many members the server has now.
+fn log_text(pending: &crate::store::PendingLogPost, members: u64) -> String {
+    let post = pending.post;
+    let name = if pending.display_name.is_empty() { "someone" } else { pending.display_name.as_str() };
+    let created = crate::domain::snowflake::timestamp_ms(post.user_id).div_euclid(1000);
+    let count = thousands(members);
+    match post.change {
+        crate::store::MembershipChange::Join => {
+            format!("📥 <@{}> (**{name}**) joined. Account created <t:{created}:R>. Members: {count}.", post.user_id)
+        }
+        crate::store::MembershipChange::Leave => {
+            let stayed = post.joined_at_ms.map_or_else(String::new, |joined| {
+                let at = |ms: i64| {
+                    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+                };
+                format!(" after {} in the server", crate::domain::humanize::since(at(joined), at(post.at_ms)))
+            });
+            format!(
+                "📤 **{name}** (<@{}>) left{stayed}. Account created <t:{created}:R>. Members: {count}.",
+                post.user_id
+            )
+        }
+    }
+}
+
+/// Create Message with retries through server errors.
+async fn post_message(context: &Arc<Context>, channel_id: RawId, body: &serde_json::Value) -> Result<(), CallError> {
+    let deadline = tokio::time::Instant::now() + SEND_WINDOW;
+    retry::until(deadline, Retry::ServerAndNetworkErrors, "posting a message", || {
+        let request = Request::builder(&Route::CreateMessage { channel_id }).json(body).build();
+        let http = &context.http;
+        async move { http.request::<Message>(request?).await }
+    })
+    .await?;
+    Ok(())
+}
+
 /// What one round needs from the database: pending level-ups, their
 /// servers' names and settings, and the members' ranks now.
 type Round = (Vec<PendingLevelUp>, HashMap<RawId, (String, Settings)>, HashMap<(RawId, RawId), Option<u64>>);
@@ -172,13 +286,7 @@ async fn send(
         "nonce": nonce(row.guild_id, row.user_id, row.level, row.created_at_ms),
         "enforce_nonce": true,
     });
-    retry::until(deadline, Retry::ServerAndNetworkErrors, "announcing a level-up", || {
-        let request = Request::builder(&Route::CreateMessage { channel_id }).json(&body).build();
-        let http = &context.http;
-        async move { http.request::<Message>(request?).await }
-    })
-    .await?;
-    Ok(())
+    post_message(context, channel_id, &body).await
 }
 
 /// The announcement's text: the server's template filled in.

@@ -123,8 +123,8 @@ async fn settings_change_exactly_what_they_say() {
     assert!(shown.field("Level-up announcements").unwrap().starts_with("off"), "{}", shown.text());
     assert_eq!(h.record(ann).level, 5);
     h.invoke(config(&h, "levelup").option("where", "current")).await;
-    talk(&h, dee, 3).await; // level 2 at 100 XP (announced with those), then 120
+    talk(&h, dee, 2).await; // level 2 at 100 XP, tied with Cy, who ranks first by id
     let posted = announcements(&h, 5).await;
-    assert_eq!(posted[4]["content"], "Member 3 is level 2 (was 1), 100 XP, #2 in Test Server");
+    assert_eq!(posted[4]["content"], "Member 3 is level 2 (was 1), 100 XP, #3 in Test Server");
     assert_eq!(posted.len(), 5, "Ann's level 5 came while announcements were off: {posted:?}");
 }

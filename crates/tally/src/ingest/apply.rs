@@ -108,6 +108,7 @@ impl Wanted {
                     w.members.push((p.guild_id, p.user_id));
                 }
                 Activity::MemberLeft { guild_id, user_id, .. } => {
+                    w.guilds.push(*guild_id); // its log channel
                     w.members.push((*guild_id, *user_id));
                     w.voice_members.push((*guild_id, *user_id));
                 }
@@ -200,6 +201,8 @@ struct Touched<'o> {
     reward_sync_all: Vec<Id>,
     /// Members who came back, to get their rewards back.
     rejoined: Vec<(Id, Id)>,
+    /// Live joins and leaves for log channels.
+    log_posts: Vec<crate::store::LogPost>,
     /// The batch's stamp for what it queues.
     now_ms: i64,
 }
@@ -261,6 +264,7 @@ impl<'o> Touched<'o> {
             audit: Vec::new(),
             reward_sync_all: Vec::new(),
             rejoined: Vec::new(),
+            log_posts: Vec::new(),
             now_ms: 0,
         };
         for guild_id in &wanted.guilds {
@@ -336,6 +340,21 @@ impl<'o> Touched<'o> {
         rules.leveling.apply(change);
         if !self.configured.contains(&guild_id) {
             self.configured.push(guild_id);
+        }
+        Ok(())
+    }
+
+    /// Records a live join or leave for the server's log channel, if it has one.
+    fn post_to_log(
+        &mut self,
+        guild_id: Id,
+        user_id: Id,
+        change: MembershipChange,
+        at_ms: i64,
+        joined_at_ms: Option<i64>,
+    ) -> Result<(), StoreError> {
+        if let Some(channel_id) = self.rules(guild_id)?.leveling.log_channel {
+            self.log_posts.push(crate::store::LogPost { guild_id, user_id, change, at_ms, channel_id, joined_at_ms });
         }
         Ok(())
     }
@@ -537,6 +556,7 @@ impl<'o> Touched<'o> {
         writes.levelups = self.levelups.into_values().collect();
         writes.forget_levelups = self.forget;
         writes.audit = self.audit;
+        writes.log_posts = self.log_posts;
         writes.reward_sync_all = self.reward_sync_all.iter().map(|g| (*g, self.now_ms)).collect();
         writes.reward_syncs = reward_syncs(&self.rules, &rows, &self.rejoined, &self.reward_sync_all, self.now_ms);
         if !writes.is_empty() {
@@ -586,6 +606,7 @@ where
                 if came_back {
                     touched.rejoined.push((profile.guild_id, profile.user_id));
                 }
+                touched.post_to_log(profile.guild_id, profile.user_id, MembershipChange::Join, joined, None)?;
                 joins.push(LogEntry {
                     guild_id: profile.guild_id,
                     user_id: profile.user_id,
@@ -597,6 +618,8 @@ where
                 let member = touched.member_mut(*guild_id, *user_id)?;
                 if member.left_at_ms.is_none() {
                     member.left_at_ms = Some(*at_ms);
+                    let joined = member.joined_at_ms;
+                    touched.post_to_log(*guild_id, *user_id, MembershipChange::Leave, *at_ms, joined)?;
                     joins.push(LogEntry {
                         guild_id: *guild_id,
                         user_id: *user_id,

@@ -5,6 +5,7 @@
 
 use crate::domain::{activity::Id, Leveling, ReactionKey, XpSettings};
 
+pub use super::settings::PendingLogPost;
 use super::{CountedReaction, DayChange, Member, MembershipChange, RowWrite, ShardPosition, StoreError};
 
 /// What the counting rules need to know about a server.
@@ -28,6 +29,25 @@ pub struct SettingsWrite<'a> {
     pub xp: XpSettings,
     /// The rest.
     pub leveling: &'a Leveling,
+}
+
+/// A join or leave to post in the server's log channel, as the batch that
+/// saw it records it in the outbox (live joins and leaves only: not those a
+/// member list reveals after Tally was away).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogPost {
+    /// The server.
+    pub guild_id: Id,
+    /// The member.
+    pub user_id: Id,
+    /// Joined or left.
+    pub change: MembershipChange,
+    /// When (ms).
+    pub at_ms: i64,
+    /// The log channel when it happened.
+    pub channel_id: Id,
+    /// For a leave: when they had joined (ms), if known.
+    pub joined_at_ms: Option<i64>,
 }
 
 /// One entry of the XP audit log: an admin's `/xp` change.
@@ -135,6 +155,8 @@ pub struct Writes<'a> {
     pub forget_levelups: Vec<(Id, Id, u32)>,
     /// Admins' XP changes, for the audit log.
     pub audit: Vec<AuditEntry>,
+    /// Joins and leaves to post in log channels (one already recorded is kept).
+    pub log_posts: Vec<LogPost>,
     /// Members whose reward roles may be wrong now: `(guild, user)`, queued
     /// at `queued_at` (ms) for the role task to bring in line.
     pub reward_syncs: Vec<((Id, Id), i64)>,
@@ -157,6 +179,7 @@ impl Writes<'_> {
             && self.levelups.is_empty()
             && self.forget_levelups.is_empty()
             && self.audit.is_empty()
+            && self.log_posts.is_empty()
             && self.reward_syncs.is_empty()
             && self.reward_sync_all.is_empty()
     }

@@ -122,6 +122,21 @@ impl Database {
         }
     }
 
+    /// Marks join/leave posts `(guild, member, change, at)` as posted.
+    pub fn mark_log_posts_sent(
+        &self,
+        keys: &[(Id, Id, super::MembershipChange, i64)],
+        at_ms: i64,
+    ) -> Result<(), StoreError> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match &self.location {
+            Location::Sqlite(path) => sqlite::mark_log_posts_sent(path, keys, at_ms),
+            Location::Postgres(target) => postgres::mark_log_posts_sent(target, keys, at_ms),
+        }
+    }
+
     /// Takes members off the reward queue (each only if not queued again since).
     pub fn finish_reward_syncs(&self, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
         if done.is_empty() {

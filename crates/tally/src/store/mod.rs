@@ -16,8 +16,8 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 pub use batch::{
-    AuditEntry, GuildRules, GuildSeen, LevelUpRow, LogEntry, SettingsWrite, StoreOps, StoredReaction, VoiceSession,
-    Writes,
+    AuditEntry, GuildRules, GuildSeen, LevelUpRow, LogEntry, LogPost, PendingLogPost, SettingsWrite, StoreOps,
+    StoredReaction, VoiceSession, Writes,
 };
 pub use database::{Database, Writer};
 pub use settings::{PendingLevelUp, PendingRewardSync, Settings};
@@ -456,6 +456,16 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
         (**self).reward_backlog(guild_id)
     }
+    fn pending_log_posts(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<PendingLogPost>, StoreError> {
+        (**self).pending_log_posts(shards, limit)
+    }
+    fn present_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        (**self).present_count(guild_id)
+    }
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
         (**self).reward_problems(guild_id)
     }
@@ -545,6 +555,14 @@ pub trait Reader: Send + Sync {
         shards: crate::domain::shards::ShardRange,
         limit: u32,
     ) -> Result<Vec<PendingRewardSync>, StoreError>;
+    /// Unsent join/leave posts of servers on `shards`, oldest first.
+    fn pending_log_posts(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<PendingLogPost>, StoreError>;
+    /// Members present in a server now (bots included, as Discord counts them).
+    fn present_count(&self, guild_id: Id) -> Result<u64, StoreError>;
     /// How many members of a server wait for a reward-role check.
     fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError>;
     /// Reward roles Tally could not give in a server, with when it noticed.

@@ -206,6 +206,18 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.reward_backlog(guild_id)
     }
 
+    fn pending_log_posts(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingLogPost>, StoreError> {
+        self.inner.pending_log_posts(shards, limit)
+    }
+
+    fn present_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        self.inner.present_count(guild_id)
+    }
+
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
         self.inner.reward_problems(guild_id)
     }

@@ -40,6 +40,15 @@ pub struct PendingLevelUp {
     pub pings: bool,
 }
 
+/// A join or leave waiting to be posted, with what its message needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingLogPost {
+    /// The outbox row.
+    pub post: super::LogPost,
+    /// The member's name as the server shows it ('' when not stored).
+    pub display_name: String,
+}
+
 /// A member whose reward roles the role task must bring in line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingRewardSync {

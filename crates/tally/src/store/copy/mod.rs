@@ -161,6 +161,18 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table { name: "reward_queue", columns: &[("guild_id", Int8), ("user_id", Int8), ("queued_at", Int8)] },
+    Table {
+        name: "log_posts",
+        columns: &[
+            ("guild_id", Int8),
+            ("user_id", Int8),
+            ("change", Text),
+            ("at", Int8),
+            ("channel_id", Int8),
+            ("joined_at", OptInt8),
+            ("sent_at", OptInt8),
+        ],
+    },
     Table { name: "reward_problems", columns: &[("guild_id", Int8), ("role_id", Int8), ("noticed_at", Int8)] },
 ];
 

@@ -148,4 +148,18 @@ pub const POSTGRES: &[&str] = &[
         PRIMARY KEY (guild_id, role_id)
     );
     ",
+    // 5: as SQLite's version 13: the join/leave post outbox.
+    "
+    CREATE TABLE log_posts (
+        guild_id   BIGINT NOT NULL,
+        user_id    BIGINT NOT NULL,
+        change     TEXT NOT NULL CHECK (change IN ('join', 'leave')),
+        at         BIGINT NOT NULL,
+        channel_id BIGINT NOT NULL,
+        joined_at  BIGINT,
+        sent_at    BIGINT,
+        PRIMARY KEY (guild_id, user_id, at, change)
+    );
+    CREATE INDEX log_posts_unsent ON log_posts (at) WHERE sent_at IS NULL;
+    ",
 ];

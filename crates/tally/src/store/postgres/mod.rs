@@ -304,6 +304,26 @@ pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -
     Ok(())
 }
 
+/// Marks join/leave posts as posted.
+pub fn mark_log_posts_sent(
+    target: &Target,
+    keys: &[(Id, Id, MembershipChange, i64)],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let mut client = target.connect()?;
+    let guilds: Vec<i64> = keys.iter().map(|k| k.0 as i64).collect();
+    let users: Vec<i64> = keys.iter().map(|k| k.1 as i64).collect();
+    let changes: Vec<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+    let at: Vec<i64> = keys.iter().map(|k| k.3).collect();
+    client.execute(
+        "UPDATE log_posts l SET sent_at = $5
+         FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::int8[]) AS k (guild_id, user_id, change, at)
+         WHERE l.guild_id = k.guild_id AND l.user_id = k.user_id AND l.change = k.change AND l.at = k.at",
+        &[&guilds, &users, &changes, &at, &at_ms],
+    )?;
+    Ok(())
+}
+
 /// Removes members from the reward queue, each only if not queued again since.
 pub fn finish_reward_syncs(target: &Target, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
     let mut client = target.connect()?;
@@ -517,6 +537,20 @@ impl PgOps<'_, '_> {
                     (&(a.amount as i64), Type::INT8),
                     (&(a.before as i64), Type::INT8),
                     (&(a.after as i64), Type::INT8),
+                ],
+            )?;
+        }
+        for p in &writes.log_posts {
+            self.run(
+                "INSERT INTO log_posts (guild_id, user_id, change, at, channel_id, joined_at)
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+                &[
+                    (&(p.guild_id as i64), Type::INT8),
+                    (&(p.user_id as i64), Type::INT8),
+                    (&p.change.as_str(), Type::TEXT),
+                    (&p.at_ms, Type::INT8),
+                    (&(p.channel_id as i64), Type::INT8),
+                    (&p.joined_at_ms, Type::INT8),
                 ],
             )?;
         }

@@ -161,6 +161,53 @@ impl Reader for PgReader {
             .collect())
     }
 
+    fn pending_log_posts(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingLogPost>, StoreError> {
+        let rows = self.query(
+            "SELECT l.guild_id, l.user_id, l.change, l.at, l.channel_id, l.joined_at, COALESCE(m.display_name, '')
+             FROM log_posts l LEFT JOIN members m ON m.guild_id = l.guild_id AND m.user_id = l.user_id
+             WHERE l.sent_at IS NULL AND (l.guild_id >> 22) % $1 BETWEEN $2 AND $3 ORDER BY l.at LIMIT $4",
+            &[
+                (&i64::from(shards.total), Type::INT8),
+                (&i64::from(shards.first), Type::INT8),
+                (&i64::from(shards.last), Type::INT8),
+                (&i64::from(limit), Type::INT8),
+            ],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let change = if r.get::<_, &str>(2) == "join" {
+                    crate::store::MembershipChange::Join
+                } else {
+                    crate::store::MembershipChange::Leave
+                };
+                crate::store::PendingLogPost {
+                    post: crate::store::LogPost {
+                        guild_id: r.get::<_, i64>(0) as Id,
+                        user_id: r.get::<_, i64>(1) as Id,
+                        change,
+                        at_ms: r.get(3),
+                        channel_id: r.get::<_, i64>(4) as Id,
+                        joined_at_ms: r.get(5),
+                    },
+                    display_name: r.get(6),
+                }
+            })
+            .collect())
+    }
+
+    fn present_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        let rows = self.query(
+            "SELECT COUNT(*) FROM members WHERE guild_id = $1 AND left_at IS NULL",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
+    }
+
     fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
         let rows =
             self.query("SELECT COUNT(*) FROM reward_queue WHERE guild_id = $1", &[(&(guild_id as i64), Type::INT8)])?;

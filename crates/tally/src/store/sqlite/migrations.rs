@@ -171,4 +171,18 @@ pub const SQLITE: &[&str] = &[
         PRIMARY KEY (guild_id, role_id)
     ) WITHOUT ROWID;
     ",
+    // 13: the outbox of join/leave posts for servers' log channels.
+    "
+    CREATE TABLE log_posts (
+        guild_id   INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        change     TEXT NOT NULL CHECK (change IN ('join', 'leave')),
+        at         INTEGER NOT NULL,
+        channel_id INTEGER NOT NULL,
+        joined_at  INTEGER,
+        sent_at    INTEGER,
+        PRIMARY KEY (guild_id, user_id, at, change)
+    ) WITHOUT ROWID;
+    CREATE INDEX log_posts_unsent ON log_posts (at) WHERE sent_at IS NULL;
+    ",
 ];

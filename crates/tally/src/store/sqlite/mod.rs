@@ -122,6 +122,27 @@ pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32)], at_ms: i64) -> Re
     Ok(())
 }
 
+/// Marks join/leave posts as posted: `(guild, user, change, at)`.
+pub fn mark_log_posts_sent(
+    path: &Path,
+    keys: &[(Id, Id, crate::store::MembershipChange, i64)],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE log_posts SET sent_at = ?5 WHERE guild_id = ?1 AND user_id = ?2 AND change = ?3 AND at = ?4",
+        )?;
+        for (guild_id, user_id, change, at) in keys {
+            stmt.execute(params![*guild_id as i64, *user_id as i64, change.as_str(), at, at_ms])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Removes members from the reward queue, each only if it was not queued
 /// again since `queued_at`.
 pub fn finish_reward_syncs(path: &Path, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
@@ -477,6 +498,21 @@ impl StoreOps for SqliteOps<'_> {
                     a.after as i64
                 ])?;
         }
+        for p in &writes.log_posts {
+            self.tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO log_posts (guild_id, user_id, change, at, channel_id, joined_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                )?
+                .execute(params![
+                    p.guild_id as i64,
+                    p.user_id as i64,
+                    p.change.as_str(),
+                    p.at_ms,
+                    p.channel_id as i64,
+                    p.joined_at_ms
+                ])?;
+        }
         for ((guild_id, user_id), at) in &writes.reward_syncs {
             self.tx
                 .prepare_cached(
@@ -723,6 +759,46 @@ impl Reader for SqliteReader {
                 })
             })?
             .collect()
+        })
+    }
+
+    fn pending_log_posts(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::PendingLogPost>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT l.guild_id, l.user_id, l.change, l.at, l.channel_id, l.joined_at, COALESCE(m.display_name, '')
+                 FROM log_posts l LEFT JOIN members m ON m.guild_id = l.guild_id AND m.user_id = l.user_id
+                 WHERE l.sent_at IS NULL AND (l.guild_id >> 22) % ?1 BETWEEN ?2 AND ?3 ORDER BY l.at LIMIT ?4",
+            )?
+            .query_map(params![shards.total, shards.first, shards.last, limit], |r| {
+                let change = if r.get::<_, String>(2)? == "join" {
+                    crate::store::MembershipChange::Join
+                } else {
+                    crate::store::MembershipChange::Leave
+                };
+                Ok(crate::store::PendingLogPost {
+                    post: crate::store::LogPost {
+                        guild_id: r.get::<_, i64>(0)? as Id,
+                        user_id: r.get::<_, i64>(1)? as Id,
+                        change,
+                        at_ms: r.get(3)?,
+                        channel_id: r.get::<_, i64>(4)? as Id,
+                        joined_at_ms: r.get(5)?,
+                    },
+                    display_name: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn present_count(&self, guild_id: Id) -> Result<u64, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT COUNT(*) FROM members WHERE guild_id = ?1 AND left_at IS NULL")?
+                .query_row([guild_id as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
         })
     }
 
