@@ -194,7 +194,7 @@ pub fn voice_state(guild_id: u64, channel_id: Option<u64>, m: &Member, user: &Us
         "user_id": m.user_id.to_string(),
         "member": member(m, user),
         "session_id": format!("voice{}", m.user_id),
-        "deaf": false, "mute": false, "self_deaf": false, "self_mute": false, "self_stream": false,
+        "deaf": false, "mute": false, "self_deaf": false, "self_mute": m.self_mute, "self_stream": false,
         "self_video": false, "suppress": false, "request_to_speak_timestamp": null,
     })
 }

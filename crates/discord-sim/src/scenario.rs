@@ -109,7 +109,14 @@ impl Simulator {
                 .insert(bot, Member { roles: vec![bot_role], ..Member::new(bot, now.saturating_sub(30 * 86_400_000)) });
             members.insert(
                 owner,
-                Member { user_id: owner, nick: None, joined_at_ms: created, voice_channel: None, roles: Vec::new() },
+                Member {
+                    user_id: owner,
+                    nick: None,
+                    joined_at_ms: created,
+                    voice_channel: None,
+                    roles: Vec::new(),
+                    self_mute: false,
+                },
             );
             s.world.guilds.insert(
                 id,
@@ -152,6 +159,19 @@ impl Simulator {
     pub fn set_voice(&self, guild_id: u64, user_id: u64, channel: Option<u64>) -> Result<u64, SimError> {
         self.with(|s| {
             let data = Self::move_voice(s, guild_id, user_id, channel)?;
+            self.dispatch(s, guild_id, intents::GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", data)
+        })
+    }
+
+    /// The member, in voice, mutes or unmutes themselves: VOICE_STATE_UPDATE.
+    pub fn set_self_mute(&self, guild_id: u64, user_id: u64, muted: bool) -> Result<u64, SimError> {
+        self.with(|s| {
+            let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let member = guild.members.get_mut(&user_id).ok_or(SimError::Unknown("member"))?;
+            let channel = member.voice_channel.ok_or(SimError::Unknown("member in voice"))?;
+            member.self_mute = muted;
+            let data = payloads::voice_state(guild_id, Some(channel), member, &user);
             self.dispatch(s, guild_id, intents::GUILD_VOICE_STATES, "VOICE_STATE_UPDATE", data)
         })
     }
@@ -209,9 +229,10 @@ impl Simulator {
                 return Err(SimError::Unknown("user"));
             }
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
-            guild
-                .members
-                .insert(user_id, Member { user_id, nick: None, joined_at_ms, voice_channel: None, roles: Vec::new() });
+            guild.members.insert(
+                user_id,
+                Member { user_id, nick: None, joined_at_ms, voice_channel: None, roles: Vec::new(), self_mute: false },
+            );
             Ok(())
         })
     }
@@ -346,7 +367,14 @@ impl Simulator {
             let now = s.clock.now_ms();
             let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
-            let member = Member { user_id, nick: None, joined_at_ms: now, voice_channel: None, roles: Vec::new() };
+            let member = Member {
+                user_id,
+                nick: None,
+                joined_at_ms: now,
+                voice_channel: None,
+                roles: Vec::new(),
+                self_mute: false,
+            };
             guild.members.insert(user_id, member.clone());
             let mut data = payloads::member(&member, &user);
             data["guild_id"] = json!(guild_id.to_string());

@@ -30,12 +30,14 @@ pub struct Member {
     pub voice_channel: Option<u64>,
     /// Their roles (ids), besides @everyone.
     pub roles: Vec<u64>,
+    /// Self-muted (or deafened) in voice.
+    pub self_mute: bool,
 }
 
 impl Member {
     /// A member since `joined_at_ms`, without nickname, roles or voice.
     pub fn new(user_id: u64, joined_at_ms: u64) -> Self {
-        Self { user_id, nick: None, joined_at_ms, voice_channel: None, roles: Vec::new() }
+        Self { user_id, nick: None, joined_at_ms, voice_channel: None, roles: Vec::new(), self_mute: false }
     }
 }
 

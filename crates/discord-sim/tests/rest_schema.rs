@@ -86,6 +86,7 @@ fn gateway_objects_fit_discords_schema() {
         joined_at_ms: 1_700_000_000_000,
         voice_channel: None,
         roles: Vec::new(),
+        self_mute: false,
     };
     spec::assert_fits("UserResponse", &payloads::user(&ann));
     spec::assert_fits("GuildMemberResponse", &payloads::member(&member, &ann));

@@ -126,6 +126,7 @@ fn message_create(guild: u64, user: &User, nick: Option<String>, message: u64) -
         joined_at_ms: 1_600_000_000_000,
         voice_channel: None,
         roles: Vec::new(),
+        self_mute: false,
     });
     d
 }
@@ -228,10 +229,10 @@ proptest! {
             1 => ("MESSAGE_REACTION_ADD", json!({
                 "user_id": "7", "channel_id": "42", "message_id": "1234", "guild_id": "99",
                 "message_author_id": "8", "burst": false, "type": 0, "emoji": { "id": null, "name": "👍" },
-                "member": payloads::member(&Member { user_id: 7, nick: None, joined_at_ms: 1, voice_channel: None, roles: Vec::new() }, &user),
+                "member": payloads::member(&Member { user_id: 7, nick: None, joined_at_ms: 1, voice_channel: None, roles: Vec::new(), self_mute: false }, &user),
             })),
             _ => {
-                let mut m = payloads::member(&Member { user_id: 7, nick: Some("A".into()), joined_at_ms: 1, voice_channel: None, roles: Vec::new() }, &user);
+                let mut m = payloads::member(&Member { user_id: 7, nick: Some("A".into()), joined_at_ms: 1, voice_channel: None, roles: Vec::new(), self_mute: false }, &user);
                 m["guild_id"] = json!("99");
                 ("GUILD_MEMBER_ADD", m)
             }
@@ -268,7 +269,7 @@ proptest! {
                                           nick in proptest::option::of("\\PC{1,32}"), bot in any::<bool>(), emoji in emoji(),
                                           with_member in any::<bool>(), which in 0usize..3) {
         let user = User { id: user_id, username, global_name: global, bot, avatar: None };
-        let member = Member { user_id, nick, joined_at_ms: 1_600_000_000_123, voice_channel: None, roles: Vec::new() };
+        let member = Member { user_id, nick, joined_at_ms: 1_600_000_000_123, voice_channel: None, roles: Vec::new(), self_mute: false };
         let mut d = match which {
             0 => {
                 let mut d = payloads::message(message, 42, &user, 1_700_000_000_000);

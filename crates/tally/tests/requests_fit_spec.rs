@@ -28,7 +28,7 @@ async fn registration_and_answers_fit_discords_request_schemas() {
     assert_eq!(config["default_member_permissions"], "32", "admin commands need Manage Server by default");
     let subcommands: Vec<&str> =
         config["options"].as_array().unwrap().iter().filter_map(|o| o["name"].as_str()).collect();
-    assert_eq!(subcommands, ["show", "xp", "curve", "noxp", "multiplier", "levelup", "log"]);
+    assert_eq!(subcommands, ["show", "xp", "curve", "noxp", "multiplier", "levelup", "log", "voicexp"]);
 
     let callbacks: Vec<_> = requests.iter().filter(|r| r.path.ends_with("/callback")).collect();
     assert_eq!(callbacks.len(), 4, "one answer per command");

@@ -124,11 +124,18 @@ pub(crate) fn settings_embed(
         .field(field("No XP in", noxp))
         .field(field("Multipliers", multipliers))
         .field(field("Level-up announcements", announcements))
+        .field(field(
+            "Voice XP",
+            match leveling.voice_xp_per_minute {
+                0 => "off".to_owned(),
+                n => format!("{n} XP a minute with company, not muted, not in the AFK channel"),
+            },
+        ))
         .field(field("Role rewards", super::rewards::list(settings, problems)))
         .field(field("Join/leave log", channel(leveling.log_channel)))
         .footer(
             EmbedFooterBuilder::new(
-                "Change these with /config xp, curve, noxp, multiplier, levelup and log, and /rewards",
+                "Change these with /config xp, curve, noxp, multiplier, levelup, voicexp and log, and /rewards",
             )
             .build(),
         )

@@ -158,6 +158,8 @@ pub enum Activity {
         channel_id: Option<Id>,
         /// Whether they are a bot, when the payload says.
         bot: bool,
+        /// Whether they are self-muted or self-deafened (no voice XP then).
+        muted: bool,
         /// When Tally received it (ms): the payload carries no time.
         at_ms: i64,
     },
@@ -167,8 +169,8 @@ pub enum Activity {
     VoiceRoster {
         /// The server.
         guild_id: Id,
-        /// `(user_id, channel_id)` of each member in voice.
-        in_voice: Vec<(Id, Id)>,
+        /// `(user_id, channel_id, self-muted or deafened)` of each member in voice.
+        in_voice: Vec<(Id, Id, bool)>,
         /// When Tally received it (ms).
         at_ms: i64,
         /// After a gap Discord could not replay: when Tally last committed

@@ -49,6 +49,8 @@ pub struct Leveling {
     pub rewards_on_rejoin: bool,
     /// The join/leave log channel, if any.
     pub log_channel: Option<Id>,
+    /// XP per minute in voice (0: none).
+    pub voice_xp_per_minute: u32,
 }
 
 impl Default for Leveling {
@@ -65,6 +67,7 @@ impl Default for Leveling {
             reward_mode: RewardMode::default(),
             rewards_on_rejoin: true,
             log_channel: None,
+            voice_xp_per_minute: 0,
         }
     }
 }
@@ -129,6 +132,18 @@ impl Default for LevelUp {
 }
 
 impl LevelUp {
+    /// Where a level-up earned in `current` (a text or voice channel) is
+    /// announced: Some(Some(channel)), Some(None) for a direct message, or
+    /// None when it is not announced.
+    pub fn target(&self, current: Id) -> Option<Option<Id>> {
+        match self.place {
+            Where::Current => Some(Some(current)),
+            Where::Channel => self.channel.map(Some),
+            Where::Dm => Some(None),
+            Where::Off => None,
+        }
+    }
+
     /// The template in force.
     pub fn template(&self) -> &str {
         self.message.as_deref().unwrap_or(DEFAULT_TEMPLATE)
@@ -254,6 +269,8 @@ pub enum SettingChange {
     RewardRejoin(bool),
     /// `/config log [channel]` (None: off).
     LogChannel(Option<Id>),
+    /// `/config voicexp per_minute`.
+    VoiceXp(u32),
 }
 
 impl SettingChange {
@@ -331,6 +348,7 @@ impl Leveling {
             SettingChange::RewardMode(mode) => self.reward_mode = *mode,
             SettingChange::RewardRejoin(on) => self.rewards_on_rejoin = *on,
             SettingChange::LogChannel(channel) => self.log_channel = *channel,
+            SettingChange::VoiceXp(per_minute) => self.voice_xp_per_minute = *per_minute,
         }
     }
 

@@ -62,6 +62,18 @@ pub enum ConfigCommand {
     /// The join/leave log channel.
     #[command(name = "log")]
     Log(ConfigLog),
+    /// XP for time in voice.
+    #[command(name = "voicexp")]
+    VoiceXp(ConfigVoiceXp),
+}
+
+/// `/config voicexp per_minute`.
+#[derive(CommandModel, CreateCommand, Debug)]
+#[command(name = "voicexp", desc = "XP per minute in voice, with others, not muted (default 0: off)")]
+pub struct ConfigVoiceXp {
+    /// XP a minute.
+    #[command(desc = "XP per minute, 0 to 100", min_value = 0, max_value = 100)]
+    pub per_minute: i64,
 }
 
 /// `/config log [channel]`.
@@ -592,6 +604,10 @@ pub fn read_config(command: ConfigCommand) -> Result<ConfigRequest, String> {
             SettingChange::LevelUp { place, channel: channel.map(Id::get), message, ping }
         }
         ConfigCommand::Log(ConfigLog { channel }) => SettingChange::LogChannel(channel.map(Id::get)),
+        ConfigCommand::VoiceXp(ConfigVoiceXp { per_minute }) => match u32::try_from(per_minute) {
+            Ok(n) if n <= 100 => SettingChange::VoiceXp(n),
+            _ => return Err("per_minute must be between 0 and 100.".into()),
+        },
     };
     Ok(ConfigRequest::Change(change))
 }

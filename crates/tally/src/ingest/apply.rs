@@ -5,11 +5,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use crate::domain::settings::Where;
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, SettingChange};
 use crate::store::{
-    CountedReaction, DayChange, GuildRules, GuildSeen, LevelUpRow, LogEntry, Member, MembershipChange, RowWrite,
-    SettingsWrite, StoreError, StoreOps, StoredReaction, Writes, DAY_MS,
+    CountedReaction, DayChange, GuildRules, GuildSeen, LevelUpRow, LogEntry, Member, MembershipChange, OpenVoice,
+    RowWrite, SettingsWrite, StoreError, StoreOps, StoredReaction, Writes, DAY_MS,
 };
 
 mod admin;
@@ -128,13 +127,15 @@ impl Wanted {
                 Activity::ReactionsCleared { message_id, .. } => w.messages.push(*message_id),
                 Activity::VoiceChanged { guild_id, user_id, .. } => {
                     w.guilds.push(*guild_id);
+                    // Voice XP looks at who else is in the channel.
+                    w.voice_guilds.push(*guild_id);
                     w.members.push((*guild_id, *user_id));
                     w.voice_members.push((*guild_id, *user_id));
                 }
                 Activity::VoiceRoster { guild_id, in_voice, .. } => {
                     w.guilds.push(*guild_id);
                     w.voice_guilds.push(*guild_id);
-                    for (user_id, _) in in_voice {
+                    for (user_id, _, _) in in_voice {
                         w.members.push((*guild_id, *user_id));
                         w.voice_members.push((*guild_id, *user_id));
                     }
@@ -177,7 +178,7 @@ struct Touched<'o> {
     /// Messages whose every counted reaction is in `reactions`.
     messages: std::collections::HashSet<Id>,
     /// Voice sessions the batch named: `(guild, user)` → since.
-    voice: BTreeMap<(Id, Id), Slot<i64>>,
+    voice: BTreeMap<(Id, Id), Slot<OpenVoice>>,
     /// Servers whose every open voice session is in `voice`.
     voice_guilds: std::collections::HashSet<Id>,
     /// Members stored as present before the batch, for servers whose member list completed.
@@ -231,12 +232,12 @@ impl<'o> Touched<'o> {
                 reactions.insert(reaction_tuple(&key), Slot::loaded(Some(stored)));
             }
         }
-        let mut voice: BTreeMap<(Id, Id), Slot<i64>> =
+        let mut voice: BTreeMap<(Id, Id), Slot<OpenVoice>> =
             wanted.voice_members.iter().map(|key| (*key, Slot::loaded(None))).collect();
         if !wanted.voice_members.is_empty() || !wanted.voice_guilds.is_empty() {
-            for (key, since) in ops.voice_sessions(&wanted.voice_members, &wanted.voice_guilds)? {
+            for (key, state) in ops.voice_sessions(&wanted.voice_members, &wanted.voice_guilds)? {
                 wanted.members.push(key);
-                voice.insert(key, Slot::loaded(Some(since)));
+                voice.insert(key, Slot::loaded(Some(state)));
             }
         }
         let mut present = HashMap::new();
@@ -448,31 +449,52 @@ impl<'o> Touched<'o> {
             .collect())
     }
 
-    fn voice_slot(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Slot<i64>, StoreError> {
+    fn voice_slot(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Slot<OpenVoice>, StoreError> {
         if !self.voice.contains_key(&(guild_id, user_id)) {
-            let stored = self.ops.voice_sessions(&[(guild_id, user_id)], &[])?.first().map(|(_, since)| *since);
+            let stored = self.ops.voice_sessions(&[(guild_id, user_id)], &[])?.first().map(|(_, state)| *state);
             self.voice.insert((guild_id, user_id), Slot::loaded(stored));
         }
         Ok(self.voice.get_mut(&(guild_id, user_id)).expect("just loaded"))
     }
 
-    /// Opens a member's voice session at `since`, unless one is open.
-    fn open_voice(&mut self, guild_id: Id, user_id: Id, since: i64) -> Result<(), StoreError> {
+    /// Opens a member's voice session at `since` in `channel`, or, when one
+    /// is open, moves it there (its start stays).
+    fn open_voice(
+        &mut self,
+        guild_id: Id,
+        user_id: Id,
+        since: i64,
+        channel: Id,
+        muted: bool,
+    ) -> Result<(), StoreError> {
         let slot = self.voice_slot(guild_id, user_id)?;
-        slot.now.get_or_insert(since);
+        let state = slot.now.get_or_insert(OpenVoice { since, channel_id: None, muted, earning_since: None });
+        state.channel_id = Some(channel);
+        state.muted = muted;
         Ok(())
     }
 
-    /// Closes a member's voice session, returning when it began.
-    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<i64>, StoreError> {
+    /// Closes a member's voice session, returning it.
+    fn close_voice(&mut self, guild_id: Id, user_id: Id) -> Result<Option<OpenVoice>, StoreError> {
         Ok(self.voice_slot(guild_id, user_id)?.now.take())
+    }
+
+    /// The open voice sessions in a server, all of them.
+    fn voice_in(&mut self, guild_id: Id) -> Result<Vec<(Id, OpenVoice)>, StoreError> {
+        self.open_voice_members(guild_id)?;
+        Ok(self
+            .voice
+            .range((guild_id, Id::MIN)..)
+            .take_while(|((guild, _), _)| *guild == guild_id)
+            .filter_map(|((_, user), slot)| slot.now.map(|state| (*user, state)))
+            .collect())
     }
 
     /// Members of a server with an open voice session.
     fn open_voice_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
         if self.voice_guilds.insert(guild_id) {
-            for (key, since) in self.ops.voice_sessions(&[], &[guild_id])? {
-                self.voice.entry(key).or_insert_with(|| Slot::loaded(Some(since)));
+            for (key, state) in self.ops.voice_sessions(&[], &[guild_id])? {
+                self.voice.entry(key).or_insert_with(|| Slot::loaded(Some(state)));
             }
         }
         Ok(self
@@ -650,12 +672,7 @@ where
                 let settings = rules.xp;
                 let worth = rules.leveling.message_xp(settings.message_xp(*message_id), *channel_id, roles);
                 let curve = rules.leveling.curve;
-                let announce_in = match rules.leveling.levelup.place {
-                    Where::Current => Some(Some(*channel_id)),
-                    Where::Channel => rules.leveling.levelup.channel.map(Some),
-                    Where::Dm => Some(None),
-                    Where::Off => None,
-                };
+                let announce_in = rules.leveling.levelup.target(*channel_id);
                 let member = touched.member_mut(author.guild_id, author.user_id)?;
                 if let Some(joined) = observe(member, author) {
                     joins.push(LogEntry {
@@ -712,11 +729,11 @@ where
                     }
                 }
             }
-            Activity::VoiceChanged { guild_id, user_id, channel_id, bot, at_ms } => {
-                voice_changed(&mut touched, *guild_id, *user_id, *channel_id, *bot, *at_ms)?;
+            Activity::VoiceChanged { guild_id, user_id, channel_id, bot, muted, at_ms } => {
+                voice_changed(&mut touched, *guild_id, *user_id, channel_id.map(|c| (c, *muted)), *bot, *at_ms)?;
             }
             Activity::VoiceRoster { guild_id, in_voice, at_ms, unseen_since } => {
-                let listed: std::collections::HashSet<Id> = in_voice.iter().map(|(user, _)| *user).collect();
+                let listed: std::collections::HashSet<Id> = in_voice.iter().map(|(user, _, _)| *user).collect();
                 // They left at some moment Tally did not see: credit up to the last one it did.
                 let left_by = unseen_since.map_or(*at_ms, |since| since.min(*at_ms));
                 for user_id in touched.open_voice_members(*guild_id)? {
@@ -724,8 +741,8 @@ where
                         end_voice(&mut touched, *guild_id, user_id, left_by)?;
                     }
                 }
-                for &(user_id, channel_id) in in_voice {
-                    voice_changed(&mut touched, *guild_id, user_id, Some(channel_id), false, *at_ms)?;
+                for &(user_id, channel_id, muted) in in_voice {
+                    voice_changed(&mut touched, *guild_id, user_id, Some((channel_id, muted)), false, *at_ms)?;
                 }
             }
             Activity::ReactionAdded { guild_id, key, reactor_is_bot, author_id, at_ms } => {

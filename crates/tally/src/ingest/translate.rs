@@ -25,8 +25,11 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
                     afk_channel_id: guild.afk_channel_id.map(|c| c.get()),
                 });
                 out.extend(guild.members.iter().map(|m| Activity::MemberSeen(from_member(guild_id, m))));
-                let in_voice =
-                    guild.voice_states.iter().filter_map(|v| Some((v.user_id.get(), v.channel_id?.get()))).collect();
+                let in_voice = guild
+                    .voice_states
+                    .iter()
+                    .filter_map(|v| Some((v.user_id.get(), v.channel_id?.get(), v.self_mute || v.self_deaf)))
+                    .collect();
                 out.push(Activity::VoiceRoster { guild_id, in_voice, at_ms: received_at_ms, unseen_since: None });
                 out
             }
@@ -110,6 +113,7 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
                 user_id: state.user_id.get(),
                 channel_id: state.channel_id.map(|c| c.get()),
                 bot: state.member.as_ref().is_some_and(|m| m.user.bot),
+                muted: state.self_mute || state.self_deaf,
                 at_ms: received_at_ms,
             };
             seen.into_iter().chain([changed]).collect()

@@ -140,9 +140,9 @@ pub struct Writes<'a> {
     pub member_days: Vec<((Id, i64, Id), DayChange)>,
     /// Counted reactions whose state changed: Some to remember, None to forget.
     pub reactions: Vec<(&'a ReactionKey, Option<StoredReaction>)>,
-    /// Voice sessions whose state changed: `(guild, user)` and Some(start,
-    /// ms) for an open session, None for one that ended.
-    pub voice: Vec<((Id, Id), Option<i64>)>,
+    /// Voice sessions whose state changed: `(guild, user)` and Some for an
+    /// open session, None for one that ended.
+    pub voice: Vec<((Id, Id), Option<OpenVoice>)>,
     /// Servers whose settings an admin changed.
     pub settings: Vec<SettingsWrite<'a>>,
     /// Members' choice about level-up pings: `(guild, user)` and whether they may be pinged.
@@ -185,8 +185,23 @@ impl Writes<'_> {
     }
 }
 
-/// An open voice session: `(guild, user)` and when it began (ms).
-pub type VoiceSession = ((Id, Id), i64);
+/// An open voice session, as stored between batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpenVoice {
+    /// When it began (ms): its time is credited when it ends.
+    pub since: i64,
+    /// The channel the member is in now (None for sessions stored before
+    /// Tally kept it).
+    pub channel_id: Option<Id>,
+    /// Whether the member is self-muted or self-deafened.
+    pub muted: bool,
+    /// Since when the member earns voice XP (ms), carried over the last
+    /// partial minute; None while they earn none.
+    pub earning_since: Option<i64>,
+}
+
+/// An open voice session: `(guild, user)` and its state.
+pub type VoiceSession = ((Id, Id), OpenVoice);
 
 /// The bulk reads and writes of one batch, inside one transaction.
 /// Implemented by each backend over its open transaction; the counting logic

@@ -16,8 +16,8 @@ pub mod sqlite;
 pub(crate) mod suite;
 
 pub use batch::{
-    AuditEntry, GuildRules, GuildSeen, LevelUpRow, LogEntry, LogPost, PendingLogPost, SettingsWrite, StoreOps,
-    StoredReaction, VoiceSession, Writes,
+    AuditEntry, GuildRules, GuildSeen, LevelUpRow, LogEntry, LogPost, OpenVoice, PendingLogPost, SettingsWrite,
+    StoreOps, StoredReaction, VoiceSession, Writes,
 };
 pub use database::{Database, Writer};
 pub use settings::{PendingLevelUp, PendingRewardSync, Settings};

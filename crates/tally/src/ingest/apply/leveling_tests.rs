@@ -136,7 +136,59 @@ fn announcements_go_where_configured_and_respect_notify(mut db: TestDb) {
     assert_eq!(settings.leveling.levelup.channel, Some(77));
 }
 
+fn voice(user: u64, channel: Option<u64>, muted: bool, at_ms: i64) -> Activity {
+    Activity::VoiceChanged { guild_id: GUILD, user_id: user, channel_id: channel, bot: false, muted, at_ms }
+}
+
+const MINUTE: i64 = 60_000;
+
+fn voice_xp_needs_company_and_no_mute(mut db: TestDb) {
+    let t = 1_700_000_000_000;
+    db.apply(&[
+        Activity::GuildSeen { guild_id: GUILD, name: "S".into(), afk_channel_id: Some(99) },
+        configure(SettingChange::VoiceXp(10)),
+        Activity::MemberSeen(profile(1)),
+        Activity::MemberSeen(profile(2)),
+    ]);
+    // Ann alone for a minute earns nothing; with Bea, both earn; Ann muted stops.
+    db.apply(&[voice(1, Some(5), false, t)]);
+    db.apply(&[voice(2, Some(5), false, t + MINUTE)]);
+    db.apply(&[voice(1, Some(5), true, t + 3 * MINUTE)]); // 2 minutes each so far
+    db.apply(&[voice(2, None, false, t + 5 * MINUTE)]); // Bea 2 more, with muted Ann there
+    db.apply(&[voice(1, None, true, t + 9 * MINUTE)]); // Ann alone and muted: nothing
+    assert_eq!(xp_of(&db, 1).1, 20);
+    assert_eq!(xp_of(&db, 2).1, 40);
+    // The AFK channel earns nothing, together or not.
+    db.apply(&[voice(3, Some(99), false, t), voice(4, Some(99), false, t), voice(3, None, false, t + 10 * MINUTE)]);
+    assert_eq!(db.reader.member(GUILD, 3).unwrap().map_or(0, |m| m.xp), 0);
+    // Partial minutes carry on while earning: 90 s, then 110 s more is 3
+    // whole minutes for Fay; Eve muted after her first minute and a half.
+    let u = t + 100 * MINUTE;
+    db.apply(&[voice(5, Some(6), false, u), voice(6, Some(6), false, u)]);
+    db.apply(&[voice(5, Some(6), true, u + 90_000)]);
+    db.apply(&[voice(6, None, false, u + 200_000)]);
+    assert_eq!(db.reader.member(GUILD, 5).unwrap().unwrap().xp, 10, "Eve: one whole minute before muting");
+    assert_eq!(db.reader.member(GUILD, 6).unwrap().unwrap().xp, 30, "Fay: 200 s with company is 3 minutes");
+    // Voice XP is on the days like any XP.
+    for user in [1, 2, 5, 6] {
+        let day = t / crate::store::DAY_MS;
+        let days = db.reader.member_days(GUILD, user, day - 1, day + 1).unwrap();
+        let day_xp: u64 = days.iter().map(|d| d.xp).sum();
+        assert_eq!(day_xp, db.reader.member(GUILD, user).unwrap().unwrap().xp, "days of {user}");
+    }
+}
+
+fn voice_xp_is_off_by_default(mut db: TestDb) {
+    let t = 1_700_000_000_000;
+    db.apply(&[voice(1, Some(5), false, t), voice(2, Some(5), false, t)]);
+    db.apply(&[voice(1, None, false, t + 10 * MINUTE), voice(2, None, false, t + 10 * MINUTE)]);
+    assert_eq!(xp_of(&db, 1), (0, 0));
+    assert_eq!(db.reader.member(GUILD, 1).unwrap().unwrap().voice_ms, 10 * MINUTE as u64, "time still counts");
+}
+
 on_every_backend!(
+    voice_xp_needs_company_and_no_mute,
+    voice_xp_is_off_by_default,
     no_xp_channels_and_roles_count_messages_but_give_nothing,
     multipliers_give_the_rounded_product,
     a_change_applies_from_the_next_event_in_the_same_batch,

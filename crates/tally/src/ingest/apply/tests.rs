@@ -164,7 +164,7 @@ fn reactions_from_before_days_come_off_the_totals_only(mut db: TestDb) {
 }
 
 fn voice(user: u64, channel: Option<u64>, at_ms: i64) -> Activity {
-    Activity::VoiceChanged { guild_id: 1, user_id: user, channel_id: channel, bot: false, at_ms }
+    Activity::VoiceChanged { guild_id: 1, user_id: user, channel_id: channel, bot: false, muted: false, at_ms }
 }
 
 /// Voice time runs from a join to a leave, across channel moves and mute
@@ -198,7 +198,7 @@ fn voice_time_counts_from_join_to_leave_on_each_day(mut db: TestDb) {
     // Tally reconnects afresh: 8 is gone, 9 is in voice.
     db.apply(&[Activity::VoiceRoster {
         guild_id: 1,
-        in_voice: vec![(9, 10)],
+        in_voice: vec![(9, 10, false)],
         at_ms: t0 + 180 * MIN,
         unseen_since: None,
     }]);

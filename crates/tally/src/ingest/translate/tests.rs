@@ -145,6 +145,7 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
         joined_at_ms: 1,
         voice_channel: Some(4),
         roles: Vec::new(),
+        self_mute: false,
     };
     let user = discord_sim::world::User { id: 8, username: "ann".into(), global_name: None, bot: false, avatar: None };
     let mut in_voice = discord_sim::payloads::voice_state(2, Some(4), &ann, &user);
@@ -154,7 +155,7 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
         translate(&e, 9),
         vec![
             Activity::GuildSeen { guild_id: 2, name: "Test".into(), afk_channel_id: Some(5) },
-            Activity::VoiceRoster { guild_id: 2, in_voice: vec![(8, 4)], at_ms: 9, unseen_since: None }
+            Activity::VoiceRoster { guild_id: 2, in_voice: vec![(8, 4, false)], at_ms: 9, unseen_since: None }
         ]
     );
     let left = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, None, &ann, &user));
@@ -162,6 +163,13 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
     assert!(matches!(&activities[0], Activity::MemberSeen(p) if p.user_id == 8 && p.username == "ann"));
     assert_eq!(
         activities[1],
-        Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, at_ms: 10 }
+        Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, muted: false, at_ms: 10 }
     );
+    // Self-muted or self-deafened: no voice XP.
+    for field in ["self_mute", "self_deaf"] {
+        let mut quiet = discord_sim::payloads::voice_state(2, Some(4), &ann, &user);
+        quiet[field] = true.into();
+        let activities = translate(&event("VOICE_STATE_UPDATE", quiet), 11);
+        assert!(matches!(activities[1], Activity::VoiceChanged { muted: true, .. }), "{field}: {activities:?}");
+    }
 }

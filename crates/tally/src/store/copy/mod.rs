@@ -131,7 +131,17 @@ pub const TABLES: &[Table] = &[
             ("voice_ms", Int8),
         ],
     },
-    Table { name: "voice_sessions", columns: &[("guild_id", Int8), ("user_id", Int8), ("since", Int8)] },
+    Table {
+        name: "voice_sessions",
+        columns: &[
+            ("guild_id", Int8),
+            ("user_id", Int8),
+            ("since", Int8),
+            ("channel_id", OptInt8),
+            ("muted", Bool),
+            ("earning_since", OptInt8),
+        ],
+    },
     Table { name: "member_prefs", columns: &[("guild_id", Int8), ("user_id", Int8), ("pings", Bool)] },
     Table {
         name: "levelups",

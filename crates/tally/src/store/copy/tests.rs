@@ -18,7 +18,7 @@ const ODD_ROWS: &str = "
     INSERT INTO card_prefs VALUES (3, 16777215);
     INSERT INTO guild_days VALUES (2, 19700, 1, 2, 3, 4, 5, 6);
     INSERT INTO member_days VALUES (2, 19700, 3, 1, 2, 3, 4, 5);
-    INSERT INTO voice_sessions VALUES (2, 3, 1700000000000);
+    INSERT INTO voice_sessions VALUES (2, 3, 1700000000000, NULL, false, NULL), (2, 4, 1, 9223372036854775807, true, -1);
     INSERT INTO xp_audit VALUES (2, 9, 3, 1700000000000, 4, 'add', 9223372036854775807, 0, 9223372036854775807), (2, 10, 0, -1, 4, 'reset-server', 0, 12, 0);
     INSERT INTO log_posts VALUES (2, 3, 'leave', 5, 7, NULL, NULL), (2, 3, 'join', -5, 9223372036854775807, 1, 2);
     INSERT INTO reward_queue VALUES (2, 3, 1700000000000);

@@ -162,4 +162,10 @@ pub const POSTGRES: &[&str] = &[
     );
     CREATE INDEX log_posts_unsent ON log_posts (at) WHERE sent_at IS NULL;
     ",
+    // 6: as SQLite's version 14: voice XP state on open sessions.
+    "
+    ALTER TABLE voice_sessions ADD COLUMN channel_id BIGINT;
+    ALTER TABLE voice_sessions ADD COLUMN muted BOOLEAN NOT NULL DEFAULT false;
+    ALTER TABLE voice_sessions ADD COLUMN earning_since BIGINT;
+    ",
 ];

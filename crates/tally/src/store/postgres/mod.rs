@@ -679,17 +679,29 @@ impl StoreOps for PgOps<'_, '_> {
 
     fn voice_sessions(&mut self, members: &[(Id, Id)], guilds: &[Id]) -> Result<Vec<VoiceSession>, StoreError> {
         let rows = self.run(
-            "SELECT guild_id, user_id, since FROM voice_sessions
+            "SELECT guild_id, user_id, since, channel_id, muted, earning_since FROM voice_sessions
              WHERE (guild_id, user_id) IN (SELECT * FROM UNNEST($1::int8[], $2::int8[]))
              UNION
-             SELECT guild_id, user_id, since FROM voice_sessions WHERE guild_id = ANY($3)",
+             SELECT guild_id, user_id, since, channel_id, muted, earning_since FROM voice_sessions
+             WHERE guild_id = ANY($3)",
             &[
                 (&ids(members.iter().map(|k| k.0)), ARRAY),
                 (&ids(members.iter().map(|k| k.1)), ARRAY),
                 (&ids(guilds.iter().copied()), ARRAY),
             ],
         )?;
-        Ok(rows.iter().map(|r| ((r.get::<_, i64>(0) as Id, r.get::<_, i64>(1) as Id), r.get(2))).collect())
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let state = crate::store::OpenVoice {
+                    since: r.get(2),
+                    channel_id: r.get::<_, Option<i64>>(3).map(|c| c as Id),
+                    muted: r.get(4),
+                    earning_since: r.get(5),
+                };
+                ((r.get::<_, i64>(0) as Id, r.get::<_, i64>(1) as Id), state)
+            })
+            .collect())
     }
 
     fn log_memberships(&mut self, entries: &[LogEntry]) -> Result<Vec<bool>, StoreError> {
@@ -804,14 +816,19 @@ impl StoreOps for PgOps<'_, '_> {
             )?;
             }
             if !open.is_empty() {
+                let states: Vec<crate::store::OpenVoice> = open.iter().filter_map(|(_, v)| *v).collect();
                 self.run(
-                    "INSERT INTO voice_sessions (guild_id, user_id, since)
-                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[])
-                 ON CONFLICT (guild_id, user_id) DO UPDATE SET since = EXCLUDED.since",
+                    "INSERT INTO voice_sessions (guild_id, user_id, since, channel_id, muted, earning_since)
+                 SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int8[], $4::int8[], $5::bool[], $6::int8[])
+                 ON CONFLICT (guild_id, user_id) DO UPDATE SET since = EXCLUDED.since,
+                     channel_id = EXCLUDED.channel_id, muted = EXCLUDED.muted, earning_since = EXCLUDED.earning_since",
                     &[
                         (&ids(open.iter().map(|((g, _), _)| *g)), ARRAY),
                         (&ids(open.iter().map(|((_, u), _)| *u)), ARRAY),
-                        (&open.iter().map(|(_, since)| since.unwrap_or_default()).collect::<Vec<i64>>(), ARRAY),
+                        (&states.iter().map(|v| v.since).collect::<Vec<i64>>(), ARRAY),
+                        (&states.iter().map(|v| v.channel_id.map(|c| c as i64)).collect::<Vec<Option<i64>>>(), ARRAY),
+                        (&states.iter().map(|v| v.muted).collect::<Vec<bool>>(), Type::BOOL_ARRAY),
+                        (&states.iter().map(|v| v.earning_since).collect::<Vec<Option<i64>>>(), ARRAY),
                     ],
                 )?;
             }

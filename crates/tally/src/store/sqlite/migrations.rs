@@ -185,4 +185,11 @@ pub const SQLITE: &[&str] = &[
     ) WITHOUT ROWID;
     CREATE INDEX log_posts_unsent ON log_posts (at) WHERE sent_at IS NULL;
     ",
+    // 14: voice XP: an open session's channel, whether the member is
+    // self-muted or deafened, and since when they earn voice XP.
+    "
+    ALTER TABLE voice_sessions ADD COLUMN channel_id INTEGER;
+    ALTER TABLE voice_sessions ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE voice_sessions ADD COLUMN earning_since INTEGER;
+    ",
 ];

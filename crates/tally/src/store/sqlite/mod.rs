@@ -366,17 +366,28 @@ impl StoreOps for SqliteOps<'_> {
     }
 
     fn voice_sessions(&mut self, members: &[(Id, Id)], guilds: &[Id]) -> Result<Vec<VoiceSession>, StoreError> {
-        let mut found = Vec::new();
-        let mut by_member =
-            self.tx.prepare_cached("SELECT since FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2")?;
-        for &(guild_id, user_id) in members {
-            let since = by_member.query_row([guild_id as i64, user_id as i64], |r| r.get(0)).optional()?;
-            found.extend(since.map(|since| ((guild_id, user_id), since)));
+        fn open(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<crate::store::OpenVoice> {
+            Ok(crate::store::OpenVoice {
+                since: r.get(from)?,
+                channel_id: r.get::<_, Option<i64>>(from + 1)?.map(|c| c as Id),
+                muted: r.get(from + 2)?,
+                earning_since: r.get(from + 3)?,
+            })
         }
-        let mut by_guild = self.tx.prepare_cached("SELECT user_id, since FROM voice_sessions WHERE guild_id = ?1")?;
+        let mut found = Vec::new();
+        let mut by_member = self.tx.prepare_cached(
+            "SELECT since, channel_id, muted, earning_since FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2",
+        )?;
+        for &(guild_id, user_id) in members {
+            let state = by_member.query_row([guild_id as i64, user_id as i64], |r| open(r, 0)).optional()?;
+            found.extend(state.map(|state| ((guild_id, user_id), state)));
+        }
+        let mut by_guild = self.tx.prepare_cached(
+            "SELECT user_id, since, channel_id, muted, earning_since FROM voice_sessions WHERE guild_id = ?1",
+        )?;
         for &guild_id in guilds {
             for row in
-                by_guild.query_map([guild_id as i64], |r| Ok(((guild_id, r.get::<_, i64>(0)? as Id), r.get(1)?)))?
+                by_guild.query_map([guild_id as i64], |r| Ok(((guild_id, r.get::<_, i64>(0)? as Id), open(r, 1)?)))?
             {
                 found.push(row?);
             }
@@ -439,19 +450,20 @@ impl StoreOps for SqliteOps<'_> {
                 }
             }
         }
-        for ((guild_id, user_id), since) in &writes.voice {
+        for ((guild_id, user_id), state) in &writes.voice {
             let key = (*guild_id as i64, *user_id as i64);
-            match since {
+            match state {
                 None => self
                     .tx
                     .prepare_cached("DELETE FROM voice_sessions WHERE guild_id = ?1 AND user_id = ?2")?
                     .execute(params![key.0, key.1])?,
-                Some(since) => self
+                Some(v) => self
                     .tx
                     .prepare_cached(
-                        "INSERT OR REPLACE INTO voice_sessions (guild_id, user_id, since) VALUES (?1, ?2, ?3)",
+                        "INSERT OR REPLACE INTO voice_sessions (guild_id, user_id, since, channel_id, muted, earning_since)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     )?
-                    .execute(params![key.0, key.1, since])?,
+                    .execute(params![key.0, key.1, v.since, v.channel_id.map(|c| c as i64), v.muted, v.earning_since])?,
             };
         }
         for w in &writes.settings {
