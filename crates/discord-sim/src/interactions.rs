@@ -158,6 +158,8 @@ impl InteractionReply {
 /// An interaction waiting for the bot.
 pub(crate) struct Pending {
     pub id: u64,
+    /// The interaction's type: 2 for a command, 3 for a component.
+    pub kind: u64,
     pub channel_id: u64,
     pub created: Instant,
     pub acknowledged: Option<(Instant, bool)>,
@@ -171,9 +173,10 @@ pub(crate) struct Pending {
 }
 
 impl Pending {
-    pub fn new(id: u64, channel_id: u64, done: oneshot::Sender<InteractionReply>) -> Self {
+    pub fn new(id: u64, kind: u64, channel_id: u64, done: oneshot::Sender<InteractionReply>) -> Self {
         Self {
             id,
+            kind,
             channel_id,
             created: Instant::now(),
             acknowledged: None,

@@ -15,9 +15,11 @@ mod faults;
 mod gateway;
 pub mod intents;
 mod interactions;
+pub mod limits;
 mod members;
 mod options;
 pub mod payloads;
+pub mod ratelimits;
 mod rest;
 mod scenario;
 mod state;
@@ -29,6 +31,7 @@ use std::sync::Arc;
 pub use deliveries::{DeliveryLog, Heartbeat};
 pub use faults::RestFault;
 pub use interactions::{InteractionReply, Invocation};
+pub use ratelimits::{Limit, RateLimits};
 pub use scenario::SimError;
 pub use state::Recorded;
 
@@ -62,6 +65,8 @@ pub struct SimConfig {
     /// How long a nonce sent with `enforce_nonce` is remembered (real time;
     /// Discord says "the past few minutes").
     pub nonce_window: std::time::Duration,
+    /// The REST rate limits (see [`RateLimits`]).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for SimConfig {
@@ -81,6 +86,7 @@ impl Default for SimConfig {
             replay_buffer: 1_000_000,
             record_deliveries: false,
             nonce_window: std::time::Duration::from_secs(5 * 60),
+            rate_limits: RateLimits::default(),
         }
     }
 }

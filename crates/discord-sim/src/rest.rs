@@ -80,7 +80,22 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     if needs_bot_auth && !authorized {
         return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
     }
-    route(&shared, &method, &segments, &query, body, files)
+    let bucket = crate::ratelimits::bucket_of(&shared.config.rate_limits, method.as_str(), &segments);
+    let taken = bucket.map(|(name, limit)| shared.lock().buckets.take(&name, limit));
+    match taken {
+        Some(Err(spent)) => {
+            let body = json!({ "message": "You are being rate limited.", "retry_after": spent.retry_after(), "global": false, "code": 0 });
+            let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            spent.stamp(&mut response, true);
+            response
+        }
+        Some(Ok(taken)) => {
+            let mut response = route(&shared, &method, &segments, &query, body, files);
+            taken.stamp(&mut response, false);
+            response
+        }
+        None => route(&shared, &method, &segments, &query, body, files),
+    }
 }
 
 async fn read_multipart(request: Request) -> Result<(Value, Vec<(String, String, Vec<u8>)>), String> {
@@ -236,6 +251,12 @@ fn callback(
         return error(StatusCode::BAD_REQUEST, 40060, "Interaction has already been acknowledged.");
     }
     let kind = body["type"].as_u64().unwrap_or(0);
+    if !crate::limits::callback_allowed(pending.kind, kind) {
+        return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body (type: not allowed for this interaction)");
+    }
+    if let Some(refusal) = refused(&body["data"]) {
+        return refusal;
+    }
     match kind {
         // CHANNEL_MESSAGE_WITH_SOURCE, or UPDATE_MESSAGE for a component's message.
         4 | 7 => {
@@ -265,6 +286,9 @@ fn callback(
 }
 
 fn edit_original(shared: &Shared, token: &str, mut body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+    if let Some(refusal) = refused(&body) {
+        return refusal;
+    }
     let channel = {
         let mut state = shared.lock();
         let Some(pending) = state.interactions.get_mut(token) else {
@@ -298,6 +322,9 @@ fn delete_original(shared: &Shared, token: &str) -> Response {
 }
 
 fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, String, Vec<u8>)>) -> Response {
+    if let Some(refusal) = refused(&body) {
+        return refusal;
+    }
     let channel = {
         let mut state = shared.lock();
         let Some(pending) = state.interactions.get_mut(token) else {
@@ -318,7 +345,12 @@ fn followup(shared: &Shared, token: &str, body: Value, files: Vec<(String, Strin
 /// message again for a nonce repeated with `enforce_nonce`, and records
 /// what it posts.
 fn create_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(String, String, Vec<u8>)]) -> Response {
-    if let Some(problem) = message_problem(body) {
+    let empty = chars_of(&body["content"]) == 0
+        && body["embeds"].as_array().is_none_or(|e| e.is_empty())
+        && body["components"].is_null()
+        && body["attachments"].is_null();
+    if let Some(problem) = crate::limits::message_problem(body).or(empty.then(|| "cannot send an empty message".into()))
+    {
         return error(StatusCode::BAD_REQUEST, 50035, &format!("Invalid Form Body ({problem})"));
     }
     let nonce = match &body["nonce"] {
@@ -360,21 +392,14 @@ fn create_message(shared: &Shared, channel_id: u64, body: &Value, files: &[(Stri
     Json(message).into_response()
 }
 
-/// What Discord would refuse in a message body: content over 2,000
-/// characters, a nonce over 25, an empty message.
-fn message_problem(body: &Value) -> Option<&'static str> {
-    let content = body["content"].as_str().unwrap_or_default();
-    if content.chars().count() > 2_000 {
-        return Some("content: must be 2000 or fewer in length");
-    }
-    if body["nonce"].as_str().is_some_and(|n| n.chars().count() > 25) {
-        return Some("nonce: must be 25 or fewer in length");
-    }
-    let has_embeds = body["embeds"].as_array().is_some_and(|e| !e.is_empty());
-    if content.is_empty() && !has_embeds && body["components"].is_null() && body["attachments"].is_null() {
-        return Some("cannot send an empty message");
-    }
-    None
+fn chars_of(value: &Value) -> usize {
+    value.as_str().map_or(0, |s| s.chars().count())
+}
+
+/// A 400 for a body Discord would refuse, if it would.
+fn refused(body: &Value) -> Option<Response> {
+    crate::limits::message_problem(body)
+        .map(|problem| error(StatusCode::BAD_REQUEST, 50035, &format!("Invalid Form Body ({problem})")))
 }
 
 /// Create DM: the DM channel with a user (the same one every time).

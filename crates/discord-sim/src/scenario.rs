@@ -295,6 +295,12 @@ impl Simulator {
         })
     }
 
+    /// The buckets of REST requests answered 429 because the bucket was
+    /// spent (`messages:{channel}`, `roles:{guild}`, or `METHOD route`).
+    pub fn rate_limited_requests(&self) -> Vec<String> {
+        self.with(|s| s.buckets.refused.clone())
+    }
+
     /// The role changes the bot made: (guild, user, role, given), in order.
     pub fn role_changes(&self) -> Vec<(u64, u64, u64, bool)> {
         self.with(|s| s.role_changes.clone())
@@ -641,7 +647,7 @@ impl Simulator {
             }
         }
         let (done, receiver) = oneshot::channel();
-        s.interactions.insert(token, Pending::new(id, channel_id, done));
+        s.interactions.insert(token, Pending::new(id, 2, channel_id, done));
         // Interactions are sent whatever the intents; DMs go to shard 0.
         let route_by = if inv.in_dm { 0 } else { inv.guild_id };
         self.dispatch(s, route_by, 0, "INTERACTION_CREATE", interaction)?;
@@ -708,7 +714,7 @@ impl Simulator {
                 "attachment_size_limit": 10_485_760,
             });
             let (done, receiver) = oneshot::channel();
-            s.interactions.insert(token, Pending::new(id, channel_id, done));
+            s.interactions.insert(token, Pending::new(id, 3, channel_id, done));
             self.dispatch(s, guild_id, 0, "INTERACTION_CREATE", interaction)?;
             Ok(receiver)
         })?;

@@ -99,6 +99,8 @@ pub(crate) struct State {
     pub dm_channels: HashMap<u64, u64>,
     /// Role changes the bot made: (guild, user, role, given).
     pub role_changes: Vec<(u64, u64, u64, bool)>,
+    /// REST rate-limit buckets.
+    pub buckets: crate::ratelimits::Buckets,
 }
 
 /// State plus what never changes.
@@ -168,6 +170,7 @@ impl Shared {
                 nonces: HashMap::new(),
                 dm_channels: HashMap::new(),
                 role_changes: Vec::new(),
+                buckets: Default::default(),
                 deliveries: Default::default(),
             }),
             changed: Notify::new(),

@@ -26,6 +26,7 @@ use crate::domain::activity::Id as RawId;
 use crate::domain::humanize::thousands;
 use crate::domain::settings::render;
 use crate::domain::shards::ShardRange;
+use crate::pacing::Pacer;
 use crate::retry::{self, CallError, Retry};
 use crate::store::{PendingLevelUp, Settings};
 
@@ -60,9 +61,10 @@ pub fn nonce(guild_id: RawId, user_id: RawId, level: u32, found_at_ms: i64) -> S
 /// Runs until `stop` turns true: drains the outbox after every commit.
 pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Receiver<bool>) {
     let mut commits = context.ledger.commits();
+    let mut pacer = Pacer::default();
     loop {
-        let levelups = drain(&context, shards, &stop).await;
-        let posts = drain_log_posts(&context, shards, &stop).await;
+        let levelups = drain(&context, shards, &stop, &mut pacer).await;
+        let posts = drain_log_posts(&context, shards, &stop, &mut pacer).await;
         let finished = match levelups.and(posts) {
             Ok(()) => true,
             Err(error) => {
@@ -83,7 +85,12 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
 }
 
 /// Sends every pending announcement, a round at a time.
-async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn drain(
+    context: &Arc<Context>,
+    shards: ShardRange,
+    stop: &watch::Receiver<bool>,
+    pacer: &mut Pacer,
+) -> anyhow::Result<()> {
     loop {
         let reader = Arc::clone(&context.reader);
         let (pending, servers, ranks) =
@@ -99,7 +106,7 @@ async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receive
             }
             let (server, settings) = &servers[&levelup.row.guild_id];
             let rank = ranks.get(&(levelup.row.guild_id, levelup.row.user_id)).copied().flatten();
-            match send(context, levelup, server, settings, rank).await {
+            match send(context, pacer, levelup, server, settings, rank).await {
                 Ok(()) => done.push(levelup),
                 Err(CallError::Discord(error)) if !retry::is_transient(&error, Retry::ServerAndNetworkErrors) => {
                     tracing::warn!(%error, guild = levelup.row.guild_id, member = levelup.row.user_id,
@@ -131,6 +138,7 @@ async fn drain_log_posts(
     context: &Arc<Context>,
     shards: ShardRange,
     stop: &watch::Receiver<bool>,
+    pacer: &mut Pacer,
 ) -> anyhow::Result<()> {
     loop {
         let reader = Arc::clone(&context.reader);
@@ -161,7 +169,7 @@ async fn drain_log_posts(
                 "nonce": log_nonce(&post),
                 "enforce_nonce": true,
             });
-            match post_message(context, post.channel_id, &body).await {
+            match post_message(context, pacer, post.channel_id, &body).await {
                 Ok(()) => done.push(p),
                 Err(CallError::Discord(error)) if !retry::is_transient(&error, Retry::ServerAndNetworkErrors) => {
                     tracing::warn!(%error, guild = post.guild_id, "Discord refused a join/leave post; check the log channel");
@@ -226,15 +234,24 @@ fn log_text(pending: &crate::store::PendingLogPost, members: u64) -> String {
     }
 }
 
-/// Create Message with retries through server errors.
-async fn post_message(context: &Arc<Context>, channel_id: RawId, body: &serde_json::Value) -> Result<(), CallError> {
+/// Create Message with retries through server errors, paced by the
+/// channel's rate-limit headers.
+async fn post_message(
+    context: &Arc<Context>,
+    pacer: &mut Pacer,
+    channel_id: RawId,
+    body: &serde_json::Value,
+) -> Result<(), CallError> {
+    let bucket = format!("messages:{channel_id}");
+    pacer.wait(&bucket).await;
     let deadline = tokio::time::Instant::now() + SEND_WINDOW;
-    retry::until(deadline, Retry::ServerAndNetworkErrors, "posting a message", || {
+    let response = retry::until(deadline, Retry::ServerAndNetworkErrors, "posting a message", || {
         let request = Request::builder(&Route::CreateMessage { channel_id }).json(body).build();
         let http = &context.http;
         async move { http.request::<Message>(request?).await }
     })
     .await?;
+    pacer.learn(&bucket, response.headers());
     Ok(())
 }
 
@@ -260,6 +277,7 @@ fn read_round(reader: &dyn crate::store::Reader, shards: ShardRange) -> Result<R
 /// Sends one announcement (creating the DM channel when it goes to the member).
 async fn send(
     context: &Arc<Context>,
+    pacer: &mut Pacer,
     levelup: &PendingLevelUp,
     server: &str,
     settings: &Settings,
@@ -286,7 +304,7 @@ async fn send(
         "nonce": nonce(row.guild_id, row.user_id, row.level, row.created_at_ms),
         "enforce_nonce": true,
     });
-    post_message(context, channel_id, &body).await
+    post_message(context, pacer, channel_id, &body).await
 }
 
 /// The announcement's text: the server's template filled in.

@@ -19,6 +19,7 @@ pub mod export;
 pub mod identify;
 pub mod ingest;
 pub mod metrics;
+pub mod pacing;
 pub mod progress;
 pub mod retry;
 pub mod roles;

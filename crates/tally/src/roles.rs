@@ -28,6 +28,7 @@ use crate::bot::Context;
 use crate::domain::activity::Id as RawId;
 use crate::domain::rewards;
 use crate::domain::shards::ShardRange;
+use crate::pacing::Pacer;
 use crate::retry::{self, CallError, Retry};
 use crate::store::{PendingRewardSync, Settings};
 
@@ -49,8 +50,9 @@ const REASON: &str = "Tally: level reward";
 /// Runs until `stop` turns true: works through the queue after every commit.
 pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Receiver<bool>) {
     let mut commits = context.ledger.commits();
+    let mut pacer = Pacer::default();
     loop {
-        let wait = match drain(&context, shards, &stop).await {
+        let wait = match drain(&context, shards, &stop, &mut pacer).await {
             Ok(()) => IDLE_POLL,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?BACKOFF, "reward roles paused; members stay queued and are retried");
@@ -82,7 +84,12 @@ fn read_round(reader: &dyn crate::store::Reader, shards: ShardRange) -> Result<R
     Ok((pending, servers))
 }
 
-async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receiver<bool>) -> anyhow::Result<()> {
+async fn drain(
+    context: &Arc<Context>,
+    shards: ShardRange,
+    stop: &watch::Receiver<bool>,
+    pacer: &mut Pacer,
+) -> anyhow::Result<()> {
     loop {
         let reader = Arc::clone(&context.reader);
         let (pending, servers) = tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
@@ -95,7 +102,7 @@ async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receive
             if *stop.borrow() {
                 break;
             }
-            match bring_in_line(context, member, &servers[&member.guild_id]).await {
+            match bring_in_line(context, pacer, member, &servers[&member.guild_id]).await {
                 Ok(()) => done.push((member.guild_id, member.user_id, member.queued_at_ms)),
                 Err(error) => {
                     failure = Some(error);
@@ -118,6 +125,7 @@ async fn drain(context: &Arc<Context>, shards: ShardRange, stop: &watch::Receive
 /// retrying later (Discord in trouble); refusals are handled here.
 async fn bring_in_line(
     context: &Arc<Context>,
+    pacer: &mut Pacer,
     member: &PendingRewardSync,
     settings: &Settings,
 ) -> Result<(), CallError> {
@@ -146,8 +154,10 @@ async fn bring_in_line(
         Err(error) => return Err(error),
     };
     let (add, remove) = rewards::changes(&managed, &wanted, &held);
+    let bucket = format!("roles:{}", member.guild_id);
     for (role, give) in add.iter().map(|r| (*r, true)).chain(remove.iter().map(|r| (*r, false))) {
         let role_id = Id::new(role.max(1));
+        pacer.wait(&bucket).await;
         let outcome = retry::until(deadline, Retry::ServerAndNetworkErrors, "changing a reward role", || {
             let http = &context.http;
             async move {
@@ -160,7 +170,7 @@ async fn bring_in_line(
         })
         .await;
         match outcome {
-            Ok(_) => {}
+            Ok(response) => pacer.learn(&bucket, response.headers()),
             Err(CallError::Discord(error)) if retry::discord_code(&error) == Some(MISSING_PERMISSIONS) => {
                 cannot_give(context, member.guild_id, role, settings).await;
             }

@@ -128,3 +128,19 @@ async fn settings_change_exactly_what_they_say() {
     assert_eq!(posted[4]["content"], "Member 3 is level 2 (was 1), 100 XP, #3 in Test Server");
     assert_eq!(posted.len(), 5, "Ann's level 5 came while announcements were off: {posted:?}");
 }
+
+/// Under Discord's own rate limits (5 messages per 5 s in a channel) a
+/// burst of level-ups is announced in full without a single 429: the
+/// announcer follows the `X-RateLimit-*` headers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_level_ups_waits_for_the_rate_limit() {
+    let strict = discord_sim::SimConfig { rate_limits: discord_sim::RateLimits::DISCORD, ..Default::default() };
+    let h = Harness::start_with(strict, 8).await;
+    h.invoke(config(&h, "xp").option("min", 100).option("max", 100).option("cooldown", 0)).await;
+    for &member in &h.members {
+        h.sim.send_message(h.guild, member).unwrap(); // level 1 each
+    }
+    let posted = h.sim.wait_for_posted(8, WAIT).await.expect("all eight announced");
+    assert_eq!(posted.len(), 8);
+    assert_eq!(h.sim.rate_limited_requests(), Vec::<String>::new(), "the announcer never ran into a spent bucket");
+}
