@@ -100,6 +100,8 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
             json!({ "op": 10, "d": { "heartbeat_interval": shared.config.heartbeat_interval_ms }, "s": null, "t": null }),
         );
         let mut session_id: Option<String> = None;
+        // Discord allows 120 gateway sends a minute per connection.
+        let mut sends: std::collections::VecDeque<std::time::Instant> = std::collections::VecDeque::new();
         loop {
             let frame = tokio::select! {
                 frame = stream.next() => frame,
@@ -120,6 +122,20 @@ async fn connection(socket: WebSocket, shared: Arc<Shared>, query: GatewayQuery)
                 }
                 _ => continue,
             };
+            let now = std::time::Instant::now();
+            while sends.front().is_some_and(|t| now.duration_since(*t) >= std::time::Duration::from_secs(60)) {
+                sends.pop_front();
+            }
+            sends.push_back(now);
+            // The heartbeats the simulator itself asks for come on top (with
+            // Discord's ~41 s interval, one a minute; tests that ask for
+            // 100 ms heartbeats must not be punished for them).
+            let heartbeats = 60_000 / shared.config.heartbeat_interval_ms.max(1) + 1;
+            if sends.len() as u64 > u64::from(shared.config.gateway_sends_per_minute) + heartbeats {
+                shared.lock().gateway_rate_limited += 1;
+                close(4008, "You are being rate limited.");
+                break;
+            }
             let Ok(payload) = serde_json::from_str::<Value>(&text) else {
                 close(4002, "Error while decoding payload.");
                 break;
@@ -357,6 +373,11 @@ fn request_members(shared: &Shared, session_id: &str, d: &Value) {
         if let Some(c) = &session.connection {
             let _ = c.tx.send(Outgoing::Close(4013, "Invalid intent(s).".into()));
         }
+        return;
+    }
+    if crate::state::shard_for(guild_id, session.shard[1]) != session.shard[0] {
+        // A shard holds only its own servers; Discord sends it nothing for others.
+        state.misrouted_member_requests += 1;
         return;
     }
     let Some(guild) = state.world.guilds.get(&guild_id) else { return };

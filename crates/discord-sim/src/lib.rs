@@ -67,6 +67,9 @@ pub struct SimConfig {
     pub nonce_window: std::time::Duration,
     /// The REST rate limits (see [`RateLimits`]).
     pub rate_limits: RateLimits,
+    /// Gateway sends a connection may make per minute before it is closed
+    /// with 4008 (Discord: 120), besides the heartbeats the simulator asks for.
+    pub gateway_sends_per_minute: u32,
 }
 
 impl Default for SimConfig {
@@ -87,6 +90,7 @@ impl Default for SimConfig {
             record_deliveries: false,
             nonce_window: std::time::Duration::from_secs(5 * 60),
             rate_limits: RateLimits::default(),
+            gateway_sends_per_minute: 120,
         }
     }
 }

@@ -73,6 +73,27 @@ pub fn channel(id: u64, guild_id: u64, position: usize) -> Value {
     })
 }
 
+/// A text channel with its permission overwrites.
+pub fn channel_of(g: &Guild, id: u64, position: usize) -> Value {
+    let mut v = channel(id, g.id, position);
+    let overwrites: Vec<Value> = g
+        .overwrites
+        .get(&id)
+        .into_iter()
+        .flatten()
+        .map(|o| {
+            json!({
+                "id": o.id.to_string(),
+                "type": u8::from(o.member),
+                "allow": o.allow.to_string(),
+                "deny": o.deny.to_string(),
+            })
+        })
+        .collect();
+    v["permission_overwrites"] = json!(overwrites);
+    v
+}
+
 /// A role object.
 pub fn role(r: &Role) -> Value {
     let mut v = json!({
@@ -149,7 +170,7 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
             .channels
             .iter()
             .enumerate()
-            .map(|(i, c)| channel(*c, g.id, i))
+            .map(|(i, c)| channel_of(g, *c, i))
             .chain(g.voice_channels.iter().enumerate().map(|(i, c)| {
                 let afk = i + 1 == g.voice_channels.len();
                 voice_channel(*c, g.id, g.channels.len() + i, if afk { "AFK" } else { "Lounge" })

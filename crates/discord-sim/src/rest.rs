@@ -161,10 +161,22 @@ fn route(
         ("DELETE", ["webhooks", id, token, "messages", "@original"]) if *id == app => delete_original(shared, token),
         ("POST", ["webhooks", id, token]) if *id == app => followup(shared, token, body, files),
         ("POST", ["channels", channel, "messages"]) => match channel.parse::<u64>() {
-            Ok(c)
-                if shared.lock().world.guild_of_channel(c).is_some() || shared.lock().dm_channels.contains_key(&c) =>
-            {
-                create_message(shared, c, &body, &files)
+            Ok(c) if shared.lock().dm_channels.contains_key(&c) => create_message(shared, c, &body, &files),
+            Ok(c) => {
+                let allowed = {
+                    let state = shared.lock();
+                    let guild = state.world.guild_of_channel(c).and_then(|g| state.world.guilds.get(&g));
+                    guild.map(|g| g.permissions_in(c, shared.bot.id))
+                };
+                use crate::world::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
+                match allowed {
+                    None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+                    Some(bits) if bits & VIEW_CHANNEL == 0 => error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
+                    Some(bits) if bits & SEND_MESSAGES == 0 => {
+                        error(StatusCode::FORBIDDEN, 50013, "Missing Permissions")
+                    }
+                    Some(_) => create_message(shared, c, &body, &files),
+                }
             }
             _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },

@@ -128,6 +128,7 @@ impl Simulator {
                     voice_channels,
                     members,
                     roles,
+                    overwrites: Default::default(),
                     bot_joined_at_ms: now,
                 },
             );
@@ -295,6 +296,16 @@ impl Simulator {
         })
     }
 
+    /// Gateway connections closed with 4008 for sending more than allowed.
+    pub fn gateway_rate_limited(&self) -> u64 {
+        self.with(|s| s.gateway_rate_limited)
+    }
+
+    /// Member requests a shard made for a server on another shard.
+    pub fn misrouted_member_requests(&self) -> u64 {
+        self.with(|s| s.misrouted_member_requests)
+    }
+
     /// The buckets of REST requests answered 429 because the bucket was
     /// spent (`messages:{channel}`, `roles:{guild}`, or `METHOD route`).
     pub fn rate_limited_requests(&self) -> Vec<String> {
@@ -320,6 +331,61 @@ impl Simulator {
                 return Err(SimError::Timeout("the bot to change roles"));
             }
         }
+    }
+
+    /// Adds a text channel to a server: CHANNEL_CREATE. Returns its id.
+    pub fn add_text_channel(&self, guild_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            let id = s.clock.next_id();
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            guild.channels.push(id);
+            let data = payloads::channel(id, guild_id, guild.channels.len() - 1);
+            match self.dispatch(s, guild_id, intents::GUILDS, "CHANNEL_CREATE", data) {
+                Ok(_) | Err(SimError::NoSession) => Ok(id),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    /// Sets a channel's permission overwrite for a role (or, with
+    /// `member`, a member): CHANNEL_UPDATE.
+    pub fn set_overwrite(
+        &self,
+        guild_id: u64,
+        overwrite: crate::world::Overwrite,
+        channel_id: u64,
+    ) -> Result<(), SimError> {
+        self.with(|s| {
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let position = guild.channels.iter().position(|c| *c == channel_id).ok_or(SimError::Unknown("channel"))?;
+            let list = guild.overwrites.entry(channel_id).or_default();
+            list.retain(|o| (o.id, o.member) != (overwrite.id, overwrite.member));
+            list.push(overwrite);
+            let data = payloads::channel_of(guild, channel_id, position);
+            match self.dispatch(s, guild_id, intents::GUILDS, "CHANNEL_UPDATE", data) {
+                Ok(_) | Err(SimError::NoSession) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
+    }
+
+    /// Deletes a role, taking it from everyone: GUILD_ROLE_DELETE.
+    pub fn delete_role(&self, guild_id: u64, role_id: u64) -> Result<(), SimError> {
+        self.with(|s| {
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            if role_id == guild_id || guild.role(role_id).is_none() {
+                return Err(SimError::Unknown("role"));
+            }
+            guild.roles.retain(|r| r.id != role_id);
+            for member in guild.members.values_mut() {
+                member.roles.retain(|r| *r != role_id);
+            }
+            let data = json!({ "guild_id": guild_id.to_string(), "role_id": role_id.to_string() });
+            match self.dispatch(s, guild_id, intents::GUILDS, "GUILD_ROLE_DELETE", data) {
+                Ok(_) | Err(SimError::NoSession) => Ok(()),
+                Err(error) => Err(error),
+            }
+        })
     }
 
     /// Changes a role's permissions: GUILD_ROLE_UPDATE.
@@ -358,6 +424,11 @@ impl Simulator {
                 Err(error) => Err(error),
             }
         })
+    }
+
+    /// Reads a server as the simulator holds it (for building payloads in tests).
+    pub fn with_guild<T>(&self, guild_id: u64, read: impl FnOnce(&Guild) -> T) -> Result<T, SimError> {
+        self.with(|s| s.world.guilds.get(&guild_id).map(read).ok_or(SimError::Unknown("server")))
     }
 
     /// A member's permissions in the server, as Discord computes them.

@@ -101,6 +101,11 @@ pub(crate) struct State {
     pub role_changes: Vec<(u64, u64, u64, bool)>,
     /// REST rate-limit buckets.
     pub buckets: crate::ratelimits::Buckets,
+    /// Connections closed with 4008 for sending too fast.
+    pub gateway_rate_limited: u64,
+    /// Member requests for servers not on the requesting shard (ignored, as
+    /// the shard does not hold them).
+    pub misrouted_member_requests: u64,
 }
 
 /// State plus what never changes.
@@ -171,6 +176,8 @@ impl Shared {
                 dm_channels: HashMap::new(),
                 role_changes: Vec::new(),
                 buckets: Default::default(),
+                gateway_rate_limited: 0,
+                misrouted_member_requests: 0,
                 deliveries: Default::default(),
             }),
             changed: Notify::new(),

@@ -56,6 +56,19 @@ pub struct Role {
     pub bot_id: Option<u64>,
 }
 
+/// A channel's permission overwrite for a role or a member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Overwrite {
+    /// The role (the server's id for @everyone) or member.
+    pub id: u64,
+    /// Whether `id` is a member (else a role).
+    pub member: bool,
+    /// Permissions granted.
+    pub allow: u64,
+    /// Permissions taken away.
+    pub deny: u64,
+}
+
 /// Discord's permission bits that matter here.
 pub mod permissions {
     /// Every permission.
@@ -64,6 +77,8 @@ pub mod permissions {
     pub const ADMINISTRATOR: u64 = 1 << 3;
     /// Manage Server.
     pub const MANAGE_GUILD: u64 = 1 << 5;
+    /// View Channel.
+    pub const VIEW_CHANNEL: u64 = 1 << 10;
     /// Send Messages.
     pub const SEND_MESSAGES: u64 = 1 << 11;
     /// Manage Roles.
@@ -89,6 +104,8 @@ pub struct Guild {
     pub members: BTreeMap<u64, Member>,
     /// Its roles; the first is @everyone.
     pub roles: Vec<Role>,
+    /// Permission overwrites by channel.
+    pub overwrites: HashMap<u64, Vec<Overwrite>>,
     /// When the bot joined, Unix ms.
     pub bot_joined_at_ms: u64,
 }
@@ -133,6 +150,31 @@ impl Guild {
         } else {
             bits
         }
+    }
+
+    /// A member's permissions in one channel: the server's, then the
+    /// channel's overwrites for @everyone, their roles, and them, in
+    /// Discord's order. Administrators and the owner keep everything.
+    pub fn permissions_in(&self, channel_id: u64, user_id: u64) -> u64 {
+        let mut bits = self.permissions_of(user_id);
+        if bits == permissions::ALL && (user_id == self.owner_id || bits & permissions::ADMINISTRATOR != 0) {
+            return bits;
+        }
+        let Some(overwrites) = self.overwrites.get(&channel_id) else { return bits };
+        let roles = self.members.get(&user_id).map(|m| m.roles.clone()).unwrap_or_default();
+        if let Some(everyone) = overwrites.iter().find(|o| !o.member && o.id == self.id) {
+            bits = (bits & !everyone.deny) | everyone.allow;
+        }
+        let (mut allow, mut deny) = (0, 0);
+        for o in overwrites.iter().filter(|o| !o.member && roles.contains(&o.id)) {
+            allow |= o.allow;
+            deny |= o.deny;
+        }
+        bits = (bits & !deny) | allow;
+        if let Some(mine) = overwrites.iter().find(|o| o.member && o.id == user_id) {
+            bits = (bits & !mine.deny) | mine.allow;
+        }
+        bits
     }
 
     /// A role by id.

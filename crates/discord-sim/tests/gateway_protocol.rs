@@ -135,3 +135,27 @@ async fn a_resume_older_than_the_replay_buffer_is_refused() {
     let invalid = next(&mut socket).await.unwrap();
     assert_eq!((invalid["op"].as_u64(), invalid["d"].as_bool()), (Some(9), Some(false)));
 }
+
+#[tokio::test]
+async fn more_than_120_sends_a_minute_close_with_4008() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let mut socket = connect(&format!("ws://{}", sim.addr())).await;
+    next(&mut socket).await.unwrap(); // HELLO
+    send(&mut socket, identify(sim.token(), BOT_INTENTS)).await;
+    // 120 sends a minute, plus the one or two heartbeats a minute HELLO asked for.
+    for _ in 0..125 {
+        send(&mut socket, json!({ "op": 1, "d": null })).await;
+    }
+    let mut closed = None;
+    for _ in 0..300 {
+        match next(&mut socket).await {
+            Ok(_) => continue,
+            Err(code) => {
+                closed = Some(code);
+                break;
+            }
+        }
+    }
+    assert_eq!(closed, Some(4008));
+    assert_eq!(sim.gateway_rate_limited(), 1);
+}

@@ -85,8 +85,8 @@ fn gateway_objects_fit_discords_schema() {
         nick: Some("Annie".into()),
         joined_at_ms: 1_700_000_000_000,
         voice_channel: None,
-        roles: Vec::new(),
-        self_mute: false,
+        roles: vec![5, 6],
+        self_mute: true,
     };
     spec::assert_fits("UserResponse", &payloads::user(&ann));
     spec::assert_fits("GuildMemberResponse", &payloads::member(&member, &ann));
@@ -95,6 +95,81 @@ fn gateway_objects_fit_discords_schema() {
     spec::assert_fits("GuildChannelResponse", &payloads::voice_channel(4, 2, 1, "Lounge"));
     spec::assert_fits("VoiceStateResponse", &payloads::voice_state(2, Some(4), &member, &ann));
     spec::assert_fits("VoiceStateResponse", &payloads::voice_state(2, None, &member, &ann));
+}
+
+#[tokio::test]
+async fn members_roles_and_channels_over_rest_fit_discords_schema() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let guild = sim.add_guild("Members");
+    let ann = sim.add_user("ann", Some("Ann"), false);
+    sim.add_member(guild, ann, 1_700_000_000_000).unwrap();
+    let role = sim.add_role(guild, "Regular", 0).unwrap();
+    let path = format!("guilds/{guild}/members/{ann}/roles/{role}");
+    let (status, _) = call(&sim, reqwest::Method::PUT, &path, None, true).await;
+    assert_eq!(status, 204);
+    let (status, member) = call(&sim, reqwest::Method::GET, &format!("guilds/{guild}/members/{ann}"), None, true).await;
+    assert_eq!(status, 200);
+    spec::assert_fits("GuildMemberResponse", &member);
+    assert_eq!(member["roles"], json!([role.to_string()]));
+    let (status, _) = call(&sim, reqwest::Method::DELETE, &path, None, true).await;
+    assert_eq!(status, 204);
+    assert!(sim.roles_of(guild, ann).unwrap().is_empty());
+    // The bot's own role cannot be given; nor a role above the bot's.
+    let bot_role = sim.bot_role_of(guild).unwrap();
+    let (status, body) =
+        call(&sim, reqwest::Method::PUT, &format!("guilds/{guild}/members/{ann}/roles/{bot_role}"), None, true).await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(50013)));
+    sim.move_role_to_top(guild, role).unwrap();
+    let (status, body) = call(&sim, reqwest::Method::PUT, &path, None, true).await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(50013)), "above the bot's highest role");
+    let (status, body) =
+        call(&sim, reqwest::Method::GET, &format!("guilds/{guild}/members/{}", ann + 1), None, true).await;
+    assert_eq!((status, body["code"].as_u64()), (404, Some(10007)));
+    // Every answer carries its bucket's headers.
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v10/guilds/{guild}/members/{ann}", sim.api_base()))
+        .header("Authorization", format!("Bot {}", sim.token()))
+        .send()
+        .await
+        .unwrap();
+    for header in [
+        "x-ratelimit-limit",
+        "x-ratelimit-remaining",
+        "x-ratelimit-reset",
+        "x-ratelimit-reset-after",
+        "x-ratelimit-bucket",
+    ] {
+        assert!(response.headers().contains_key(header), "{header}");
+    }
+    assert!(!response.headers().contains_key("x-ratelimit-scope"), "Discord sends the scope only with a 429");
+    let quiet = sim.add_text_channel(guild).unwrap();
+    let overwrite = world::Overwrite { id: guild, member: false, allow: 0, deny: world::permissions::SEND_MESSAGES };
+    sim.set_overwrite(guild, overwrite, quiet).unwrap();
+    let channels = sim.with_guild(guild, |g| payloads::channel_of(g, quiet, 1)).unwrap();
+    spec::assert_fits("GuildChannelResponse", &channels);
+}
+
+#[tokio::test]
+async fn a_spent_bucket_answers_429_until_it_resets() {
+    let limits = discord_sim::RateLimits {
+        messages: discord_sim::Limit { requests: 2, per: std::time::Duration::from_millis(400) },
+        ..discord_sim::RateLimits::DISCORD
+    };
+    let sim = Simulator::start(SimConfig { rate_limits: limits, ..SimConfig::default() }).await.unwrap();
+    let guild = sim.add_guild("Limits");
+    let path = format!("channels/{}/messages", sim.channel_of(guild).unwrap());
+    let body = || Some(json!({ "content": "hi" }));
+    assert_eq!(call(&sim, reqwest::Method::POST, &path, body(), true).await.0, 200);
+    assert_eq!(call(&sim, reqwest::Method::POST, &path, body(), true).await.0, 200);
+    let (status, refused) = call(&sim, reqwest::Method::POST, &path, body(), true).await;
+    assert_eq!(status, 429);
+    assert!(refused["retry_after"].as_f64().is_some_and(|s| s > 0.0 && s <= 0.4), "{refused}");
+    assert_eq!(refused["global"], false);
+    assert_eq!(sim.rate_limited_requests().len(), 1);
+    assert_eq!(sim.posted_messages().len(), 2, "the refused message was not posted");
+    // The bucket resets by itself (real time: this waits it out).
+    tokio::time::sleep(std::time::Duration::from_millis(450)).await;
+    assert_eq!(call(&sim, reqwest::Method::POST, &path, body(), true).await.0, 200);
 }
 
 #[tokio::test]
@@ -184,4 +259,43 @@ async fn roles_and_permissions_follow_discords_rules() {
     );
     let role = world::Role { id: admins, name: "Admins".into(), permissions: 8, position: 2, bot_id: None };
     spec::assert_fits("GuildRoleResponse", &payloads::role(&role));
+}
+
+#[tokio::test]
+async fn channel_overwrites_decide_who_may_post() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let guild = sim.add_guild("Overwrites");
+    let bot_role = sim.bot_role_of(guild).unwrap();
+    use world::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
+    sim.set_role_permissions(guild, bot_role, VIEW_CHANNEL | SEND_MESSAGES).unwrap();
+    let quiet = sim.add_text_channel(guild).unwrap();
+    let post = |channel: u64| {
+        let sim = &sim;
+        async move {
+            call(
+                sim,
+                reqwest::Method::POST,
+                &format!("channels/{channel}/messages"),
+                Some(json!({ "content": "hi" })),
+                true,
+            )
+            .await
+        }
+    };
+    assert_eq!(post(quiet).await.0, 200);
+    // @everyone may not post there: neither may the bot, through its role.
+    let deny_all = world::Overwrite { id: guild, member: false, allow: 0, deny: SEND_MESSAGES };
+    sim.set_overwrite(guild, deny_all, quiet).unwrap();
+    let (status, body) = post(quiet).await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(50013)));
+    // A role overwrite allowing it wins over @everyone's; a member overwrite over both.
+    sim.set_overwrite(guild, world::Overwrite { id: bot_role, member: false, allow: SEND_MESSAGES, deny: 0 }, quiet)
+        .unwrap();
+    assert_eq!(post(quiet).await.0, 200);
+    let bot = sim.bot_user_id();
+    sim.set_overwrite(guild, world::Overwrite { id: bot, member: true, allow: 0, deny: VIEW_CHANNEL }, quiet).unwrap();
+    let (status, body) = post(quiet).await;
+    assert_eq!((status, body["code"].as_u64()), (403, Some(50001)), "cannot see it: Missing Access");
+    // The general channel is untouched.
+    assert_eq!(post(sim.channel_of(guild).unwrap()).await.0, 200);
 }

@@ -5,6 +5,9 @@
 //! admin let Discord deliver the command to them.
 
 mod harness;
+#[path = "../../discord-sim/tests/spec/mod.rs"]
+#[allow(dead_code)]
+mod spec;
 
 use discord_sim::world::permissions;
 use discord_sim::{Invocation, SimError};
@@ -143,4 +146,44 @@ async fn a_burst_of_level_ups_waits_for_the_rate_limit() {
     let posted = h.sim.wait_for_posted(8, WAIT).await.expect("all eight announced");
     assert_eq!(posted.len(), 8);
     assert_eq!(h.sim.rate_limited_requests(), Vec::<String>::new(), "the announcer never ran into a spent bucket");
+}
+
+/// Level-ups by DM; a channel Tally may not post in is given up on (once,
+/// logged) without holding back the next announcement; every Create
+/// Message and Create DM Tally sends fits Discord's schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dms_forbidden_channels_and_request_shapes() {
+    let h = Harness::start(2).await;
+    let (ann, bea) = (h.members[0], h.members[1]);
+    h.invoke(config(&h, "xp").option("min", 100).option("max", 100).option("cooldown", 0)).await;
+    h.invoke(config(&h, "curve").option("kind", "linear").option("b", 0).option("c", 100)).await;
+    h.invoke(config(&h, "levelup").option("where", "dm")).await;
+    h.sim.send_message(h.guild, ann).unwrap();
+    let posted = h.sim.wait_for_posted(1, WAIT).await.unwrap();
+    assert_eq!(posted[0]["channel_id"], (ann ^ 0x5A5A).to_string().as_str(), "in Ann's DM channel");
+
+    // A channel where Tally's role may not send.
+    let bot_role = h.sim.bot_role_of(h.guild).unwrap();
+    use discord_sim::world::permissions::{SEND_MESSAGES, VIEW_CHANNEL};
+    h.sim.set_role_permissions(h.guild, bot_role, VIEW_CHANNEL | SEND_MESSAGES).unwrap();
+    let closed = h.sim.add_text_channel(h.guild).unwrap();
+    let deny = discord_sim::world::Overwrite { id: bot_role, member: false, allow: 0, deny: SEND_MESSAGES };
+    h.sim.set_overwrite(h.guild, deny, closed).unwrap();
+    h.invoke(config(&h, "levelup").option("where", "channel").option("channel", closed)).await;
+    h.sim.send_message(h.guild, bea).unwrap(); // refused by Discord: dropped
+    h.settle().await;
+    h.invoke(config(&h, "levelup").option("where", "current")).await;
+    h.sim.send_message(h.guild, ann).unwrap(); // level 2, announced here
+    let posted = h.sim.wait_for_posted(2, WAIT).await.unwrap();
+    assert_eq!(posted[1]["content"], format!("GG <@{ann}>, you reached level 2!").as_str());
+    assert_eq!(posted.len(), 2, "Bea's went nowhere: {posted:?}");
+
+    let requests = h.sim.requests();
+    let creates: Vec<_> = requests.iter().filter(|r| r.method == "POST" && r.path.ends_with("/messages")).collect();
+    assert_eq!(creates.len(), 3, "one attempt each, the refused one not retried");
+    for create in creates {
+        spec::assert_fits("MessageCreateRequest", &create.body);
+    }
+    let dm = requests.iter().find(|r| r.path == "users/@me/channels").expect("a DM channel was opened");
+    spec::assert_fits("CreatePrivateChannelRequest", &dm.body);
 }

@@ -139,6 +139,8 @@ async fn two_processes_share_four_shards_through_kills_and_a_lost_database() {
     }
     assert!(a.wait().await.unwrap().success() && b.wait_with_output().await.unwrap().status.success());
     assert_eq!(sim.session_starts().0, SHARDS as u64, "one IDENTIFY per shard: the killed process resumed");
+    assert_eq!(sim.misrouted_member_requests(), 0, "each shard asked only for its own servers' members");
+    assert_eq!(sim.gateway_rate_limited(), 0, "no shard sent more than Discord allows");
 
     // Discord's identify limit, across both processes: one per bucket every 5 s.
     let log = sim.identify_log();

@@ -137,6 +137,7 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
             position: 0,
             bot_id: None,
         }],
+        overwrites: Default::default(),
         bot_joined_at_ms: 1_700_000_000_000,
     };
     let ann = discord_sim::world::Member {
