@@ -250,6 +250,8 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     let mut bot = spawn_bot(&sim, url, quiet());
     sim.wait_for_bot(1, WAIT).await.unwrap();
     sim.wait_for_member_request(guild, 1, WAIT).await.unwrap();
+    // Rewards at levels 2 and 4, only the highest held; five members want no pings.
+    let rewards = Rewards::configure(&sim, guild, &users[..5]).await;
 
     let mut script = Script {
         rng: Rng(seed),
@@ -406,7 +408,8 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     let reply = sim.invoke(discord_sim::Invocation::new(guild, users[0], "activity").option("days", 7)).await.unwrap();
     let shown = reply.field("Messages").unwrap_or_default().replace(',', "");
     assert_eq!(shown, humans.to_string(), "/activity counts humans' messages: {}", reply.text());
-    level_ups_were_announced_once(&sim, &script, seed).await;
+    level_ups_were_announced_once(&sim, &script, &rewards, seed).await;
+    rewards.are_held(&sim, &script, seed).await;
     terminate(&bot);
     assert!(bot.wait_with_output().await.unwrap().status.success());
 }
@@ -415,7 +418,7 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
 /// each member's levels in rising order. Which levels in between are
 /// announced depends on how events fell into batches (a batch that lifts a
 /// member several levels announces the last), so those are not fixed.
-async fn level_ups_were_announced_once(sim: &Simulator, script: &Script, seed: u64) {
+async fn level_ups_were_announced_once(sim: &Simulator, script: &Script, rewards: &Rewards, seed: u64) {
     let finals: HashMap<u64, u32> = script
         .members
         .iter()
@@ -440,6 +443,10 @@ async fn level_ups_were_announced_once(sim: &Simulator, script: &Script, seed: u
         posted = sim.wait_for_posted(posted.len() + 1, WAIT).await.expect("every final level is announced");
     }
     let levels = announced(&posted);
+    for (message, (user, _)) in posted.iter().zip(&levels) {
+        let pinged = message["allowed_mentions"]["users"].as_array().is_some_and(|u| !u.is_empty());
+        assert_eq!(pinged, !rewards.quiet.contains(user), "pings for member {user} follow /notify, seed {seed}");
+    }
     let mut seen = std::collections::HashSet::new();
     for (user, level) in &levels {
         assert!(seen.insert((*user, *level)), "member {user}'s level {level} was announced twice, seed {seed}");
@@ -463,4 +470,68 @@ async fn level_ups_were_announced_once(sim: &Simulator, script: &Script, seed: u
         "{} level-ups announced once each ({resent} sent again after a kill and deduplicated by nonce)",
         levels.len()
     );
+}
+
+/// The reward roles of the run: Regular at level 2, Veteran at 4, in
+/// `highest` mode, and the members who turned pings off.
+struct Rewards {
+    guild: u64,
+    regular: u64,
+    veteran: u64,
+    quiet: Vec<u64>,
+}
+
+impl Rewards {
+    async fn configure(sim: &Simulator, guild: u64, quiet: &[u64]) -> Self {
+        let regular = sim.add_role(guild, "Regular", 0).unwrap();
+        let veteran = sim.add_role(guild, "Veteran", 0).unwrap();
+        let admin = |sub: &str| discord_sim::Invocation::new(guild, sim.owner_id(), "rewards").subcommand(sub);
+        for invocation in [
+            admin("add").option("level", 2).option("role", regular),
+            admin("add").option("level", 4).option("role", veteran),
+            admin("mode").option("mode", "highest"),
+        ] {
+            let answer = sim.invoke(invocation).await.expect("the bot answers");
+            assert!(answer.text().contains("Saved"), "{}", answer.text());
+        }
+        for &member in quiet {
+            sim.invoke(discord_sim::Invocation::new(guild, member, "notify").subcommand("off")).await.unwrap();
+        }
+        Self { guild, regular, veteran, quiet: quiet.to_vec() }
+    }
+
+    /// The roles a member at `xp` should hold.
+    fn wanted(&self, xp: u64) -> Vec<u64> {
+        match tally::domain::Level::from_xp(xp).level {
+            0..=1 => vec![],
+            2..=3 => vec![self.regular],
+            _ => vec![self.veteran],
+        }
+    }
+
+    /// Every present member ends with exactly the reward their final level
+    /// earns (waiting for the role task to finish), whatever kills, leaves
+    /// and rejoins came between.
+    async fn are_held(&self, sim: &Simulator, script: &Script, seed: u64) {
+        let present: Vec<(u64, Vec<u64>)> =
+            script.members.iter().filter(|(_, e)| e.present).map(|(user, e)| (*user, self.wanted(e.xp))).collect();
+        assert!(present.iter().any(|(_, w)| w == &[self.veteran]), "someone reached level 4");
+        let held = |user: u64| {
+            let mut roles = sim.roles_of(self.guild, user).unwrap();
+            roles.sort_unstable();
+            roles
+        };
+        loop {
+            let changes = sim.role_changes().len();
+            let wrong: Vec<_> = present.iter().filter(|(user, wanted)| &held(*user) != wanted).collect();
+            if wrong.is_empty() {
+                break;
+            }
+            if sim.wait_for_role_changes(changes + 1, WAIT).await.is_err() {
+                let (user, wanted) = wrong[0];
+                panic!("member {user} holds {:?}, not {wanted:?} (seed {seed})", held(*user));
+            }
+        }
+        eprintln!("{} members hold exactly their reward roles", present.len());
+    }
 }
