@@ -73,12 +73,7 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
             }
         };
         let wait = if finished { IDLE_POLL } else { BACKOFF };
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = commits.changed() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-        if *stop.borrow() {
+        if !crate::pacing::next_round(&mut commits, &mut stop, wait).await {
             return;
         }
     }

@@ -1,5 +1,6 @@
-//! Pacing for the background senders (announcements, log posts, reward
-//! roles), from the `X-RateLimit-*` headers of every answer.
+//! What the background senders (announcements, log posts, reward roles)
+//! share: waiting for the next round, and pacing from the `X-RateLimit-*`
+//! headers of every answer.
 //!
 //! twilight 0.18's rate limiter reads those headers only when an answer
 //! carries `X-RateLimit-Scope`, which Discord sends only on a 429; so
@@ -35,6 +36,22 @@ impl Pacer {
             self.ready_at.insert(bucket.to_owned(), Instant::now() + wait);
         }
     }
+}
+
+/// Between rounds of a background sender: waits for the next commit (new
+/// work may have been queued), or `idle` at most, and says whether to go
+/// on (false once `stop` turns true).
+pub async fn next_round<T>(
+    commits: &mut tokio::sync::watch::Receiver<T>,
+    stop: &mut tokio::sync::watch::Receiver<bool>,
+    idle: Duration,
+) -> bool {
+    tokio::select! {
+        _ = stop.changed() => return false,
+        _ = commits.changed() => {}
+        _ = tokio::time::sleep(idle) => {}
+    }
+    !*stop.borrow()
 }
 
 /// How long a bucket stays spent, if the headers say it is.

@@ -59,12 +59,7 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
                 BACKOFF
             }
         };
-        tokio::select! {
-            _ = stop.changed() => return,
-            _ = commits.changed() => {}
-            _ = tokio::time::sleep(wait) => {}
-        }
-        if *stop.borrow() {
+        if !crate::pacing::next_round(&mut commits, &mut stop, wait).await {
             return;
         }
     }
