@@ -27,6 +27,8 @@ enum Command {
     Demo(crate::demo::DemoArgs),
     /// Write every member's figures for one server to stdout.
     Export(ExportArgs),
+    /// Bring members' XP in from MEE6's leaderboard pages, Tally's export or a CSV with user_id,xp.
+    Import(ImportArgs),
     /// Run only the Discord simulator with a busy demo server, for `tally run` to connect to.
     Sim(crate::demo::SimArgs),
     /// Show or hide a server's leaderboard on the web page.
@@ -115,6 +117,45 @@ struct ExportArgs {
     database: DatabaseArg,
 }
 
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The server (guild) id to import into.
+    #[arg(long)]
+    guild: u64,
+    /// Files to import, or folders of them (their .json and .csv files).
+    #[arg(required = true, value_name = "FILE|FOLDER")]
+    files: Vec<std::path::PathBuf>,
+    /// How imported XP meets the XP Tally has: keep the higher (max), add them up (add), or take the file's (replace).
+    #[arg(long, value_enum, default_value = "max")]
+    mode: ImportModeArg,
+    /// Print what would change, and write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    database: DatabaseArg,
+}
+
+/// `--mode`, as the command line spells it.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum ImportModeArg {
+    /// A member keeps the higher XP (importing twice changes nothing).
+    Max,
+    /// Imported XP is added to Tally's.
+    Add,
+    /// The file's figures replace Tally's.
+    Replace,
+}
+
+impl From<ImportModeArg> for crate::domain::import::ImportMode {
+    fn from(mode: ImportModeArg) -> Self {
+        match mode {
+            ImportModeArg::Max => Self::Max,
+            ImportModeArg::Add => Self::Add,
+            ImportModeArg::Replace => Self::Replace,
+        }
+    }
+}
+
 /// Sets up logging from RUST_LOG (default: Tally's own info messages and warnings).
 pub fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -166,6 +207,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Sim(args) => crate::demo::run_sim(args).await,
         // The database clients block: off the async threads.
         Command::Export(args) => tokio::task::spawn_blocking(move || export_guild(args)).await?,
+        Command::Import(args) => tokio::task::spawn_blocking(move || import_files(args)).await?,
         Command::Web(args) => tokio::task::spawn_blocking(move || set_web_public(args)).await?,
         Command::Copy(args) => tokio::task::spawn_blocking(move || copy_database(args)).await?,
     }
@@ -313,7 +355,61 @@ fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    export::write(&members, curve, args.format, &mut out)?;
-    std::io::Write::flush(&mut out)?;
+    let written =
+        export::write(&members, curve, args.format, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?));
+    match written {
+        // `| head`: the reader has all it wanted.
+        Err(error) if broken_pipe(&error) => Ok(()),
+        other => other,
+    }
+}
+
+/// Skipped members listed by name before "and N more".
+const SHOWN_SKIPS: usize = 20;
+
+fn import_files(args: ImportArgs) -> anyhow::Result<()> {
+    use crate::import::{self, run};
+
+    let database = database(&args.database)?;
+    let mode = args.mode.into();
+    let inputs = import::read_paths(&args.files)
+        .map_err(|error| anyhow::anyhow!("{error}\nnothing was imported: fix the file and run the command again"))?;
+    let what = import::describe(&inputs);
+    if args.dry_run {
+        let summary = run::dry_run(&database, args.guild, &inputs, mode)?;
+        println!("dry run: importing {what} into server {} (mode {}) would change:", args.guild, mode.name());
+        for line in summary.lines(SHOWN_SKIPS) {
+            println!("  {line}");
+        }
+        println!("nothing was written");
+        return Ok(());
+    }
+    eprintln!("importing {what} into server {} (mode {}), in the {}", args.guild, mode.name(), database.describe());
+    let mut bar = crate::progress::ProgressBar::counting("importing", "members");
+    let mut last = (0, 0);
+    let report = run::import(&database, args.guild, &inputs, mode, &mut |done, total, stage| {
+        last = (done, total);
+        bar.update(done, total, stage);
+    })?;
+    bar.finish(last.0, last.1);
+    for line in report.summary.lines(SHOWN_SKIPS) {
+        println!("  {line}");
+    }
+    if report.summary.already == inputs.rows.len() as u64 {
+        println!("already imported: this same import was applied before; nothing changed");
+    } else if report.by_bot {
+        println!("imported, through the running bot: its leaderboards show the new figures now");
+    } else {
+        println!("imported");
+    }
     Ok(())
+}
+
+/// Whether writing failed because the reader closed the pipe.
+fn broken_pipe(error: &anyhow::Error) -> bool {
+    let kind = error
+        .downcast_ref::<std::io::Error>()
+        .map(std::io::Error::kind)
+        .or_else(|| error.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
+    kind == Some(std::io::ErrorKind::BrokenPipe)
 }

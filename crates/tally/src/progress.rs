@@ -1,4 +1,5 @@
-//! A progress bar for long work on the command line (`tally copy`): redrawn
+//! A progress bar for long work on the command line (`tally copy`,
+//! `tally import`, `tally export`): redrawn
 //! in place on a terminal, a plain line every few seconds otherwise (logs,
 //! CI, `| tee`), so an admin always sees that work is moving and how fast.
 
@@ -17,23 +18,30 @@ const WIDTH: usize = 30;
 /// Progress of one step, drawn on stderr.
 pub struct ProgressBar {
     step: &'static str,
+    unit: &'static str,
     started: Instant,
     drawn: Option<Instant>,
     terminal: bool,
 }
 
 impl ProgressBar {
-    /// A bar for a step named `step` ("copying", "checking").
+    /// A bar for a step named `step` ("copying", "checking"), counting rows.
     pub fn new(step: &'static str) -> Self {
+        Self::counting(step, "rows")
+    }
+
+    /// A bar for a step counting `unit` ("members").
+    pub fn counting(step: &'static str, unit: &'static str) -> Self {
         Self {
             step,
+            unit,
             started: Instant::now(),
             drawn: None,
             terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         }
     }
 
-    /// Shows `done` of `total` rows, working on `what`; drawn only when
+    /// Shows `done` of `total`, working on `what`; drawn only when
     /// enough time has passed since the last drawing.
     pub fn update(&mut self, done: u64, total: u64, what: &str) {
         let every = if self.terminal { REDRAW_EVERY } else { LINE_EVERY };
@@ -53,7 +61,7 @@ impl ProgressBar {
     }
 
     fn draw(&self, done: u64, total: u64, what: &str) {
-        let line = line(self.step, done, total, what, self.started.elapsed());
+        let line = line(self.step, self.unit, done, total, what, self.started.elapsed());
         let mut err = std::io::stderr().lock();
         let _ = if self.terminal { write!(err, "\r{line}\x1b[K") } else { writeln!(err, "{line}") };
         let _ = err.flush();
@@ -61,12 +69,12 @@ impl ProgressBar {
 }
 
 /// One drawing: `copying [#######.......]  45%  1,234 / 2,700 rows  members  (12,000 rows/s)`.
-pub fn line(step: &str, done: u64, total: u64, what: &str, elapsed: Duration) -> String {
+pub fn line(step: &str, unit: &str, done: u64, total: u64, what: &str, elapsed: Duration) -> String {
     let fraction = if total == 0 { 1.0 } else { (done as f64 / total as f64).min(1.0) };
     let filled = (fraction * WIDTH as f64).round() as usize;
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
     format!(
-        "{step} [{}{}] {:>3}%  {} / {} rows  {what}  ({} rows/s)",
+        "{step} [{}{}] {:>3}%  {} / {} {unit}  {what}  ({} {unit}/s)",
         "#".repeat(filled),
         ".".repeat(WIDTH - filled),
         (fraction * 100.0).floor() as u32,
@@ -82,13 +90,13 @@ mod tests {
 
     #[test]
     fn a_line_shows_share_counts_and_rate() {
-        let l = line("copying", 1_500, 3_000, "members", Duration::from_secs(2));
+        let l = line("copying", "rows", 1_500, 3_000, "members", Duration::from_secs(2));
         assert_eq!(l, "copying [###############...............]  50%  1,500 / 3,000 rows  members  (750 rows/s)");
     }
 
     #[test]
     fn nothing_to_do_is_complete() {
-        assert!(line("checking", 0, 0, "done", Duration::ZERO).contains("100%"));
+        assert!(line("checking", "rows", 0, 0, "done", Duration::ZERO).contains("100%"));
     }
 
     #[test]

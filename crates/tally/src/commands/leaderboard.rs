@@ -164,7 +164,10 @@ async fn page_reply(request: &Request<'_>, view: View) -> anyhow::Result<Reply> 
     for (i, (member, figure)) in rows.iter().enumerate() {
         let rank = offset + i as u64 + 1;
         let name = if member.display_name.is_empty() { &member.username } else { &member.display_name };
-        let _ = writeln!(lines, "**#{rank}** {} — {}", escape_markdown(name), line_figure(member, *figure, by, curve));
+        // A member known only from an import: Discord shows a mention in an
+        // embed as their name, without pinging anyone.
+        let name = if name.is_empty() { format!("<@{}>", member.user_id) } else { escape_markdown(name) };
+        let _ = writeln!(lines, "**#{rank}** {name} — {}", line_figure(member, *figure, by, curve));
     }
     let title = match (period, by) {
         (Period::All, By::Xp) => "Leaderboard".to_owned(),

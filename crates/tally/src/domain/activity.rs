@@ -108,6 +108,19 @@ pub enum Activity {
         /// The server.
         guild_id: Id,
     },
+    /// An import (`tally import`): members' XP and counts merged by `mode`.
+    /// `request_id` is claimed in the same transaction, so the import is
+    /// applied once whoever applies it (the running bot or the command).
+    Import {
+        /// The server.
+        guild_id: Id,
+        /// The rows.
+        rows: Vec<crate::domain::import::ImportRow>,
+        /// How they merge.
+        mode: crate::domain::import::ImportMode,
+        /// The stored request this applies.
+        request_id: Id,
+    },
     /// A member turned level-up pings to themselves off or on (`/notify`).
     Notify {
         /// The server.
@@ -193,7 +206,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 16] = [
+    pub const KINDS: [&'static str; 17] = [
         "guild",
         "member_seen",
         "join",
@@ -210,6 +223,7 @@ impl Activity {
         "adjust_xp",
         "reset_server_xp",
         "sync_rewards",
+        "import",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -231,6 +245,7 @@ impl Activity {
             Self::AdjustXp { .. } => 13,
             Self::ResetServerXp { .. } => 14,
             Self::SyncRewards { .. } => 15,
+            Self::Import { .. } => 16,
         }
     }
 }

@@ -5,6 +5,7 @@
 pub mod activity;
 pub mod days;
 pub mod humanize;
+pub mod import;
 pub mod level;
 pub mod rewards;
 pub mod settings;

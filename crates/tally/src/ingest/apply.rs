@@ -151,6 +151,7 @@ impl Wanted {
                     w.members.push((*guild_id, *user_id));
                 }
                 Activity::Notify { .. } => {}
+                Activity::Import { guild_id, .. } => w.guilds.push(*guild_id),
             }
         }
         for list in [&mut w.guilds, &mut w.messages, &mut w.voice_guilds] {
@@ -658,6 +659,9 @@ where
                 }
             }
             Activity::SyncRewards { guild_id } => touched.sync_all_rewards(*guild_id),
+            Activity::Import { guild_id, rows, mode, request_id } => {
+                admin::import(&mut touched, *guild_id, rows, *mode, *request_id)?;
+            }
             Activity::AdjustXp { guild_id, user_id, change, by, interaction_id } => {
                 admin::adjust_xp(&mut touched, *guild_id, *user_id, *change, *by, *interaction_id)?;
             }

@@ -34,6 +34,29 @@ pub struct SessionInfo {
     pub resume_url: String,
 }
 
+impl SessionInfo {
+    /// The pseudo-session of work that comes from the database rather than
+    /// the gateway (imports the command line left for the ledger): it has
+    /// no position to save and is never a replay (each request is claimed
+    /// in the transaction that applies it).
+    pub fn requests() -> Self {
+        Self {
+            shard_id: REQUESTS_SHARD,
+            shard_count: 0,
+            session_id: "tally-requests".into(),
+            resume_url: String::new(),
+        }
+    }
+
+    /// Whether this is [`SessionInfo::requests`].
+    pub fn is_requests(&self) -> bool {
+        self.shard_id == REQUESTS_SHARD
+    }
+}
+
+/// The shard number of [`SessionInfo::requests`]: no real shard has it.
+const REQUESTS_SHARD: u32 = u32::MAX;
+
 /// One dispatched gateway event, translated, on its way to the database.
 #[derive(Debug, Clone)]
 pub struct Envelope {
@@ -299,7 +322,7 @@ fn run(
 /// stored sequence). Returns how many remain.
 fn drop_replays(batch: &mut Vec<Envelope>, committed: &Committed, stats: &LedgerStats) -> usize {
     let before = batch.len();
-    batch.retain(|e| match committed.get(&e.session.shard_id) {
+    batch.retain(|e| match committed.get(&e.session.shard_id).filter(|_| !e.session.is_requests()) {
         Some(c) => c.session_id != e.session.session_id || e.sequence > c.sequence,
         None => true,
     });
@@ -362,7 +385,7 @@ fn holds(writer: &mut Writer, batch: &[Envelope]) -> Result<bool, StoreError> {
 /// Each shard's last event in `batch`: where the shard stands once it is committed.
 fn last_per_shard(batch: &[Envelope]) -> impl Iterator<Item = &Envelope> {
     let mut last: HashMap<u32, &Envelope> = HashMap::new();
-    for e in batch {
+    for e in batch.iter().filter(|e| !e.session.is_requests()) {
         last.insert(e.session.shard_id, e);
     }
     last.into_values()

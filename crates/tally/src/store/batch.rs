@@ -214,6 +214,12 @@ pub trait StoreOps {
     fn load_members(&mut self, keys: &[(Id, Id)]) -> Result<Vec<Member>, StoreError>;
     /// Members stored as present in a server.
     fn present_members(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
+    /// Marks a stored request (an import) as applied at `at_ms`: true when
+    /// this transaction is the one that applies it, false when it was
+    /// applied already. Its payload is emptied: the rows live on in the
+    /// members they changed, not in a second copy (the digest stays, so a
+    /// second run of the same import still finds it applied).
+    fn claim_request(&mut self, request_id: Id, at_ms: i64) -> Result<bool, StoreError>;
     /// Every member ever stored for a server, present or not.
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Counted reactions with one of `keys`, or on one of `messages`.

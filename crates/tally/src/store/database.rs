@@ -122,6 +122,54 @@ impl Database {
         }
     }
 
+    /// Stores requests for the ledger, `(digest, payload)` each (the
+    /// database is created and migrated if need be), or finds the same ones
+    /// (same server, kind and digest) stored before: their states, in order.
+    pub fn submit_requests(
+        &self,
+        guild_id: Id,
+        kind: &str,
+        requests: &[(String, String)],
+    ) -> Result<Vec<super::RequestState>, StoreError> {
+        let now = crate::domain::days::now_ms();
+        match &self.location {
+            Location::Sqlite(path) => sqlite::submit_requests(path, guild_id, kind, requests, now),
+            Location::Postgres(target) => postgres::submit_requests(target, guild_id, kind, requests, now),
+        }
+    }
+
+    /// The states of stored requests.
+    pub fn request_states(&self, ids: &[Id]) -> Result<Vec<super::RequestState>, StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::request_states(path, ids),
+            Location::Postgres(target) => postgres::request_states(target, ids),
+        }
+    }
+
+    /// Requests stored before with these digests, writing nothing (and
+    /// creating no database): for a dry run.
+    pub fn find_requests(
+        &self,
+        guild_id: Id,
+        kind: &str,
+        digests: &[String],
+    ) -> Result<Vec<Option<super::RequestState>>, StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::find_requests(path, guild_id, kind, digests),
+            Location::Postgres(target) => postgres::find_requests(target, guild_id, kind, digests),
+        }
+    }
+
+    /// Notes that this bot took requests into its ledger, so the command
+    /// that left them waits for it instead of applying them itself.
+    pub fn mark_requests_picked(&self, ids: &[Id]) -> Result<(), StoreError> {
+        let now = crate::domain::days::now_ms();
+        match &self.location {
+            Location::Sqlite(path) => sqlite::mark_requests_picked(path, ids, now),
+            Location::Postgres(target) => postgres::mark_requests_picked(target, ids, now),
+        }
+    }
+
     /// Marks join/leave posts `(guild, member, change, at)` as posted.
     pub fn mark_log_posts_sent(
         &self,

@@ -20,7 +20,7 @@ pub use batch::{
     StoreOps, StoredReaction, VoiceSession, Writes,
 };
 pub use database::{Database, Writer};
-pub use settings::{PendingLevelUp, PendingRewardSync, Settings};
+pub use settings::{AdminRequest, PendingLevelUp, PendingRewardSync, RequestState, Settings};
 
 use crate::domain::activity::Id;
 
@@ -466,6 +466,13 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     fn present_count(&self, guild_id: Id) -> Result<u64, StoreError> {
         (**self).present_count(guild_id)
     }
+    fn pending_requests(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<AdminRequest>, StoreError> {
+        (**self).pending_requests(shards, limit)
+    }
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
         (**self).reward_problems(guild_id)
     }
@@ -555,6 +562,12 @@ pub trait Reader: Send + Sync {
         shards: crate::domain::shards::ShardRange,
         limit: u32,
     ) -> Result<Vec<PendingRewardSync>, StoreError>;
+    /// Requests not applied yet, of servers on `shards`, oldest first.
+    fn pending_requests(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<AdminRequest>, StoreError>;
     /// Unsent join/leave posts of servers on `shards`, oldest first.
     fn pending_log_posts(
         &self,

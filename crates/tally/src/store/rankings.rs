@@ -218,6 +218,14 @@ impl<R: Reader> Reader for IndexedReader<R> {
         self.inner.present_count(guild_id)
     }
 
+    fn pending_requests(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::AdminRequest>, StoreError> {
+        self.inner.pending_requests(shards, limit)
+    }
+
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
         self.inner.reward_problems(guild_id)
     }

@@ -49,6 +49,30 @@ pub struct PendingLogPost {
     pub display_name: String,
 }
 
+/// A request the command line left for the ledger (an import).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminRequest {
+    /// Its id, claimed when applied.
+    pub id: super::Id,
+    /// The server.
+    pub guild_id: super::Id,
+    /// `import`.
+    pub kind: String,
+    /// What to do, as JSON.
+    pub payload: String,
+}
+
+/// Where a stored request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestState {
+    /// Its id.
+    pub id: super::Id,
+    /// When a running bot last took it into its ledger.
+    pub picked_at_ms: Option<i64>,
+    /// When it was applied.
+    pub done_at_ms: Option<i64>,
+}
+
 /// A member whose reward roles the role task must bring in line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PendingRewardSync {

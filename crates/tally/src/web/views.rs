@@ -87,10 +87,12 @@ impl MemberView {
     fn new(member: &Member, rank: Option<u64>, curve: Curve) -> Self {
         let level = curve.level(member.xp);
         let name = if member.display_name.is_empty() { &member.username } else { &member.display_name };
+        // Known only from an import, so far.
+        let name = if name.is_empty() { format!("Member {}", member.user_id) } else { name.clone() };
         Self {
             rank,
             user_id: member.user_id.to_string(),
-            name: name.clone(),
+            name,
             username: member.username.clone(),
             avatar: member.avatar.clone(),
             level: level.level,

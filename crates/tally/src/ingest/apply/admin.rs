@@ -5,6 +5,7 @@
 //! nothing themselves.
 
 use crate::domain::activity::Id;
+use crate::domain::import::{ImportMode, ImportRow};
 use crate::domain::snowflake;
 use crate::domain::xp::XpChange;
 use crate::store::{AuditEntry, StoreError};
@@ -77,5 +78,59 @@ pub(super) fn reset_server(
         before: total,
         after: 0,
     });
+    Ok(())
+}
+
+/// An import, claimed first: applied once, whoever applies it. Members'
+/// XP merge by `mode`; counts keep the higher figure (or the imported one
+/// when replacing); names and dates fill in what Tally does not know.
+/// Imported XP is not on any day (its history is not known) and announces
+/// nothing; reward roles follow from the level changes as always. Bots are
+/// skipped: Tally never ranks them.
+pub(super) fn import(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    rows: &[ImportRow],
+    mode: ImportMode,
+    request_id: Id,
+) -> Result<(), StoreError> {
+    if !touched.ops.claim_request(request_id, touched.now_ms)? {
+        return Ok(());
+    }
+    let curve = touched.rules(guild_id)?.leveling.curve;
+    let mut keys: Vec<(Id, Id)> = rows.iter().map(|r| (guild_id, r.user_id)).collect();
+    keys.sort_unstable();
+    let missing: Vec<(Id, Id)> = keys.iter().filter(|k| !touched.members.contains_key(k)).copied().collect();
+    touched.load(&missing)?;
+    let replace = mode == ImportMode::Replace;
+    for row in rows {
+        if touched.member(guild_id, row.user_id)?.bot {
+            continue;
+        }
+        let member = touched.member_mut(guild_id, row.user_id)?;
+        let before = member.xp;
+        member.xp = mode.xp(member.xp, row.xp);
+        member.messages = mode.count(member.messages, row.messages);
+        member.reactions_given = mode.count(member.reactions_given, row.reactions_given);
+        member.reactions_received = mode.count(member.reactions_received, row.reactions_received);
+        member.voice_ms = mode.count(member.voice_ms, row.voice_ms);
+        if let Some(name) = row.name.as_ref().filter(|_| replace || member.display_name.is_empty()) {
+            member.display_name.clone_from(name);
+        }
+        if row.joined_at_ms.is_some() && (replace || member.joined_at_ms.is_none()) {
+            member.joined_at_ms = row.joined_at_ms;
+        }
+        if row.left_at_ms.is_some() && (replace || member.joined_at_ms == row.joined_at_ms) {
+            member.left_at_ms = row.left_at_ms;
+        }
+        let after = member.xp;
+        if after < before {
+            let level = curve.level(after).level;
+            touched.forget.push((guild_id, row.user_id, level));
+            if touched.levelups.get(&(guild_id, row.user_id)).is_some_and(|l| l.level > level) {
+                touched.levelups.remove(&(guild_id, row.user_id));
+            }
+        }
+    }
     Ok(())
 }

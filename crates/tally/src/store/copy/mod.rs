@@ -183,6 +183,19 @@ pub const TABLES: &[Table] = &[
             ("sent_at", OptInt8),
         ],
     },
+    Table {
+        name: "admin_requests",
+        columns: &[
+            ("id", Int8),
+            ("guild_id", Int8),
+            ("kind", Text),
+            ("digest", Text),
+            ("payload", Text),
+            ("created_at", Int8),
+            ("picked_at", OptInt8),
+            ("done_at", OptInt8),
+        ],
+    },
     Table { name: "reward_problems", columns: &[("guild_id", Int8), ("role_id", Int8), ("noticed_at", Int8)] },
 ];
 

@@ -21,6 +21,7 @@ const ODD_ROWS: &str = "
     INSERT INTO voice_sessions VALUES (2, 3, 1700000000000, NULL, false, NULL), (2, 4, 1, 9223372036854775807, true, -1);
     INSERT INTO xp_audit VALUES (2, 9, 3, 1700000000000, 4, 'add', 9223372036854775807, 0, 9223372036854775807), (2, 10, 0, -1, 4, 'reset-server', 0, 12, 0);
     INSERT INTO log_posts VALUES (2, 3, 'leave', 5, 7, NULL, NULL), (2, 3, 'join', -5, 9223372036854775807, 1, 2);
+    INSERT INTO admin_requests VALUES (7, 2, 'import', 'abc', '{\"rows\":[]}', 1, 2, NULL);
     INSERT INTO reward_queue VALUES (2, 3, 1700000000000);
     INSERT INTO reward_problems VALUES (2, 9223372036854775807, -5);
     INSERT INTO member_prefs VALUES (2, 3, false), (2, 4, true);

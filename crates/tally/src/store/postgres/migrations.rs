@@ -168,4 +168,19 @@ pub const POSTGRES: &[&str] = &[
     ALTER TABLE voice_sessions ADD COLUMN muted BOOLEAN NOT NULL DEFAULT false;
     ALTER TABLE voice_sessions ADD COLUMN earning_since BIGINT;
     ",
+    // 7: as SQLite's version 15: requests for the ledger.
+    "
+    CREATE TABLE admin_requests (
+        id         BIGSERIAL PRIMARY KEY,
+        guild_id   BIGINT NOT NULL,
+        kind       TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        picked_at  BIGINT,
+        done_at    BIGINT,
+        UNIQUE (guild_id, kind, digest)
+    );
+    CREATE INDEX admin_requests_pending ON admin_requests (id) WHERE done_at IS NULL;
+    ",
 ];

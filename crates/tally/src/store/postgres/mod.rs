@@ -304,6 +304,78 @@ pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -
     Ok(())
 }
 
+/// Stores requests for the ledger, or finds the same ones stored before;
+/// their states, in the order given.
+pub fn submit_requests(
+    target: &Target,
+    guild_id: Id,
+    kind: &str,
+    requests: &[(String, String)],
+    at_ms: i64,
+) -> Result<Vec<super::RequestState>, StoreError> {
+    let mut client = target.connect()?;
+    migrate(&mut client)?;
+    let mut tx = client.transaction()?;
+    let insert = tx.prepare(
+        "INSERT INTO admin_requests (guild_id, kind, digest, payload, created_at) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (guild_id, kind, digest) DO NOTHING",
+    )?;
+    let find = tx.prepare(
+        "SELECT id, picked_at, done_at FROM admin_requests WHERE guild_id = $1 AND kind = $2 AND digest = $3",
+    )?;
+    let mut states = Vec::with_capacity(requests.len());
+    for (digest, payload) in requests {
+        tx.execute(&insert, &[&(guild_id as i64), &kind, digest, payload, &at_ms])?;
+        let row = tx.query_one(&find, &[&(guild_id as i64), &kind, digest])?;
+        states.push(request_state(&row));
+    }
+    tx.commit()?;
+    Ok(states)
+}
+
+fn request_state(row: &Row) -> super::RequestState {
+    super::RequestState { id: row.get::<_, i64>(0) as Id, picked_at_ms: row.get(1), done_at_ms: row.get(2) }
+}
+
+/// The states of stored requests (unknown ids are left out).
+pub fn request_states(target: &Target, ids: &[Id]) -> Result<Vec<super::RequestState>, StoreError> {
+    let mut client = target.connect()?;
+    let ids: Vec<i64> = ids.iter().map(|id| *id as i64).collect();
+    let rows =
+        client.query("SELECT id, picked_at, done_at FROM admin_requests WHERE id = ANY($1) ORDER BY id", &[&ids])?;
+    Ok(rows.iter().map(request_state).collect())
+}
+
+/// Requests stored before with these digests, without storing anything
+/// (a dry run): None for each one not found, or when there is no schema yet.
+pub fn find_requests(
+    target: &Target,
+    guild_id: Id,
+    kind: &str,
+    digests: &[String],
+) -> Result<Vec<Option<super::RequestState>>, StoreError> {
+    let mut client = target.connect()?;
+    let exists: bool = client.query_one("SELECT to_regclass('admin_requests') IS NOT NULL", &[])?.get(0);
+    if !exists {
+        return Ok(vec![None; digests.len()]);
+    }
+    let rows = client.query(
+        "SELECT id, picked_at, done_at, digest FROM admin_requests WHERE guild_id = $1 AND kind = $2 AND digest = ANY($3)",
+        &[&(guild_id as i64), &kind, &digests],
+    )?;
+    let found: std::collections::HashMap<String, super::RequestState> =
+        rows.iter().map(|r| (r.get::<_, String>(3), request_state(r))).collect();
+    Ok(digests.iter().map(|d| found.get(d).copied()).collect())
+}
+
+/// Notes that a running bot took requests into its ledger.
+pub fn mark_requests_picked(target: &Target, ids: &[Id], at_ms: i64) -> Result<(), StoreError> {
+    let mut client = target.connect()?;
+    let ids: Vec<i64> = ids.iter().map(|id| *id as i64).collect();
+    client.execute("UPDATE admin_requests SET picked_at = $2 WHERE id = ANY($1)", &[&ids, &at_ms])?;
+    Ok(())
+}
+
 /// Marks join/leave posts as posted.
 pub fn mark_log_posts_sent(
     target: &Target,
@@ -643,6 +715,14 @@ impl StoreOps for PgOps<'_, '_> {
             &[(&(guild_id as i64), Type::INT8)],
         )?;
         Ok(rows.iter().map(|r| r.get::<_, i64>(0) as Id).collect())
+    }
+
+    fn claim_request(&mut self, request_id: Id, at_ms: i64) -> Result<bool, StoreError> {
+        let rows = self.run(
+            "UPDATE admin_requests SET done_at = $2, payload = '' WHERE id = $1 AND done_at IS NULL RETURNING id",
+            &[(&(request_id as i64), Type::INT8), (&at_ms, Type::INT8)],
+        )?;
+        Ok(rows.len() == 1)
     }
 
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {

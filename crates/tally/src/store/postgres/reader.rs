@@ -200,6 +200,32 @@ impl Reader for PgReader {
             .collect())
     }
 
+    fn pending_requests(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::AdminRequest>, StoreError> {
+        let rows = self.query(
+            "SELECT id, guild_id, kind, payload FROM admin_requests
+             WHERE done_at IS NULL AND (guild_id >> 22) % $1 BETWEEN $2 AND $3 ORDER BY id LIMIT $4",
+            &[
+                (&i64::from(shards.total), Type::INT8),
+                (&i64::from(shards.first), Type::INT8),
+                (&i64::from(shards.last), Type::INT8),
+                (&i64::from(limit), Type::INT8),
+            ],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| crate::store::AdminRequest {
+                id: r.get::<_, i64>(0) as Id,
+                guild_id: r.get::<_, i64>(1) as Id,
+                kind: r.get(2),
+                payload: r.get(3),
+            })
+            .collect())
+    }
+
     fn present_count(&self, guild_id: Id) -> Result<u64, StoreError> {
         let rows = self.query(
             "SELECT COUNT(*) FROM members WHERE guild_id = $1 AND left_at IS NULL",

@@ -192,4 +192,20 @@ pub const SQLITE: &[&str] = &[
     ALTER TABLE voice_sessions ADD COLUMN muted INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE voice_sessions ADD COLUMN earning_since INTEGER;
     ",
+    // 15: requests the command line leaves for the ledger (imports), each
+    // applied once: claimed in the transaction that applies it.
+    "
+    CREATE TABLE admin_requests (
+        id         INTEGER PRIMARY KEY,
+        guild_id   INTEGER NOT NULL,
+        kind       TEXT NOT NULL,
+        digest     TEXT NOT NULL,
+        payload    TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        picked_at  INTEGER,
+        done_at    INTEGER,
+        UNIQUE (guild_id, kind, digest)
+    );
+    CREATE INDEX admin_requests_pending ON admin_requests (id) WHERE done_at IS NULL;
+    ",
 ];

@@ -122,6 +122,92 @@ pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32)], at_ms: i64) -> Re
     Ok(())
 }
 
+/// Stores requests for the ledger (creating and migrating the database if
+/// need be), or finds the same ones (same server, kind and digest) stored
+/// before; their states, in the order given.
+pub fn submit_requests(
+    path: &Path,
+    guild_id: Id,
+    kind: &str,
+    requests: &[(String, String)],
+    at_ms: i64,
+) -> Result<Vec<super::RequestState>, StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    migrate(&mut conn)?;
+    let tx = conn.transaction()?;
+    let mut states = Vec::with_capacity(requests.len());
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT OR IGNORE INTO admin_requests (guild_id, kind, digest, payload, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        let mut find = tx.prepare_cached(
+            "SELECT id, picked_at, done_at FROM admin_requests WHERE guild_id = ?1 AND kind = ?2 AND digest = ?3",
+        )?;
+        for (digest, payload) in requests {
+            insert.execute(params![guild_id as i64, kind, digest, payload, at_ms])?;
+            states.push(find.query_row(params![guild_id as i64, kind, digest], request_state)?);
+        }
+    }
+    tx.commit()?;
+    Ok(states)
+}
+
+fn request_state(r: &Row<'_>) -> rusqlite::Result<super::RequestState> {
+    Ok(super::RequestState { id: r.get::<_, i64>(0)? as Id, picked_at_ms: r.get(1)?, done_at_ms: r.get(2)? })
+}
+
+/// The states of stored requests (unknown ids are left out).
+pub fn request_states(path: &Path, ids: &[Id]) -> Result<Vec<super::RequestState>, StoreError> {
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    let mut find = conn.prepare_cached("SELECT id, picked_at, done_at FROM admin_requests WHERE id = ?1")?;
+    let mut states = Vec::with_capacity(ids.len());
+    for id in ids {
+        states.extend(find.query_row([*id as i64], request_state).optional()?);
+    }
+    Ok(states)
+}
+
+/// Requests stored before with these digests, without storing anything
+/// (a dry run): None for each one not found, or when there is no database.
+pub fn find_requests(
+    path: &Path,
+    guild_id: Id,
+    kind: &str,
+    digests: &[String],
+) -> Result<Vec<Option<super::RequestState>>, StoreError> {
+    if !path.exists() {
+        return Ok(vec![None; digests.len()]);
+    }
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    configure(&conn)?;
+    let table: i64 =
+        conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'admin_requests'", [], |r| r.get(0))?;
+    if table == 0 {
+        return Ok(vec![None; digests.len()]);
+    }
+    let mut find = conn.prepare_cached(
+        "SELECT id, picked_at, done_at FROM admin_requests WHERE guild_id = ?1 AND kind = ?2 AND digest = ?3",
+    )?;
+    digests.iter().map(|d| Ok(find.query_row(params![guild_id as i64, kind, d], request_state).optional()?)).collect()
+}
+
+/// Notes that a running bot took requests into its ledger.
+pub fn mark_requests_picked(path: &Path, ids: &[Id], at_ms: i64) -> Result<(), StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    let tx = conn.transaction()?;
+    {
+        let mut mark = tx.prepare_cached("UPDATE admin_requests SET picked_at = ?2 WHERE id = ?1")?;
+        for id in ids {
+            mark.execute(params![*id as i64, at_ms])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
 /// Marks join/leave posts as posted: `(guild, user, change, at)`.
 pub fn mark_log_posts_sent(
     path: &Path,
@@ -330,6 +416,14 @@ impl StoreOps for SqliteOps<'_> {
         let mut stmt = self.tx.prepare_cached("SELECT user_id FROM members WHERE guild_id = ?1 AND left_at IS NULL")?;
         let rows = stmt.query_map([guild_id as i64], |r| r.get::<_, i64>(0).map(|id| id as u64))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn claim_request(&mut self, request_id: Id, at_ms: i64) -> Result<bool, StoreError> {
+        let claimed = self
+            .tx
+            .prepare_cached("UPDATE admin_requests SET done_at = ?2, payload = '' WHERE id = ?1 AND done_at IS NULL")?
+            .execute(params![request_id as i64, at_ms])?;
+        Ok(claimed == 1)
     }
 
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
@@ -801,6 +895,28 @@ impl Reader for SqliteReader {
                         joined_at_ms: r.get(5)?,
                     },
                     display_name: r.get(6)?,
+                })
+            })?
+            .collect()
+        })
+    }
+
+    fn pending_requests(
+        &self,
+        shards: crate::domain::shards::ShardRange,
+        limit: u32,
+    ) -> Result<Vec<crate::store::AdminRequest>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT id, guild_id, kind, payload FROM admin_requests
+                 WHERE done_at IS NULL AND (guild_id >> 22) % ?1 BETWEEN ?2 AND ?3 ORDER BY id LIMIT ?4",
+            )?
+            .query_map(params![shards.total, shards.first, shards.last, limit], |r| {
+                Ok(crate::store::AdminRequest {
+                    id: r.get::<_, i64>(0)? as Id,
+                    guild_id: r.get::<_, i64>(1)? as Id,
+                    kind: r.get(2)?,
+                    payload: r.get(3)?,
                 })
             })?
             .collect()
