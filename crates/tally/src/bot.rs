@@ -151,7 +151,7 @@ impl Bot {
         };
         let announcer = tokio::spawn(crate::announce::run(Arc::clone(&context), range, stop_rx.clone()));
         let role_task = tokio::spawn(crate::roles::run(Arc::clone(&context), range, stop_rx.clone()));
-        let request_task = tokio::spawn(crate::requests::run(Arc::clone(&context), range, stop_rx.clone()));
+        let request_task = tokio::spawn(crate::requests::take::run(Arc::clone(&context), range, stop_rx.clone()));
         let queue = identify_queue(&database, &gateway.session_start_limit, range.total);
         let mut shards = JoinSet::new();
         for number in range.shards() {

@@ -29,6 +29,8 @@ enum Command {
     Export(ExportArgs),
     /// Bring members' XP in from MEE6's leaderboard pages, Tally's export or a CSV with user_id,xp.
     Import(ImportArgs),
+    /// Erase everything Tally holds about one member in one server (as /privacy delete does).
+    Forget(ForgetArgs),
     /// Run only the Discord simulator with a busy demo server, for `tally run` to connect to.
     Sim(crate::demo::SimArgs),
     /// Show or hide a server's leaderboard on the web page.
@@ -135,6 +137,18 @@ struct ImportArgs {
     database: DatabaseArg,
 }
 
+#[derive(Debug, Args)]
+struct ForgetArgs {
+    /// The server (guild) id.
+    #[arg(long)]
+    guild: u64,
+    /// The member's user id.
+    #[arg(long)]
+    user: u64,
+    #[command(flatten)]
+    database: DatabaseArg,
+}
+
 /// `--mode`, as the command line spells it.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum ImportModeArg {
@@ -208,6 +222,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         // The database clients block: off the async threads.
         Command::Export(args) => tokio::task::spawn_blocking(move || export_guild(args)).await?,
         Command::Import(args) => tokio::task::spawn_blocking(move || import_files(args)).await?,
+        Command::Forget(args) => tokio::task::spawn_blocking(move || forget_member(args)).await?,
         Command::Web(args) => tokio::task::spawn_blocking(move || set_web_public(args)).await?,
         Command::Copy(args) => tokio::task::spawn_blocking(move || copy_database(args)).await?,
     }
@@ -412,4 +427,29 @@ fn broken_pipe(error: &anyhow::Error) -> bool {
         .map(std::io::Error::kind)
         .or_else(|| error.downcast_ref::<serde_json::Error>().and_then(serde_json::Error::io_error_kind));
     kind == Some(std::io::ErrorKind::BrokenPipe)
+}
+
+fn forget_member(args: ForgetArgs) -> anyhow::Result<()> {
+    use crate::requests::{hand_over, ForgetRequest, Request, FORGET};
+
+    let (database, reader) = existing(&args.database)?;
+    let held = reader.member(args.guild, args.user)?.is_some();
+    let asked = ForgetRequest { user_id: args.user, asked_at_ms: crate::domain::days::now_ms() };
+    let request = Request::new(FORGET, serde_json::to_string(&asked)?, 1);
+    let states = hand_over::submit(&database, args.guild, FORGET, std::slice::from_ref(&request))?;
+    let by_bot = hand_over::complete(&database, args.guild, FORGET, &[(states[0].id, &request)], &mut |_, _, _| {})?;
+    if !held {
+        println!(
+            "Tally held no member row for {} in server {}; anything else about them is erased too.",
+            args.user, args.guild
+        );
+    }
+    println!(
+        "Erased everything Tally held about member {} in server {}{}. {}",
+        args.user,
+        args.guild,
+        if by_bot { " (through the running bot)" } else { "" },
+        crate::commands::TOTALS_KEPT
+    );
+    Ok(())
 }

@@ -6,6 +6,7 @@ mod card;
 mod config;
 mod joined;
 mod leaderboard;
+mod privacy;
 mod reply;
 mod rewards;
 mod stats;
@@ -21,7 +22,8 @@ use twilight_model::id::{marker::GuildMarker, Id};
 use twilight_model::user::User;
 
 use crate::bot::Context;
-use crate::ingest::admin;
+use crate::ingest::{admin, privacy as choices};
+pub use privacy::TOTALS_KEPT;
 pub use reply::{Reply, Shape};
 
 /// Every command Tally registers.
@@ -36,6 +38,7 @@ pub fn definitions() -> Vec<Command> {
         crate::ingest::admin::NotifyCommand::create_command().into(),
         crate::ingest::admin::XpCommand::create_command().into(),
         crate::ingest::admin::RewardsCommand::create_command().into(),
+        crate::ingest::privacy::PrivacyCommand::create_command().into(),
     ]
 }
 
@@ -120,7 +123,7 @@ fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
             "card" => Ok(Shape::PRIVATE),
             "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
             "config" | "xp" | "rewards" if !admin::may_manage(interaction) => Err(needs_manage_server()),
-            "config" | "xp" | "rewards" | "notify" => Ok(Shape::PRIVATE),
+            "config" | "xp" | "rewards" | "notify" | "privacy" => Ok(Shape::PRIVATE),
             other => Err(unknown_command(other)),
         },
         Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(leaderboard::BUTTON_PREFIX) => {
@@ -133,6 +136,21 @@ fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
                     None => Ok(Shape::UPDATE),
                 },
                 None => Err(not_a_command()),
+            }
+        }
+        Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(choices::DELETE_CONFIRM) => {
+            match choices::read_delete_confirm(&click.custom_id) {
+                Some(confirm) => match choices::delete_refusal(interaction, confirm) {
+                    Some(refusal) => Err(Reply::notice(refusal)),
+                    None => Ok(Shape::UPDATE),
+                },
+                None => Err(not_a_command()),
+            }
+        }
+        Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(choices::DELETE_CANCEL) => {
+            match click.custom_id.strip_prefix(choices::DELETE_CANCEL).and_then(|m| m.parse::<u64>().ok()) {
+                Some(member) if member == invoker.id.get() => Ok(Shape::UPDATE),
+                _ => Err(Reply::notice("Only the member who asked can answer this.")),
             }
         }
         Some(InteractionData::MessageComponent(click)) if click.custom_id.starts_with(admin::RESET_CANCEL) => {
@@ -163,7 +181,7 @@ fn not_a_command() -> Reply {
 
 fn unknown_command(name: &str) -> Reply {
     Reply::notice(format!(
-        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /config, /xp or /rewards."
+        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /privacy, /config, /xp or /rewards."
     ))
 }
 
@@ -203,6 +221,16 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &F
                 },
             );
         }
+        Some(InteractionData::MessageComponent(click))
+            if click.custom_id.starts_with(choices::DELETE_CONFIRM)
+                || click.custom_id.starts_with(choices::DELETE_CANCEL) =>
+        {
+            let request = Request { context, guild_id, invoker };
+            return privacy::clicked(&request, &click.custom_id, freshness).await.unwrap_or_else(|error| {
+                tracing::error!(%error, "privacy confirmation failed");
+                Reply::notice("Something went wrong. Please try again in a moment.")
+            });
+        }
         _ => return not_a_command(),
     };
     let input = CommandInputData::from(data.as_ref().clone());
@@ -232,6 +260,7 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &F
         "notify" => config::run_notify(&request, input, freshness).await,
         "xp" => xp::run(&request, input, freshness, interaction.id.get()).await,
         "rewards" => rewards::run(&request, input, freshness).await,
+        "privacy" => privacy::run(&request, input, freshness, interaction.id.get()).await,
         other => return unknown_command(other),
     };
     result.unwrap_or_else(|error| {

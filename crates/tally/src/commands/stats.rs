@@ -35,12 +35,16 @@ pub(crate) async fn run(request: &Request<'_>, command: StatsCommand) -> anyhow:
     let Some(crate::store::MemberSummary { member, accent, days, voice_since: in_voice_since }) = summary else {
         return Ok(Reply::notice(format!("I haven't seen any activity from {} in this server yet.", user.name)));
     };
+    if member.hidden && user_id != request.invoker.id.get() {
+        return Ok(Reply::notice(format!("{} keeps their stats in this server private.", user.name)));
+    }
     let level = curve.level(member.xp);
     let name = if member.display_name.is_empty() { user.name.clone() } else { member.display_name.clone() };
     let accent = accent.unwrap_or(card::DEFAULT_ACCENT);
     let ranked = rank.filter(|_| member.left_at_ms.is_none());
     let rank = match (rank, member.left_at_ms) {
         (_, Some(_)) => "left the server".to_owned(),
+        (_, None) if member.hidden => "hidden (/privacy show to rank)".to_owned(),
         (Some(rank), None) => format!("#{}", thousands(rank)),
         (None, None) => "unranked (no XP yet)".to_owned(),
     };

@@ -165,9 +165,10 @@ async fn log(request: &Request<'_>, member: Option<u64>) -> anyhow::Result<Reply
         };
         let _ = writeln!(
             lines,
-            "<t:{}:f> <@{}> {what}: {} → {} XP",
+            "<t:{}:f> {} {what}: {} → {} XP",
             e.at_ms.div_euclid(1000),
-            e.by,
+            // 0: the admin erased their data (`/privacy delete`).
+            if e.by == 0 { "an admin".to_owned() } else { format!("<@{}>", e.by) },
             thousands(e.before),
             thousands(e.after)
         );

@@ -121,6 +121,29 @@ pub enum Activity {
         /// The stored request this applies.
         request_id: Id,
     },
+    /// A member's privacy choice (`/privacy hide|show|stop|start`).
+    Privacy {
+        /// The server.
+        guild_id: Id,
+        /// The member.
+        user_id: Id,
+        /// What they chose.
+        change: crate::domain::privacy::PrivacyChange,
+        /// When (the interaction's time): stopping ends a voice session here.
+        at_ms: i64,
+    },
+    /// Everything Tally holds about a member in a server is erased
+    /// (`/privacy delete`, confirmed, or `tally forget`); the server's
+    /// totals per day keep their sums. `request_id` when it came from the
+    /// command line, claimed as an import is.
+    Forget {
+        /// The server.
+        guild_id: Id,
+        /// The member.
+        user_id: Id,
+        /// The stored request this applies, if any.
+        request_id: Option<Id>,
+    },
     /// A member turned level-up pings to themselves off or on (`/notify`).
     Notify {
         /// The server.
@@ -206,7 +229,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 17] = [
+    pub const KINDS: [&'static str; 19] = [
         "guild",
         "member_seen",
         "join",
@@ -224,6 +247,8 @@ impl Activity {
         "reset_server_xp",
         "sync_rewards",
         "import",
+        "privacy",
+        "forget",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -246,6 +271,8 @@ impl Activity {
             Self::ResetServerXp { .. } => 14,
             Self::SyncRewards { .. } => 15,
             Self::Import { .. } => 16,
+            Self::Privacy { .. } => 17,
+            Self::Forget { .. } => 18,
         }
     }
 }

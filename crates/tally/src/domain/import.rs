@@ -107,6 +107,8 @@ pub fn outcome(mode: ImportMode, have: Option<u64>, imported: u64) -> Outcome {
 pub enum Skip {
     /// Tally knows the account as a bot, and never ranks bots.
     Bot,
+    /// The member asked Tally not to count them (`/privacy stop`).
+    Stopped,
 }
 
 impl Skip {
@@ -114,6 +116,7 @@ impl Skip {
     pub fn reason(self) -> &'static str {
         match self {
             Self::Bot => "a bot account",
+            Self::Stopped => "asked not to be counted (/privacy stop)",
         }
     }
 }

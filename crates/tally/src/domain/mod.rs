@@ -7,6 +7,7 @@ pub mod days;
 pub mod humanize;
 pub mod import;
 pub mod level;
+pub mod privacy;
 pub mod rewards;
 pub mod settings;
 pub mod shards;

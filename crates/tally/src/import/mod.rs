@@ -1,24 +1,22 @@
 //! Importing members' XP and counts from other bots and from Tally's own
 //! export. [`parse`] reads files (nothing is written until every file is
 //! read and checked); [`requests`] cuts the rows into stored requests, each
-//! applied once; [`run`] hands them to a running bot's ledger, or applies
-//! them itself when no bot takes them.
+//! applied once; [`run`] hands them over (see [`crate::requests`]).
 
 pub mod parse;
 pub mod run;
 
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
-
 use crate::domain::import::{ImportMode, ImportRequest, ImportRow};
+use crate::requests::Request;
 pub use parse::{FileProblem, Kind};
 
 /// Rows per stored request: small enough that one is a short transaction
 /// beside the bot's batches, large enough that a big server is few of them.
 pub const REQUEST_ROWS: usize = 2_000;
 /// The `kind` of import requests in the database.
-pub const REQUEST_KIND: &str = "import";
+pub const REQUEST_KIND: &str = crate::requests::IMPORT;
 
 /// Everything read from the files, checked and ready to import.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -91,26 +89,12 @@ pub fn read_texts(texts: &[(String, String)]) -> Result<Inputs, FileProblem> {
     Ok(Inputs { files, rows })
 }
 
-/// One stored request's content: its digest (what makes it the same request
-/// on a second run), its JSON, and its rows.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Request {
-    /// SHA-256 of the JSON, hex.
-    pub digest: String,
-    /// [`ImportRequest`] as JSON.
-    pub payload: String,
-    /// How many members it holds.
-    pub rows: usize,
-}
-
 /// Cuts `rows` (by member id) into requests of [`REQUEST_ROWS`].
 pub fn requests(rows: &[ImportRow], mode: ImportMode) -> Vec<Request> {
     rows.chunks(REQUEST_ROWS)
         .map(|chunk| {
             let request = ImportRequest { mode, rows: chunk.to_vec() };
-            let payload = serde_json::to_string(&request).expect("rows serialise");
-            let digest = Sha256::digest(payload.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-            Request { digest, payload, rows: chunk.len() }
+            Request::new(REQUEST_KIND, serde_json::to_string(&request).expect("rows serialise"), chunk.len())
         })
         .collect()
 }

@@ -613,9 +613,18 @@ pub fn read_config(command: ConfigCommand) -> Result<ConfigRequest, String> {
 }
 
 /// The activity an interaction records, if it is an allowed, valid
-/// `/config` change or a `/notify`. Everything else records nothing.
+/// `/config` change, a `/notify` or a `/privacy` choice. Everything else
+/// records nothing.
 pub fn translate_interaction(interaction: &Interaction) -> Vec<Activity> {
     let Some(guild_id) = interaction.guild_id else { return Vec::new() };
+    let privacy = match &interaction.data {
+        Some(InteractionData::MessageComponent(click)) => click.custom_id.starts_with(super::privacy::DELETE_CONFIRM),
+        Some(InteractionData::ApplicationCommand(data)) => data.name == "privacy",
+        _ => false,
+    };
+    if privacy {
+        return super::privacy::translate(interaction);
+    }
     if let Some(InteractionData::MessageComponent(click)) = &interaction.data {
         return match read_reset_confirm(&click.custom_id) {
             Some(confirm) if reset_refusal(interaction, confirm).is_none() => vec![Activity::ResetServerXp {

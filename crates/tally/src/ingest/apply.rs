@@ -12,6 +12,7 @@ use crate::store::{
 };
 
 mod admin;
+mod privacy;
 mod voice;
 use voice::{end_voice, voice_changed};
 
@@ -33,11 +34,7 @@ pub struct RankChange {
 
 /// The XP a member is ranked with, if they are ranked at all.
 pub fn ranked_xp(member: &Member) -> Option<u64> {
-    ranked(member.xp, member.left_at_ms, member.bot)
-}
-
-fn ranked(xp: u64, left_at_ms: Option<i64>, bot: bool) -> Option<u64> {
-    (!bot && left_at_ms.is_none() && xp > 0).then_some(xp)
+    Loaded::of(member).ranked()
 }
 
 /// What a committed batch changed, for what is kept in memory beside the database.
@@ -52,12 +49,28 @@ pub struct Applied {
 /// One member in a batch: the row, whether it changed, and the row as loaded.
 type Entry = (Member, bool, Option<Loaded>);
 
-/// What a member's stored row held before the batch.
-#[derive(Debug, Clone, Copy)]
+/// What a member's stored row held before the batch: the columns that
+/// decide ranking and the ranking index (a change rewrites them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Loaded {
     xp: u64,
     left_at_ms: Option<i64>,
     bot: bool,
+    hidden: bool,
+    stopped: bool,
+}
+
+impl Loaded {
+    fn of(member: &Member) -> Self {
+        let Member { xp, left_at_ms, bot, hidden, stopped, .. } = *member;
+        Self { xp, left_at_ms, bot, hidden, stopped }
+    }
+
+    /// The XP the member is ranked with, if ranked at all: present, not a
+    /// bot, not hidden, with some XP.
+    fn ranked(self) -> Option<u64> {
+        (!self.bot && !self.hidden && self.left_at_ms.is_none() && self.xp > 0).then_some(self.xp)
+    }
 }
 
 /// Something stored, as it was before the batch and as it is now.
@@ -152,6 +165,13 @@ impl Wanted {
                 }
                 Activity::Notify { .. } => {}
                 Activity::Import { guild_id, .. } => w.guilds.push(*guild_id),
+                Activity::Privacy { guild_id, user_id, .. } | Activity::Forget { guild_id, user_id, .. } => {
+                    // Stopping or erasing ends a voice session, which looks at the channel.
+                    w.guilds.push(*guild_id);
+                    w.voice_guilds.push(*guild_id);
+                    w.members.push((*guild_id, *user_id));
+                    w.voice_members.push((*guild_id, *user_id));
+                }
             }
         }
         for list in [&mut w.guilds, &mut w.messages, &mut w.voice_guilds] {
@@ -197,6 +217,8 @@ struct Touched<'o> {
     levelups: BTreeMap<(Id, Id), LevelUpRow>,
     /// Level-ups an admin took away: `(guild, user, above this level)`.
     forget: Vec<(Id, Id, u32)>,
+    /// Members erased in the batch, off the standings.
+    erased: Vec<RankChange>,
     /// Admins' XP changes, for the audit log.
     audit: Vec<crate::store::AuditEntry>,
     /// Servers whose every member's reward roles must be checked.
@@ -263,6 +285,7 @@ impl<'o> Touched<'o> {
             pings: BTreeMap::new(),
             levelups: BTreeMap::new(),
             forget: Vec::new(),
+            erased: Vec::new(),
             audit: Vec::new(),
             reward_sync_all: Vec::new(),
             rejoined: Vec::new(),
@@ -286,7 +309,7 @@ impl<'o> Touched<'o> {
             return Ok(());
         }
         for stored in self.ops.load_members(keys)? {
-            let loaded = Loaded { xp: stored.xp, left_at_ms: stored.left_at_ms, bot: stored.bot };
+            let loaded = Loaded::of(&stored);
             self.members.insert((stored.guild_id, stored.user_id), (stored, false, Some(loaded)));
         }
         for &(guild_id, user_id) in keys {
@@ -533,7 +556,7 @@ impl<'o> Touched<'o> {
         writes.guild_days.sort_unstable_by_key(|(key, _)| *key);
         writes.member_days = self.member_days.into_iter().collect();
         writes.member_days.sort_unstable_by_key(|(key, _)| *key);
-        let mut moves = Vec::new();
+        let mut moves = self.erased;
         // In key order: neighbouring rows share B-tree pages, so each page is
         // found and rewritten once instead of once per member in hash order.
         let mut rows: Vec<&Entry> = self.members.values().filter(|(_, dirty, _)| *dirty).collect();
@@ -541,13 +564,11 @@ impl<'o> Touched<'o> {
         for (member, _, loaded) in rows.iter().copied() {
             let write = match loaded {
                 None => RowWrite::Insert,
-                Some(l) if (l.xp, l.left_at_ms, l.bot) == (member.xp, member.left_at_ms, member.bot) => {
-                    RowWrite::Counters
-                }
+                Some(l) if *l == Loaded::of(member) => RowWrite::Counters,
                 Some(_) => RowWrite::Everything,
             };
             writes.members.push((member, write));
-            let before = loaded.and_then(|l| ranked(l.xp, l.left_at_ms, l.bot));
+            let before = loaded.and_then(Loaded::ranked);
             let after = ranked_xp(member);
             if after != before {
                 moves.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
@@ -671,6 +692,13 @@ where
             Activity::Notify { guild_id, user_id, pings } => {
                 touched.pings.insert((*guild_id, *user_id), *pings);
             }
+            Activity::Privacy { guild_id, user_id, change, at_ms } => {
+                privacy::choose(&mut touched, *guild_id, *user_id, *change, *at_ms)?;
+            }
+            Activity::Forget { guild_id, user_id, request_id } => {
+                privacy::forget(&mut touched, *guild_id, *user_id, *request_id)?;
+                joins.retain(|e| (e.guild_id, e.user_id) != (*guild_id, *user_id));
+            }
             Activity::Message { author, message_id, channel_id, roles } => {
                 let rules = touched.rules(author.guild_id)?;
                 let settings = rules.xp;
@@ -686,7 +714,7 @@ where
                         at_ms: joined,
                     });
                 }
-                if !member.bot {
+                if !member.bot && !member.stopped {
                     member.messages += 1;
                     let at = snowflake::timestamp_ms(*message_id);
                     let mut earned = 0;
@@ -818,15 +846,25 @@ fn add_reaction(
     author_id: Option<Id>,
     day: i64,
 ) -> Result<(), StoreError> {
-    if reactor_is_bot || author_id == Some(key.user_id) || touched.member(guild_id, key.user_id)?.bot {
+    if reactor_is_bot || author_id == Some(key.user_id) {
         return Ok(());
     }
-    if let Some(author) = author_id {
-        if touched.member(guild_id, author)?.bot {
+    let reactor = touched.member(guild_id, key.user_id)?;
+    if reactor.bot || reactor.stopped {
+        return Ok(());
+    }
+    let mut author = author_id.unwrap_or(UNKNOWN_AUTHOR);
+    if author != UNKNOWN_AUTHOR {
+        let by = touched.member(guild_id, author)?;
+        if by.bot {
             return Ok(());
         }
+        // The reactor's gift counts; nothing is recorded about a member
+        // who stopped counting, so neither is its receipt.
+        if by.stopped {
+            author = UNKNOWN_AUTHOR;
+        }
     }
-    let author = author_id.unwrap_or(UNKNOWN_AUTHOR);
     let counted = CountedReaction { reactor: key.user_id, author, day: Some(day) };
     if !touched.insert_reaction(guild_id, key, counted)? {
         return Ok(()); // Already counted (Discord repeats an add only after a remove).

@@ -7,6 +7,7 @@ pub mod chunks;
 pub mod decode;
 pub mod fast;
 pub mod ledger;
+pub mod privacy;
 pub mod translate;
 
 pub use ledger::{Envelope, Ledger, LedgerHandle, LedgerStats, SessionInfo};

@@ -222,6 +222,14 @@ pub trait StoreOps {
     fn claim_request(&mut self, request_id: Id, at_ms: i64) -> Result<bool, StoreError>;
     /// Every member ever stored for a server, present or not.
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
+    /// Erases everything stored about a member in a server (`/privacy
+    /// delete`): their row, days, membership log, the counted reactions they
+    /// gave (those they received keep counting for the giver, with no
+    /// author), voice session, choices, queued posts and level-ups, the XP
+    /// log about them (entries they made as an admin lose their name), and
+    /// their card colour when no other server holds them. The server's days
+    /// keep their sums.
+    fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError>;
     /// Counted reactions with one of `keys`, or on one of `messages`.
     fn counted_reactions(
         &mut self,
@@ -239,3 +247,22 @@ pub trait StoreOps {
     /// Stores where shards' sessions stand.
     fn save_positions(&mut self, positions: &[ShardPosition]) -> Result<(), StoreError>;
 }
+
+/// The statements of [`StoreOps::erase_member`], with `{g}` and `{u}` for
+/// the server's and member's parameters; the order matters only for the
+/// last, which looks for the member in other servers.
+pub const ERASE_MEMBER: &[&str] = &[
+    "DELETE FROM members WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM member_days WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM membership_log WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM counted_reactions WHERE guild_id = {g} AND user_id = {u}",
+    "UPDATE counted_reactions SET author_id = 0 WHERE guild_id = {g} AND author_id = {u}",
+    "DELETE FROM voice_sessions WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM member_prefs WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM levelups WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM reward_queue WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM log_posts WHERE guild_id = {g} AND user_id = {u}",
+    "DELETE FROM xp_audit WHERE guild_id = {g} AND target_id = {u}",
+    "UPDATE xp_audit SET by_id = 0 WHERE guild_id = {g} AND by_id = {u}",
+    "DELETE FROM card_prefs WHERE user_id = {u} AND NOT EXISTS (SELECT 1 FROM members WHERE user_id = {u})",
+];

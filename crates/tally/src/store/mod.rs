@@ -112,6 +112,10 @@ pub struct Member {
     pub joined_at_ms: Option<i64>,
     /// When the member left, if they are gone.
     pub left_at_ms: Option<i64>,
+    /// Off every public board (`/privacy hide`), still counted.
+    pub hidden: bool,
+    /// Not counted (`/privacy stop`) until `/privacy start`.
+    pub stopped: bool,
 }
 
 impl Member {
@@ -126,9 +130,9 @@ impl Member {
 pub enum RowWrite {
     /// The row is new.
     Insert,
-    /// Counters, names or dates changed; XP, presence and bot flag did not.
+    /// Counters, names or dates changed; XP, presence, bot flag and privacy did not.
     Counters,
-    /// XP, presence or the bot flag changed too.
+    /// XP, presence, the bot flag or privacy changed too.
     Everything,
 }
 

@@ -263,7 +263,7 @@ pub fn board(reader: &dyn Reader, guild_id: Id, page: u64, choice: Choice, today
 pub fn profile(reader: &dyn Reader, guild_id: Id, user_id: Id, today: i64) -> Result<ProfileView, ViewError> {
     let server = public_server(reader, guild_id)?;
     let member = match reader.member(guild_id, user_id)? {
-        Some(m) if m.left_at_ms.is_none() && !m.bot => m,
+        Some(m) if m.left_at_ms.is_none() && !m.bot && !m.hidden => m,
         _ => return Err(ViewError::NotFound),
     };
     let rank = reader.rank(guild_id, user_id)?;

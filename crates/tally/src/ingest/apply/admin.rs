@@ -86,7 +86,7 @@ pub(super) fn reset_server(
 /// when replacing); names and dates fill in what Tally does not know.
 /// Imported XP is not on any day (its history is not known) and announces
 /// nothing; reward roles follow from the level changes as always. Bots are
-/// skipped: Tally never ranks them.
+/// skipped (Tally never ranks them), and members who asked not to be counted.
 pub(super) fn import(
     touched: &mut Touched<'_>,
     guild_id: Id,
@@ -104,7 +104,8 @@ pub(super) fn import(
     touched.load(&missing)?;
     let replace = mode == ImportMode::Replace;
     for row in rows {
-        if touched.member(guild_id, row.user_id)?.bot {
+        let known = touched.member(guild_id, row.user_id)?;
+        if known.bot || known.stopped {
             continue;
         }
         let member = touched.member_mut(guild_id, row.user_id)?;

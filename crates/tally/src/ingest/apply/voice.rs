@@ -28,7 +28,10 @@ pub(super) fn voice_changed(
     at_ms: i64,
 ) -> Result<(), StoreError> {
     let afk = touched.afk_channel(guild_id)?;
-    let counted = now.is_some_and(|(c, _)| Some(c) != afk) && !bot && !touched.member(guild_id, user_id)?.bot;
+    let counted = now.is_some_and(|(c, _)| Some(c) != afk) && !bot && {
+        let member = touched.member(guild_id, user_id)?;
+        !member.bot && !member.stopped
+    };
     let was_in = touched.voice_slot(guild_id, user_id)?.now.and_then(|s| s.channel_id);
     let channels = [was_in, now.map(|(c, _)| c).filter(|_| counted)];
     settle(touched, guild_id, &channels, at_ms)?;

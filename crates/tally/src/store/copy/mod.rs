@@ -60,6 +60,7 @@ pub const TABLES: &[Table] = &[
             ("web_public", Bool),
             ("afk_channel_id", OptInt8),
             ("leveling", OptText),
+            ("removed_at", OptInt8),
         ],
     },
     Table {
@@ -79,6 +80,8 @@ pub const TABLES: &[Table] = &[
             ("left_at", OptInt8),
             ("voice_ms", Int8),
             ("avatar", OptText),
+            ("hidden", Bool),
+            ("stopped", Bool),
         ],
     },
     Table { name: "membership_log", columns: &[("guild_id", Int8), ("user_id", Int8), ("change", Text), ("at", Int8)] },

@@ -8,10 +8,10 @@ use crate::store::suite::{on_every_backend, TestDb};
 /// One row in every table, with the values most likely to be bent on the
 /// way: the largest snowflake, negatives, NULLs, text beyond ASCII, quotes.
 const ODD_ROWS: &str = "
-    INSERT INTO guilds VALUES (9223372036854775807, 'Café ☕ ''quoted''', 1, 2, 0, true, NULL, NULL);
-    INSERT INTO guilds VALUES (2, '', 15, 25, 60, false, 1234567890123456789, '{\"curve\":{\"a\":0,\"b\":1,\"c\":2}}');
-    INSERT INTO members VALUES (2, 3, 'ünïcødé', '🦀 Crab', true, 1, 2, 3, -4, NULL, 0, NULL, 5, NULL);
-    INSERT INTO members VALUES (2, 4, 'b', 'B', false, 9223372036854775807, 0, 0, 100, 1700000000000, 1600000000000, 1800000000000, 0, 'a_1f2e');
+    INSERT INTO guilds VALUES (9223372036854775807, 'Café ☕ ''quoted''', 1, 2, 0, true, NULL, NULL, NULL);
+    INSERT INTO guilds VALUES (2, '', 15, 25, 60, false, 1234567890123456789, '{\"curve\":{\"a\":0,\"b\":1,\"c\":2}}', -7);
+    INSERT INTO members VALUES (2, 3, 'ünïcødé', '🦀 Crab', true, 1, 2, 3, -4, NULL, 0, NULL, 5, NULL, true, false);
+    INSERT INTO members VALUES (2, 4, 'b', 'B', false, 9223372036854775807, 0, 0, 100, 1700000000000, 1600000000000, 1800000000000, 0, 'a_1f2e', false, true);
     INSERT INTO membership_log VALUES (2, 3, 'join', 0), (2, 3, 'leave', -1);
     INSERT INTO counted_reactions VALUES (5, 3, '<:tally:123>', 2, 4, NULL), (5, 3, '👍', 2, 4, 19700);
     INSERT INTO shard_positions VALUES (0, 1, 'session', 42, 'wss://gateway.example', 1700000000000);

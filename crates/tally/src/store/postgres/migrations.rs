@@ -183,4 +183,13 @@ pub const POSTGRES: &[&str] = &[
     );
     CREATE INDEX admin_requests_pending ON admin_requests (id) WHERE done_at IS NULL;
     ",
+    // 8: as SQLite's version 16: privacy and retention.
+    "
+    ALTER TABLE members ADD COLUMN hidden BOOLEAN NOT NULL DEFAULT false,
+        ADD COLUMN stopped BOOLEAN NOT NULL DEFAULT false;
+    DROP INDEX members_by_xp;
+    CREATE INDEX members_by_xp ON members (guild_id, xp DESC, user_id)
+        WHERE left_at IS NULL AND NOT bot AND NOT hidden AND xp > 0;
+    ALTER TABLE guilds ADD COLUMN removed_at BIGINT;
+    ",
 ];

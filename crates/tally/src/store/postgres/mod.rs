@@ -526,7 +526,7 @@ fn position_from_row(r: &Row) -> ShardPosition {
 
 /// The columns of `members`, in the order [`member_from_row`] reads them.
 pub(crate) const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
-     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar";
+     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar, hidden, stopped";
 
 pub(crate) fn member_from_row(row: &Row) -> Member {
     Member {
@@ -544,6 +544,8 @@ pub(crate) fn member_from_row(row: &Row) -> Member {
         left_at_ms: row.get(11),
         voice_ms: row.get::<_, i64>(12) as u64,
         avatar: row.get(13),
+        hidden: row.get(14),
+        stopped: row.get(15),
     }
 }
 
@@ -723,6 +725,14 @@ impl StoreOps for PgOps<'_, '_> {
             &[(&(request_id as i64), Type::INT8), (&at_ms, Type::INT8)],
         )?;
         Ok(rows.len() == 1)
+    }
+
+    fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {
+        for statement in crate::store::batch::ERASE_MEMBER {
+            let sql = statement.replace("{g}", "$1").replace("{u}", "$2");
+            self.run(&sql, &[(&(guild_id as i64), Type::INT8), (&(user_id as i64), Type::INT8)])?;
+        }
+        Ok(())
     }
 
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
@@ -959,16 +969,20 @@ impl PgOps<'_, '_> {
         let display_names: Vec<&str> = m.iter().map(|m| m.display_name.as_str()).collect();
         let bots: Vec<bool> = m.iter().map(|m| m.bot).collect();
         let avatars: Vec<Option<&str>> = m.iter().map(|m| m.avatar.as_deref()).collect();
+        let hidden: Vec<bool> = m.iter().map(|m| m.hidden).collect();
+        let stopped: Vec<bool> = m.iter().map(|m| m.stopped).collect();
         self.run(
             &format!(
                 "INSERT INTO members ({MEMBER_COLUMNS})
                  SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::text[], $4::text[], $5::bool[], $6::int8[],
-                     $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::text[])
+                     $7::int8[], $8::int8[], $9::int8[], $10::int8[], $11::int8[], $12::int8[], $13::int8[], $14::text[],
+                     $15::bool[], $16::bool[])
                  ON CONFLICT (guild_id, user_id) DO UPDATE SET username = EXCLUDED.username,
                      display_name = EXCLUDED.display_name, bot = EXCLUDED.bot, messages = EXCLUDED.messages,
                      reactions_given = EXCLUDED.reactions_given, reactions_received = EXCLUDED.reactions_received,
                      xp = EXCLUDED.xp, last_xp_at = EXCLUDED.last_xp_at, joined_at = EXCLUDED.joined_at,
-                     left_at = EXCLUDED.left_at, voice_ms = EXCLUDED.voice_ms, avatar = EXCLUDED.avatar"
+                     left_at = EXCLUDED.left_at, voice_ms = EXCLUDED.voice_ms, avatar = EXCLUDED.avatar,
+                     hidden = EXCLUDED.hidden, stopped = EXCLUDED.stopped"
             ),
             &[
                 (&count(|m| m.guild_id), ARRAY),
@@ -985,6 +999,8 @@ impl PgOps<'_, '_> {
                 (&when(|m| m.left_at_ms), ARRAY),
                 (&count(|m| m.voice_ms), ARRAY),
                 (&avatars, Type::TEXT_ARRAY),
+                (&hidden, Type::BOOL_ARRAY),
+                (&stopped, Type::BOOL_ARRAY),
             ],
         )?;
         Ok(())

@@ -98,7 +98,7 @@ impl PgReader {
             let (first, last, total) = owned.map_or((0, 0, 1), |r| (r.first as i64, r.last as i64, r.total as i64));
             let params: [&(dyn ToSql + Sync); 3] = [&first, &last, &total];
             let rows = tx.query_raw(
-                "SELECT guild_id, user_id, xp FROM members WHERE left_at IS NULL AND NOT bot AND xp > 0
+                "SELECT guild_id, user_id, xp FROM members WHERE left_at IS NULL AND NOT bot AND NOT hidden AND xp > 0
                  AND (guild_id >> 22) % $3 BETWEEN $1 AND $2",
                 params,
             )?;
@@ -130,7 +130,7 @@ fn guild_from_row(row: &Row) -> Guild {
     Guild { guild_id: row.get::<_, i64>(0) as u64, name: row.get(1), web_public: row.get(2) }
 }
 
-const RANKED: &str = "guild_id = $1 AND left_at IS NULL AND NOT bot AND xp > 0";
+const RANKED: &str = "guild_id = $1 AND left_at IS NULL AND NOT bot AND NOT hidden AND xp > 0";
 
 impl Reader for PgReader {
     fn pending_reward_syncs(
@@ -393,7 +393,7 @@ impl Reader for PgReader {
             Span::AllTime => self.query(
                 &format!(
                     "SELECT user_id, {column} FROM members
-                     WHERE guild_id = $1 AND left_at IS NULL AND NOT bot AND {column} > 0
+                     WHERE guild_id = $1 AND left_at IS NULL AND NOT bot AND NOT hidden AND {column} > 0
                      ORDER BY {column} DESC, user_id"
                 ),
                 &[(&guild, Type::INT8)],
@@ -404,7 +404,7 @@ impl Reader for PgReader {
                          SELECT user_id, SUM({column})::int8 AS figure FROM member_days
                          WHERE guild_id = $1 AND day BETWEEN $2 AND $3 GROUP BY user_id
                      ) t JOIN members m ON m.guild_id = $1 AND m.user_id = t.user_id
-                     WHERE t.figure > 0 AND m.left_at IS NULL AND NOT m.bot
+                     WHERE t.figure > 0 AND m.left_at IS NULL AND NOT m.bot AND NOT m.hidden
                      ORDER BY t.figure DESC, t.user_id"
                 ),
                 &[(&guild, Type::INT8), (&first, Type::INT8), (&last, Type::INT8)],

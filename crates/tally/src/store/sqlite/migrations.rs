@@ -208,4 +208,14 @@ pub const SQLITE: &[&str] = &[
     );
     CREATE INDEX admin_requests_pending ON admin_requests (id) WHERE done_at IS NULL;
     ",
+    // 16: members' privacy (hidden from boards; not counted), and when the
+    // bot was removed from a server (its data is purged after retention).
+    "
+    ALTER TABLE members ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE members ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX members_by_xp;
+    CREATE INDEX members_by_xp ON members (guild_id, xp DESC, user_id)
+        WHERE left_at IS NULL AND bot = 0 AND hidden = 0 AND xp > 0;
+    ALTER TABLE guilds ADD COLUMN removed_at INTEGER;
+    ",
 ];

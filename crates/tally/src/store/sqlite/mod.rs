@@ -345,7 +345,7 @@ struct SqliteOps<'a> {
 }
 
 const MEMBER_COLUMNS: &str = "guild_id, user_id, username, display_name, bot, messages, \
-     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar";
+     reactions_given, reactions_received, xp, last_xp_at, joined_at, left_at, voice_ms, avatar, hidden, stopped";
 
 /// `user_id, author_id, day, guild_id, message_id, emoji` of `counted_reactions`.
 fn stored_reaction(row: &Row<'_>) -> rusqlite::Result<(ReactionKey, StoredReaction)> {
@@ -374,6 +374,8 @@ fn member_from_row(row: &Row<'_>) -> rusqlite::Result<Member> {
         left_at_ms: row.get(11)?,
         voice_ms: row.get::<_, i64>(12)? as u64,
         avatar: row.get(13)?,
+        hidden: row.get(14)?,
+        stopped: row.get(15)?,
     })
 }
 
@@ -424,6 +426,14 @@ impl StoreOps for SqliteOps<'_> {
             .prepare_cached("UPDATE admin_requests SET done_at = ?2, payload = '' WHERE id = ?1 AND done_at IS NULL")?
             .execute(params![request_id as i64, at_ms])?;
         Ok(claimed == 1)
+    }
+
+    fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {
+        for statement in crate::store::batch::ERASE_MEMBER {
+            let sql = statement.replace("{g}", "?1").replace("{u}", "?2");
+            self.tx.prepare_cached(&sql)?.execute(params![guild_id as i64, user_id as i64])?;
+        }
+        Ok(())
     }
 
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError> {
@@ -704,13 +714,14 @@ impl SqliteOps<'_> {
                 return Ok(());
             }
             RowWrite::Insert => std::borrow::Cow::Owned(format!(
-                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
+                "INSERT INTO members ({MEMBER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
             )),
             // The same parameters, in MEMBER_COLUMNS order.
             RowWrite::Everything => std::borrow::Cow::Borrowed(
                 "UPDATE members SET username = ?3, display_name = ?4, bot = ?5, messages = ?6,
                  reactions_given = ?7, reactions_received = ?8, xp = ?9, last_xp_at = ?10, joined_at = ?11,
-                 left_at = ?12, voice_ms = ?13, avatar = ?14 WHERE guild_id = ?1 AND user_id = ?2",
+                 left_at = ?12, voice_ms = ?13, avatar = ?14, hidden = ?15, stopped = ?16
+                 WHERE guild_id = ?1 AND user_id = ?2",
             ),
         };
         self.tx.prepare_cached(&everything)?.execute(params![
@@ -728,6 +739,8 @@ impl SqliteOps<'_> {
             m.left_at_ms,
             m.voice_ms as i64,
             m.avatar,
+            m.hidden,
+            m.stopped,
         ])?;
         Ok(())
     }
@@ -800,8 +813,9 @@ impl SqliteReader {
         let conn = self.connection();
         conn.execute_batch("BEGIN")?;
         let result = (|| {
-            let mut statement =
-                conn.prepare("SELECT guild_id, user_id, xp FROM members WHERE left_at IS NULL AND bot = 0 AND xp > 0")?;
+            let mut statement = conn.prepare(
+                "SELECT guild_id, user_id, xp FROM members WHERE left_at IS NULL AND bot = 0 AND hidden = 0 AND xp > 0",
+            )?;
             let mut rows = statement.query([])?;
             let mut signal = Some(snapshot_taken);
             loop {
@@ -837,7 +851,7 @@ impl SqliteReader {
     }
 }
 
-const RANKED: &str = "guild_id = ?1 AND left_at IS NULL AND bot = 0 AND xp > 0";
+const RANKED: &str = "guild_id = ?1 AND left_at IS NULL AND bot = 0 AND hidden = 0 AND xp > 0";
 
 fn guild_from_row(row: &Row<'_>) -> rusqlite::Result<Guild> {
     Ok(Guild { guild_id: row.get::<_, i64>(0)? as u64, name: row.get(1)?, web_public: row.get(2)? })
@@ -1086,7 +1100,7 @@ impl Reader for SqliteReader {
             Span::AllTime => (
                 format!(
                     "SELECT user_id, {column} FROM members
-                     WHERE guild_id = ?1 AND left_at IS NULL AND bot = 0 AND {column} > 0
+                     WHERE guild_id = ?1 AND left_at IS NULL AND bot = 0 AND hidden = 0 AND {column} > 0
                      ORDER BY {column} DESC, user_id"
                 ),
                 None,
@@ -1099,7 +1113,7 @@ impl Reader for SqliteReader {
                          SELECT user_id, SUM({column}) AS figure FROM member_days
                          WHERE guild_id = ?1 AND day BETWEEN ?2 AND ?3 GROUP BY user_id
                      ) t JOIN members m ON m.guild_id = ?1 AND m.user_id = t.user_id
-                     WHERE t.figure > 0 AND m.left_at IS NULL AND m.bot = 0
+                     WHERE t.figure > 0 AND m.left_at IS NULL AND m.bot = 0 AND m.hidden = 0
                      ORDER BY t.figure DESC, t.user_id"
                 ),
                 Some((first, last)),

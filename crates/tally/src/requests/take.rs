@@ -1,8 +1,8 @@
-//! Takes requests the command line stored (`tally import` while the bot
-//! runs) into the ledger, so they commit in order with the events around
-//! them and the in-memory leaderboards move with them. Each request is
-//! claimed in the transaction that applies it, so taking one twice (after
-//! a restart, or a slow commit) still applies it once.
+//! The bot's side: takes requests the command line stored into the
+//! ledger, so they commit in order with the events around them and the
+//! in-memory leaderboards move with them. Each request is claimed in the
+//! transaction that applies it, so taking one twice (after a restart, or a
+//! slow commit) still applies it once.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,8 +12,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::bot::Context;
-use crate::domain::activity::{Activity, Id};
-use crate::domain::import::ImportRequest;
+use crate::domain::activity::Id;
 use crate::domain::shards::ShardRange;
 use crate::ingest::ledger::{Envelope, SessionInfo};
 use crate::store::AdminRequest;
@@ -68,7 +67,7 @@ async fn take(
         // A request this version cannot read is left for one that can, and
         // not read again until RETAKE_AFTER.
         taken.insert(request.id, Instant::now());
-        let Some(activity) = activity(request) else {
+        let Some(activity) = super::activity(&request.kind, request.guild_id, request.id, &request.payload) else {
             tracing::warn!(id = request.id, kind = %request.kind, "a stored request this version cannot read; left alone");
             continue;
         };
@@ -76,22 +75,11 @@ async fn take(
         context.ledger.submit(envelope).await?;
         ids.push(request.id);
     }
-    tracing::info!(requests = ids.len(), "took stored import requests into the ledger");
+    tracing::info!(requests = ids.len(), "took stored requests into the ledger");
     let database = context.database.clone();
     let marked = tokio::task::spawn_blocking(move || database.mark_requests_picked(&ids)).await;
     if let Ok(Err(error)) = marked {
         tracing::warn!(%error, "cannot note requests as taken; the command may apply them itself");
     }
     Ok(())
-}
-
-/// The activity a stored request asks for.
-fn activity(request: &AdminRequest) -> Option<Activity> {
-    match request.kind.as_str() {
-        crate::import::REQUEST_KIND => {
-            let ImportRequest { mode, rows } = serde_json::from_str(&request.payload).ok()?;
-            Some(Activity::Import { guild_id: request.guild_id, rows, mode, request_id: request.id })
-        }
-        _ => None,
-    }
 }
