@@ -266,7 +266,14 @@ fn identify(
     state.active.insert(shard[0], session_id.clone());
     state.identifies += 1;
     state.identify_log.push((shard[0], std::time::Instant::now()));
-    let guilds: Vec<u64> = state.world.guilds.keys().copied().filter(|g| shard_for(*g, shard[1]) == shard[0]).collect();
+    // Servers the bot is in; one in an outage is listed but sends no GUILD_CREATE.
+    let guilds: Vec<u64> = state
+        .world
+        .guilds
+        .values()
+        .filter(|g| g.members.contains_key(&shared.bot.id) && shard_for(g.id, shard[1]) == shard[0])
+        .map(|g| g.id)
+        .collect();
     let mut bot_user = payloads::user(&shared.bot);
     bot_user["verified"] = json!(true);
     bot_user["mfa_enabled"] = json!(false);
@@ -288,7 +295,8 @@ fn identify(
     });
     state.dispatch_to(&session_id, 0, "READY", ready);
     if requested & intents::GUILDS != 0 {
-        for guild_id in guilds {
+        let available: Vec<u64> = guilds.into_iter().filter(|g| !state.world.guilds[g].outage).collect();
+        for guild_id in available {
             let data = guild_create_payload(shared, &state, guild_id, requested);
             state.dispatch_to(&session_id, 0, "GUILD_CREATE", data);
         }
@@ -300,7 +308,12 @@ fn identify(
 
 /// GUILD_CREATE as Discord sends it: without the presence intent, only the
 /// bot itself and members in voice are listed.
-fn guild_create_payload(shared: &Shared, state: &crate::state::State, guild_id: u64, requested: u64) -> Value {
+pub(crate) fn guild_create_payload(
+    shared: &Shared,
+    state: &crate::state::State,
+    guild_id: u64,
+    requested: u64,
+) -> Value {
     let guild = &state.world.guilds[&guild_id];
     let everyone = requested & intents::GUILD_PRESENCES != 0;
     let listed = guild.members.values().filter(|m| everyone || m.voice_channel.is_some() || m.user_id == shared.bot.id);

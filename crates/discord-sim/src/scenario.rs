@@ -51,6 +51,12 @@ impl Simulator {
         event: &str,
         data: Value,
     ) -> Result<u64, SimError> {
+        // Discord sends nothing about a server the bot is not in, or one in an outage.
+        let reachable =
+            state.world.guilds.get(&guild_id).is_none_or(|g| g.members.contains_key(&self.shared.bot.id) && !g.outage);
+        if !reachable {
+            return Err(SimError::Unknown("server the bot can see"));
+        }
         state.dispatch(self.shared.config.shards, guild_id, intent, event, data).ok_or(SimError::NoSession)
     }
 
@@ -130,10 +136,66 @@ impl Simulator {
                     roles,
                     overwrites: Default::default(),
                     bot_joined_at_ms: now,
+                    outage: false,
                 },
             );
             id
         })
+    }
+
+    /// The bot is removed from the server (kicked, or an admin removed the
+    /// app): it is no longer a member, and gets GUILD_DELETE without
+    /// `unavailable`, as Discord sends it. Returns the sequence.
+    pub fn remove_bot(&self, guild_id: u64) -> Result<u64, SimError> {
+        let bot = self.shared.bot.id;
+        self.with(|s| {
+            let data = json!({ "id": guild_id.to_string() });
+            let seq = self.dispatch(s, guild_id, intents::GUILDS, "GUILD_DELETE", data)?;
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            guild.members.remove(&bot).ok_or(SimError::Unknown("member"))?;
+            Ok(seq)
+        })
+    }
+
+    /// The bot is invited back: a member again, with its role, and a
+    /// GUILD_CREATE as for any server it joins.
+    pub fn add_bot(&self, guild_id: u64) -> Result<u64, SimError> {
+        let bot = self.shared.bot.id;
+        self.with(|s| {
+            let now = s.clock.now_ms();
+            let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
+            let role = guild.roles.iter().find(|r| r.bot_id == Some(bot)).map(|r| r.id);
+            guild.members.insert(bot, Member { roles: role.into_iter().collect(), ..Member::new(bot, now) });
+            guild.bot_joined_at_ms = now;
+            self.send_guild_create(s, guild_id)
+        })
+    }
+
+    /// The server becomes unavailable (a Discord outage): GUILD_DELETE with
+    /// `unavailable: true`; nothing else is sent for it until [`Self::end_outage`].
+    pub fn start_outage(&self, guild_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            let data = json!({ "id": guild_id.to_string(), "unavailable": true });
+            let seq = self.dispatch(s, guild_id, intents::GUILDS, "GUILD_DELETE", data)?;
+            s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?.outage = true;
+            Ok(seq)
+        })
+    }
+
+    /// The outage ends: GUILD_CREATE, as when the server first becomes available.
+    pub fn end_outage(&self, guild_id: u64) -> Result<u64, SimError> {
+        self.with(|s| {
+            s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?.outage = false;
+            self.send_guild_create(s, guild_id)
+        })
+    }
+
+    fn send_guild_create(&self, s: &mut State, guild_id: u64) -> Result<u64, SimError> {
+        let shard = crate::state::shard_for(guild_id, self.shared.config.shards);
+        let session_id = s.active.get(&shard).cloned().ok_or(SimError::NoSession)?;
+        let requested = s.sessions.get(&session_id).map(|session| session.intents).ok_or(SimError::NoSession)?;
+        let data = crate::gateway::guild_create_payload(&self.shared, s, guild_id, requested);
+        s.dispatch_to(&session_id, intents::GUILDS, "GUILD_CREATE", data).ok_or(SimError::NoSession)
     }
 
     /// The server's owner (a human member of every server).

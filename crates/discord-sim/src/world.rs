@@ -108,6 +108,8 @@ pub struct Guild {
     pub overwrites: HashMap<u64, Vec<Overwrite>>,
     /// When the bot joined, Unix ms.
     pub bot_joined_at_ms: u64,
+    /// In an outage: Discord lists it as unavailable and sends nothing for it.
+    pub outage: bool,
 }
 
 /// What the simulator remembers of a posted message.

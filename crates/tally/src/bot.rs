@@ -66,6 +66,7 @@ pub struct Bot {
     announcer: tokio::task::JoinHandle<()>,
     role_task: tokio::task::JoinHandle<()>,
     request_task: tokio::task::JoinHandle<()>,
+    retention_task: tokio::task::JoinHandle<()>,
 }
 
 /// Selects rustls' crypto (ring) once per process; TLS to Discord needs it.
@@ -152,6 +153,8 @@ impl Bot {
         let announcer = tokio::spawn(crate::announce::run(Arc::clone(&context), range, stop_rx.clone()));
         let role_task = tokio::spawn(crate::roles::run(Arc::clone(&context), range, stop_rx.clone()));
         let request_task = tokio::spawn(crate::requests::take::run(Arc::clone(&context), range, stop_rx.clone()));
+        let retention_task =
+            tokio::spawn(crate::retention::run(Arc::clone(&context), range, config.retention, stop_rx.clone()));
         let queue = identify_queue(&database, &gateway.session_start_limit, range.total);
         let mut shards = JoinSet::new();
         for number in range.shards() {
@@ -167,7 +170,7 @@ impl Bot {
             let shard = Shard::with_config(id, builder.build());
             shards.spawn(shard::run(shard, Arc::clone(&context), stop_rx.clone()));
         }
-        Ok(Self { context, ledger, shards, stop, web, announcer, role_task, request_task })
+        Ok(Self { context, ledger, shards, stop, web, announcer, role_task, request_task, retention_task })
     }
 
     /// Where the web leaderboard listens, when it is on.
@@ -205,11 +208,12 @@ impl Bot {
             // Open browser connections must not hold up shutdown.
             web.finished(std::time::Duration::from_secs(3)).await;
         }
-        let Self { context, ledger, announcer, role_task, request_task, .. } = self;
+        let Self { context, ledger, announcer, role_task, request_task, retention_task, .. } = self;
         // They hold the context (and so a ledger handle): they must stop first.
         let _ = announcer.await;
         let _ = role_task.await;
         let _ = request_task.await;
+        let _ = retention_task.await;
         drop(context);
         ledger.finish().await;
         tracing::info!("all events committed; stopped");

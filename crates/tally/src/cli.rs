@@ -31,6 +31,8 @@ enum Command {
     Import(ImportArgs),
     /// Erase everything Tally holds about one member in one server (as /privacy delete does).
     Forget(ForgetArgs),
+    /// Erase everything Tally holds about one server, at once (as the retention period does).
+    Purge(PurgeArgs),
     /// Run only the Discord simulator with a busy demo server, for `tally run` to connect to.
     Sim(crate::demo::SimArgs),
     /// Show or hide a server's leaderboard on the web page.
@@ -97,6 +99,9 @@ struct RunArgs {
     /// How many shards all processes run together (the same in every process).
     #[arg(long, env = "TALLY_TOTAL_SHARDS")]
     total_shards: Option<u32>,
+    /// Days a server's data is kept after the bot is removed from it (0: purged at once).
+    #[arg(long, env = "TALLY_RETENTION_DAYS", default_value_t = crate::config::DEFAULT_RETENTION_DAYS)]
+    retention_days: u32,
 }
 
 /// `--database-url`, shared by the commands that open the database.
@@ -145,6 +150,15 @@ struct ForgetArgs {
     /// The member's user id.
     #[arg(long)]
     user: u64,
+    #[command(flatten)]
+    database: DatabaseArg,
+}
+
+#[derive(Debug, Args)]
+struct PurgeArgs {
+    /// The server (guild) id.
+    #[arg(long)]
+    guild: u64,
     #[command(flatten)]
     database: DatabaseArg,
 }
@@ -215,6 +229,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 .with_shards(args.shards.as_deref(), args.total_shards)?;
             config.web_addr = parse_web_addr(&args.web_addr)?;
             config.cdn_base = args.cdn_base;
+            config.retention = std::time::Duration::from_secs(u64::from(args.retention_days) * 86_400);
             run_until_stopped(config).await
         }
         Command::Demo(args) => crate::demo::run(args).await,
@@ -223,6 +238,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
         Command::Export(args) => tokio::task::spawn_blocking(move || export_guild(args)).await?,
         Command::Import(args) => tokio::task::spawn_blocking(move || import_files(args)).await?,
         Command::Forget(args) => tokio::task::spawn_blocking(move || forget_member(args)).await?,
+        Command::Purge(args) => tokio::task::spawn_blocking(move || purge_guild(args)).await?,
         Command::Web(args) => tokio::task::spawn_blocking(move || set_web_public(args)).await?,
         Command::Copy(args) => tokio::task::spawn_blocking(move || copy_database(args)).await?,
     }
@@ -450,6 +466,25 @@ fn forget_member(args: ForgetArgs) -> anyhow::Result<()> {
         args.guild,
         if by_bot { " (through the running bot)" } else { "" },
         crate::commands::TOTALS_KEPT
+    );
+    Ok(())
+}
+
+fn purge_guild(args: PurgeArgs) -> anyhow::Result<()> {
+    use crate::requests::{hand_over, PurgeRequest, Request, PURGE};
+
+    let (database, reader) = existing(&args.database)?;
+    let members = reader.all_members(args.guild)?.len();
+    let asked = PurgeRequest { asked_at_ms: crate::domain::days::now_ms() };
+    let request = Request::new(PURGE, serde_json::to_string(&asked)?, 1);
+    let states = hand_over::submit(&database, args.guild, PURGE, std::slice::from_ref(&request))?;
+    let by_bot = hand_over::complete(&database, args.guild, PURGE, &[(states[0].id, &request)], &mut |_, _, _| {})?;
+    println!(
+        "Purged server {}: {} member{} and every day, log and setting of it are erased{}.",
+        args.guild,
+        crate::domain::humanize::thousands(members as u64),
+        if members == 1 { "" } else { "s" },
+        if by_bot { " (through the running bot)" } else { "" }
     );
     Ok(())
 }

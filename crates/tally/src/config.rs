@@ -100,7 +100,13 @@ pub struct BotConfig {
     pub cdn_base: String,
     /// The shards this process runs; None: all of Discord's recommended count.
     pub shards: Option<ShardRange>,
+    /// How long a server's data is kept after the bot is removed from it
+    /// (`TALLY_RETENTION_DAYS`).
+    pub retention: std::time::Duration,
 }
+
+/// Days a server's data is kept after the bot is removed, unless configured.
+pub const DEFAULT_RETENTION_DAYS: u32 = 30;
 
 impl BotConfig {
     /// Checks raw settings; the first mistake found is returned.
@@ -131,6 +137,7 @@ impl BotConfig {
             api_base: ApiBase::parse(api_base)?,
             web_addr: None,
             cdn_base: crate::card::avatars::DEFAULT_CDN_BASE.to_owned(),
+            retention: std::time::Duration::from_secs(u64::from(DEFAULT_RETENTION_DAYS) * 86_400),
             shards: None,
         })
     }

@@ -23,6 +23,7 @@ pub mod metrics;
 pub mod pacing;
 pub mod progress;
 pub mod requests;
+pub mod retention;
 pub mod retry;
 pub mod roles;
 pub mod shard;

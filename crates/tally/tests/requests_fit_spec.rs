@@ -23,7 +23,10 @@ async fn registration_and_answers_fit_discords_request_schemas() {
         requests.iter().find(|r| r.method == "PUT" && r.path.ends_with("/commands")).expect("commands registered");
     spec::assert_fits_array("ApplicationCommandUpdateRequest", &permissions_as_integers(&registration.body));
     let names: Vec<&str> = registration.body.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["stats", "leaderboard", "joined", "card", "activity", "config", "notify", "xp", "rewards", "privacy"]);
+    assert_eq!(
+        names,
+        ["stats", "leaderboard", "joined", "card", "activity", "config", "notify", "xp", "rewards", "privacy"]
+    );
     let config = &registration.body[5];
     assert_eq!(config["default_member_permissions"], "32", "admin commands need Manage Server by default");
     let subcommands: Vec<&str> =

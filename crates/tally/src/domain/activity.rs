@@ -144,6 +144,25 @@ pub enum Activity {
         /// The stored request this applies, if any.
         request_id: Option<Id>,
     },
+    /// The bot was removed from a server (GUILD_DELETE without
+    /// `unavailable`): the retention clock starts.
+    GuildRemoved {
+        /// The server.
+        guild_id: Id,
+        /// When Tally learned it (ms).
+        at_ms: i64,
+    },
+    /// Every row of a server is erased: its retention ran out
+    /// (`removed_at_ms`: only if it is still removed since then), or an
+    /// admin ran `tally purge` (`request_id`).
+    PurgeGuild {
+        /// The server.
+        guild_id: Id,
+        /// The removal the retention clock counted from, if that is why.
+        removed_at_ms: Option<i64>,
+        /// The stored request this applies, if any.
+        request_id: Option<Id>,
+    },
     /// A member turned level-up pings to themselves off or on (`/notify`).
     Notify {
         /// The server.
@@ -229,7 +248,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 19] = [
+    pub const KINDS: [&'static str; 21] = [
         "guild",
         "member_seen",
         "join",
@@ -249,6 +268,8 @@ impl Activity {
         "import",
         "privacy",
         "forget",
+        "guild_removed",
+        "purge_guild",
     ];
 
     /// Which of [`Activity::KINDS`] this is.
@@ -273,6 +294,8 @@ impl Activity {
             Self::Import { .. } => 16,
             Self::Privacy { .. } => 17,
             Self::Forget { .. } => 18,
+            Self::GuildRemoved { .. } => 19,
+            Self::PurgeGuild { .. } => 20,
         }
     }
 }

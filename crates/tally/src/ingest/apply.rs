@@ -13,6 +13,7 @@ use crate::store::{
 
 mod admin;
 mod privacy;
+mod retention;
 mod voice;
 use voice::{end_voice, voice_changed};
 
@@ -44,6 +45,8 @@ pub struct Applied {
     pub moves: Vec<RankChange>,
     /// Every server the batch touched, so boards built from them are known stale.
     pub guilds: Vec<Id>,
+    /// Servers purged whole: their standings go, before `moves` apply.
+    pub purged: Vec<Id>,
 }
 
 /// One member in a batch: the row, whether it changed, and the row as loaded.
@@ -164,7 +167,9 @@ impl Wanted {
                     w.members.push((*guild_id, *user_id));
                 }
                 Activity::Notify { .. } => {}
-                Activity::Import { guild_id, .. } => w.guilds.push(*guild_id),
+                Activity::Import { guild_id, .. }
+                | Activity::GuildRemoved { guild_id, .. }
+                | Activity::PurgeGuild { guild_id, .. } => w.guilds.push(*guild_id),
                 Activity::Privacy { guild_id, user_id, .. } | Activity::Forget { guild_id, user_id, .. } => {
                     // Stopping or erasing ends a voice session, which looks at the channel.
                     w.guilds.push(*guild_id);
@@ -219,6 +224,10 @@ struct Touched<'o> {
     forget: Vec<(Id, Id, u32)>,
     /// Members erased in the batch, off the standings.
     erased: Vec<RankChange>,
+    /// Servers purged in the batch, off the standings whole.
+    purged: Vec<Id>,
+    /// Servers the bot left (Some: since when) or is in (None).
+    removed: BTreeMap<Id, Option<i64>>,
     /// Admins' XP changes, for the audit log.
     audit: Vec<crate::store::AuditEntry>,
     /// Servers whose every member's reward roles must be checked.
@@ -286,6 +295,8 @@ impl<'o> Touched<'o> {
             levelups: BTreeMap::new(),
             forget: Vec::new(),
             erased: Vec::new(),
+            purged: Vec::new(),
+            removed: BTreeMap::new(),
             audit: Vec::new(),
             reward_sync_all: Vec::new(),
             rejoined: Vec::new(),
@@ -410,6 +421,8 @@ impl<'o> Touched<'o> {
     }
 
     fn guild_seen(&mut self, guild_id: Id, name: &str, afk_channel_id: Option<Id>) -> Result<(), StoreError> {
+        // Back (or never gone): no retention clock.
+        self.removed.insert(guild_id, None);
         self.rules(guild_id)?.afk_channel_id = afk_channel_id;
         self.seen.retain(|g| g.guild_id != guild_id);
         self.seen.push(GuildSeen { guild_id, name: name.to_owned(), afk_channel_id });
@@ -548,6 +561,7 @@ impl<'o> Touched<'o> {
             .map(|(guild, _)| *guild)
             .chain(self.days.keys().map(|(guild, _)| *guild))
             .chain(self.seen.iter().map(|g| g.guild_id))
+            .chain(self.purged.iter().copied())
             .collect();
         guilds.sort_unstable();
         guilds.dedup();
@@ -602,11 +616,12 @@ impl<'o> Touched<'o> {
         writes.audit = self.audit;
         writes.log_posts = self.log_posts;
         writes.reward_sync_all = self.reward_sync_all.iter().map(|g| (*g, self.now_ms)).collect();
+        writes.removed = self.removed.into_iter().collect();
         writes.reward_syncs = reward_syncs(&self.rules, &rows, &self.rejoined, &self.reward_sync_all, self.now_ms);
         if !writes.is_empty() {
             self.ops.write(&writes)?;
         }
-        Ok(Applied { moves, guilds })
+        Ok(Applied { moves, guilds, purged: self.purged })
     }
 }
 
@@ -694,6 +709,14 @@ where
             }
             Activity::Privacy { guild_id, user_id, change, at_ms } => {
                 privacy::choose(&mut touched, *guild_id, *user_id, *change, *at_ms)?;
+            }
+            Activity::GuildRemoved { guild_id, at_ms } => {
+                touched.removed.insert(*guild_id, Some(*at_ms));
+            }
+            Activity::PurgeGuild { guild_id, removed_at_ms, request_id } => {
+                if retention::purge(&mut touched, *guild_id, *removed_at_ms, *request_id)? {
+                    joins.retain(|e| e.guild_id != *guild_id);
+                }
             }
             Activity::Forget { guild_id, user_id, request_id } => {
                 privacy::forget(&mut touched, *guild_id, *user_id, *request_id)?;
@@ -934,3 +957,9 @@ mod tests;
 
 #[cfg(test)]
 mod leveling_tests;
+
+#[cfg(test)]
+mod privacy_tests;
+
+#[cfg(test)]
+mod retention_tests;

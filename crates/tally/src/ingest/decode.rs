@@ -10,6 +10,7 @@ pub const WANTED: EventTypeFlags = EventTypeFlags::READY
     .union(EventTypeFlags::RESUMED)
     .union(EventTypeFlags::GUILD_CREATE)
     .union(EventTypeFlags::GUILD_UPDATE)
+    .union(EventTypeFlags::GUILD_DELETE)
     .union(EventTypeFlags::MEMBER_ADD)
     .union(EventTypeFlags::MEMBER_REMOVE)
     .union(EventTypeFlags::MEMBER_UPDATE)

@@ -296,7 +296,7 @@ fn run(
                     return Err(error);
                 }
             };
-            rankings.apply(&changes.moves);
+            rankings.apply(&changes.purged, &changes.moves);
             rankings.boards.changed(&changes.guilds);
             committed.send_modify(|c| {
                 for e in last_per_shard(&batch) {

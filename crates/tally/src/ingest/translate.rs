@@ -35,6 +35,11 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             }
             GuildCreate::Unavailable(_) => Vec::new(),
         },
+        // Without `unavailable` the bot was removed; with it, an outage,
+        // which never starts the retention clock.
+        Event::GuildDelete(delete) if delete.unavailable != Some(true) => {
+            vec![Activity::GuildRemoved { guild_id: delete.id.get(), at_ms: received_at_ms }]
+        }
         Event::GuildUpdate(update) => {
             vec![Activity::GuildSeen {
                 guild_id: update.id.get(),

@@ -16,6 +16,8 @@ use crate::domain::import::ImportRequest;
 pub const IMPORT: &str = "import";
 /// The `kind` of erasure requests (`tally forget`).
 pub const FORGET: &str = "forget";
+/// The `kind` of purge requests (`tally purge`).
+pub const PURGE: &str = "purge";
 
 /// A request's content: its digest (what makes it the same request on a
 /// second run), its JSON, and how many members it holds (for progress).
@@ -51,6 +53,13 @@ pub struct ForgetRequest {
     pub asked_at_ms: i64,
 }
 
+/// What `tally purge` stores: when it was asked (each run is its own request).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PurgeRequest {
+    /// When it was asked (ms).
+    pub asked_at_ms: i64,
+}
+
 /// The activity a stored request asks for; None for a kind or payload this
 /// version cannot read.
 pub fn activity(kind: &str, guild_id: Id, request_id: Id, payload: &str) -> Option<Activity> {
@@ -62,6 +71,10 @@ pub fn activity(kind: &str, guild_id: Id, request_id: Id, payload: &str) -> Opti
         FORGET => {
             let ForgetRequest { user_id, .. } = serde_json::from_str(payload).ok()?;
             Some(Activity::Forget { guild_id, user_id, request_id: Some(request_id) })
+        }
+        PURGE => {
+            let PurgeRequest { .. } = serde_json::from_str(payload).ok()?;
+            Some(Activity::PurgeGuild { guild_id, removed_at_ms: None, request_id: Some(request_id) })
         }
         _ => None,
     }

@@ -163,6 +163,10 @@ pub struct Writes<'a> {
     /// Servers whose every present member's reward roles must be checked
     /// (rewards, their mode or the curve changed; `/rewards sync`), with when.
     pub reward_sync_all: Vec<(Id, i64)>,
+    /// When the bot was removed from servers (GUILD_DELETE without
+    /// `unavailable`), or None where it is back (GUILD_CREATE): the
+    /// retention clock.
+    pub removed: Vec<(Id, Option<i64>)>,
 }
 
 impl Writes<'_> {
@@ -182,6 +186,7 @@ impl Writes<'_> {
             && self.log_posts.is_empty()
             && self.reward_syncs.is_empty()
             && self.reward_sync_all.is_empty()
+            && self.removed.is_empty()
     }
 }
 
@@ -230,6 +235,11 @@ pub trait StoreOps {
     /// their card colour when no other server holds them. The server's days
     /// keep their sums.
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError>;
+    /// When the bot was removed from a server (None: it is there).
+    fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError>;
+    /// Erases every row of a server in every table, its days included, and
+    /// card colours of members no other server holds.
+    fn purge_guild(&mut self, guild_id: Id) -> Result<(), StoreError>;
     /// Counted reactions with one of `keys`, or on one of `messages`.
     fn counted_reactions(
         &mut self,
@@ -265,4 +275,24 @@ pub const ERASE_MEMBER: &[&str] = &[
     "DELETE FROM xp_audit WHERE guild_id = {g} AND target_id = {u}",
     "UPDATE xp_audit SET by_id = 0 WHERE guild_id = {g} AND by_id = {u}",
     "DELETE FROM card_prefs WHERE user_id = {u} AND NOT EXISTS (SELECT 1 FROM members WHERE user_id = {u})",
+];
+
+/// The statements of [`StoreOps::purge_guild`], with `{g}` for the server.
+pub const PURGE_GUILD: &[&str] = &[
+    "DELETE FROM member_days WHERE guild_id = {g}",
+    "DELETE FROM guild_days WHERE guild_id = {g}",
+    "DELETE FROM membership_log WHERE guild_id = {g}",
+    "DELETE FROM counted_reactions WHERE guild_id = {g}",
+    "DELETE FROM voice_sessions WHERE guild_id = {g}",
+    "DELETE FROM member_prefs WHERE guild_id = {g}",
+    "DELETE FROM levelups WHERE guild_id = {g}",
+    "DELETE FROM reward_queue WHERE guild_id = {g}",
+    "DELETE FROM reward_problems WHERE guild_id = {g}",
+    "DELETE FROM log_posts WHERE guild_id = {g}",
+    "DELETE FROM xp_audit WHERE guild_id = {g}",
+    "DELETE FROM admin_requests WHERE guild_id = {g} AND done_at IS NOT NULL",
+    "DELETE FROM card_prefs WHERE user_id IN (SELECT user_id FROM members WHERE guild_id = {g})
+         AND user_id NOT IN (SELECT user_id FROM members WHERE guild_id <> {g})",
+    "DELETE FROM members WHERE guild_id = {g}",
+    "DELETE FROM guilds WHERE guild_id = {g}",
 ];

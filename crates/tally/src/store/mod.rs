@@ -477,6 +477,9 @@ impl<T: Reader + ?Sized> Reader for std::sync::Arc<T> {
     ) -> Result<Vec<AdminRequest>, StoreError> {
         (**self).pending_requests(shards, limit)
     }
+    fn removed_guilds(&self, shards: crate::domain::shards::ShardRange) -> Result<Vec<(Id, i64)>, StoreError> {
+        (**self).removed_guilds(shards)
+    }
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
         (**self).reward_problems(guild_id)
     }
@@ -566,6 +569,9 @@ pub trait Reader: Send + Sync {
         shards: crate::domain::shards::ShardRange,
         limit: u32,
     ) -> Result<Vec<PendingRewardSync>, StoreError>;
+    /// Servers on `shards` the bot was removed from, with when (ms): what
+    /// the retention clock counts from.
+    fn removed_guilds(&self, shards: crate::domain::shards::ShardRange) -> Result<Vec<(Id, i64)>, StoreError>;
     /// Requests not applied yet, of servers on `shards`, oldest first.
     fn pending_requests(
         &self,

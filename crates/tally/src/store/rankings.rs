@@ -19,12 +19,21 @@ use crate::ingest::apply::{ranked_xp, RankChange};
 /// Where the in-memory order stands.
 #[derive(Debug)]
 enum State {
-    /// Being read from the database; moves committed meanwhile wait here.
-    Building { pending: Vec<RankChange> },
+    /// Being read from the database; what is committed meanwhile waits here.
+    Building { pending: Vec<Pending> },
     /// In step with the database.
     Ready(HashMap<Id, Standings>),
     /// Could not be built: ranks come from SQL.
     Unavailable,
+}
+
+/// A committed change waiting for the order to be built.
+#[derive(Debug)]
+enum Pending {
+    /// A member's move.
+    Move(RankChange),
+    /// A server purged whole.
+    Purge(Id),
 }
 
 /// The standings of the servers this process counts, shared by the ledger
@@ -111,8 +120,13 @@ impl Rankings {
             ranked.into_iter().map(|(guild, members)| (guild, Standings::from_unsorted(members))).collect();
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         if let State::Building { pending } = &*state {
-            for c in pending {
-                servers.entry(c.guild_id).or_default().update(c.user_id, c.before, c.after);
+            for p in pending {
+                match p {
+                    Pending::Move(c) => servers.entry(c.guild_id).or_default().update(c.user_id, c.before, c.after),
+                    Pending::Purge(guild_id) => {
+                        servers.remove(guild_id);
+                    }
+                }
             }
         }
         *state = State::Ready(servers);
@@ -123,15 +137,21 @@ impl Rankings {
         *self.state.write().unwrap_or_else(|p| p.into_inner()) = State::Unavailable;
     }
 
-    /// Applies a committed batch's moves.
-    pub fn apply(&self, changes: &[RankChange]) {
-        if changes.is_empty() {
+    /// Applies a committed batch: the servers it purged, then its moves.
+    pub fn apply(&self, purged: &[Id], changes: &[RankChange]) {
+        if changes.is_empty() && purged.is_empty() {
             return;
         }
         let mut state = self.state.write().unwrap_or_else(|p| p.into_inner());
         match &mut *state {
-            State::Building { pending } => pending.extend_from_slice(changes),
+            State::Building { pending } => {
+                pending.extend(purged.iter().map(|g| Pending::Purge(*g)));
+                pending.extend(changes.iter().map(|c| Pending::Move(*c)));
+            }
             State::Ready(servers) => {
+                for guild_id in purged {
+                    servers.remove(guild_id);
+                }
                 for c in changes {
                     servers.entry(c.guild_id).or_default().update(c.user_id, c.before, c.after);
                 }
@@ -224,6 +244,10 @@ impl<R: Reader> Reader for IndexedReader<R> {
         limit: u32,
     ) -> Result<Vec<crate::store::AdminRequest>, StoreError> {
         self.inner.pending_requests(shards, limit)
+    }
+
+    fn removed_guilds(&self, shards: crate::domain::shards::ShardRange) -> Result<Vec<(Id, i64)>, StoreError> {
+        self.inner.removed_guilds(shards)
     }
 
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {
@@ -355,7 +379,7 @@ mod tests {
         snapshot_taken.recv().unwrap();
         for part in script[300..].chunks(50) {
             let changes = db.apply(part);
-            rankings.apply(&changes.moves);
+            rankings.apply(&changes.purged, &changes.moves);
         }
         while !rankings.is_ready() {
             std::thread::yield_now();

@@ -54,10 +54,16 @@ impl Harness {
     }
 
     pub async fn start_bot(&mut self) {
+        self.start_bot_with(|_| {}).await;
+    }
+
+    /// Starts the bot with its configuration changed by `tweak`.
+    pub async fn start_bot_with(&mut self, tweak: impl FnOnce(&mut BotConfig)) {
         let mut config =
             BotConfig::from_parts(Some(self.sim.token()), &self.database_url(), &self.sim.api_base()).unwrap();
         config.web_addr = Some("127.0.0.1:0".parse().unwrap());
         config.cdn_base = self.sim.cdn_base();
+        tweak(&mut config);
         self.bot = Some(Bot::start(config).await.expect("bot starts"));
         self.sim.wait_for_bot(1, WAIT).await.expect("bot connects");
     }

@@ -139,6 +139,7 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
         }],
         overwrites: Default::default(),
         bot_joined_at_ms: 1_700_000_000_000,
+        outage: false,
     };
     let ann = discord_sim::world::Member {
         user_id: 8,

@@ -727,6 +727,19 @@ impl StoreOps for PgOps<'_, '_> {
         Ok(rows.len() == 1)
     }
 
+    fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError> {
+        let rows =
+            self.run("SELECT removed_at FROM guilds WHERE guild_id = $1", &[(&(guild_id as i64), Type::INT8)])?;
+        Ok(rows.first().and_then(|r| r.get::<_, Option<i64>>(0)))
+    }
+
+    fn purge_guild(&mut self, guild_id: Id) -> Result<(), StoreError> {
+        for statement in crate::store::batch::PURGE_GUILD {
+            self.run(&statement.replace("{g}", "$1"), &[(&(guild_id as i64), Type::INT8)])?;
+        }
+        Ok(())
+    }
+
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {
         for statement in crate::store::batch::ERASE_MEMBER {
             let sql = statement.replace("{g}", "$1").replace("{u}", "$2");
@@ -827,6 +840,14 @@ impl StoreOps for PgOps<'_, '_> {
                  SELECT * FROM UNNEST($1::int8[], $2::text[], $3::int8[])
                  ON CONFLICT (guild_id) DO UPDATE SET name = EXCLUDED.name, afk_channel_id = EXCLUDED.afk_channel_id",
                 &[(&ids(writes.guilds.iter().map(|g| g.guild_id)), ARRAY), (&names, Type::TEXT_ARRAY), (&afk, ARRAY)],
+            )?;
+        }
+        if !writes.removed.is_empty() {
+            let when: Vec<Option<i64>> = writes.removed.iter().map(|(_, at)| *at).collect();
+            self.run(
+                "UPDATE guilds SET removed_at = r.at FROM UNNEST($1::int8[], $2::int8[]) AS r(guild_id, at)
+                 WHERE guilds.guild_id = r.guild_id AND guilds.removed_at IS DISTINCT FROM r.at",
+                &[(&ids(writes.removed.iter().map(|(g, _)| *g)), ARRAY), (&when, ARRAY)],
             )?;
         }
         if !writes.guild_days.is_empty() {

@@ -200,6 +200,19 @@ impl Reader for PgReader {
             .collect())
     }
 
+    fn removed_guilds(&self, shards: crate::domain::shards::ShardRange) -> Result<Vec<(Id, i64)>, StoreError> {
+        let rows = self.query(
+            "SELECT guild_id, removed_at FROM guilds
+             WHERE removed_at IS NOT NULL AND (guild_id >> 22) % $1 BETWEEN $2 AND $3 ORDER BY removed_at",
+            &[
+                (&i64::from(shards.total), Type::INT8),
+                (&i64::from(shards.first), Type::INT8),
+                (&i64::from(shards.last), Type::INT8),
+            ],
+        )?;
+        Ok(rows.iter().map(|r| (r.get::<_, i64>(0) as Id, r.get(1))).collect())
+    }
+
     fn pending_requests(
         &self,
         shards: crate::domain::shards::ShardRange,

@@ -428,6 +428,18 @@ impl StoreOps for SqliteOps<'_> {
         Ok(claimed == 1)
     }
 
+    fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT removed_at FROM guilds WHERE guild_id = ?1")?;
+        Ok(stmt.query_row([guild_id as i64], |r| r.get(0)).optional()?.flatten())
+    }
+
+    fn purge_guild(&mut self, guild_id: Id) -> Result<(), StoreError> {
+        for statement in crate::store::batch::PURGE_GUILD {
+            self.tx.prepare_cached(&statement.replace("{g}", "?1"))?.execute([guild_id as i64])?;
+        }
+        Ok(())
+    }
+
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {
         for statement in crate::store::batch::ERASE_MEMBER {
             let sql = statement.replace("{g}", "?1").replace("{u}", "?2");
@@ -518,6 +530,11 @@ impl StoreOps for SqliteOps<'_> {
                      ON CONFLICT (guild_id) DO UPDATE SET name = excluded.name, afk_channel_id = excluded.afk_channel_id",
                 )?
                 .execute(params![g.guild_id as i64, g.name, g.afk_channel_id.map(|c| c as i64)])?;
+        }
+        for (guild_id, removed_at) in &writes.removed {
+            self.tx
+                .prepare_cached("UPDATE guilds SET removed_at = ?2 WHERE guild_id = ?1 AND removed_at IS NOT ?2")?
+                .execute(params![*guild_id as i64, removed_at])?;
         }
         for ((guild_id, day), change) in &writes.guild_days {
             self.add_guild_day(*guild_id, *day, change)?;
@@ -910,6 +927,19 @@ impl Reader for SqliteReader {
                     },
                     display_name: r.get(6)?,
                 })
+            })?
+            .collect()
+        })
+    }
+
+    fn removed_guilds(&self, shards: crate::domain::shards::ShardRange) -> Result<Vec<(Id, i64)>, StoreError> {
+        self.with(|c| {
+            c.prepare_cached(
+                "SELECT guild_id, removed_at FROM guilds
+                 WHERE removed_at IS NOT NULL AND (guild_id >> 22) % ?1 BETWEEN ?2 AND ?3 ORDER BY removed_at",
+            )?
+            .query_map(params![shards.total, shards.first, shards.last], |r| {
+                Ok((r.get::<_, i64>(0)? as Id, r.get(1)?))
             })?
             .collect()
         })

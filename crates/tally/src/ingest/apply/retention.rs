@@ -1,0 +1,65 @@
+//! Purging a whole server, in the ledger: when its retention ran out after
+//! the bot was removed (and it has not come back since), or at once for
+//! `tally purge`. Everything the batch held for the server goes too, so
+//! nothing is written back after the rows are gone.
+
+use crate::domain::activity::Id;
+use crate::store::StoreError;
+
+use super::{Slot, Touched};
+
+/// Purges `guild_id` if it should be: true when it was.
+pub(super) fn purge(
+    touched: &mut Touched<'_>,
+    guild_id: Id,
+    removed_at_ms: Option<i64>,
+    request_id: Option<Id>,
+) -> Result<bool, StoreError> {
+    if let Some(id) = request_id {
+        if !touched.ops.claim_request(id, touched.now_ms)? {
+            return Ok(false);
+        }
+    }
+    // The retention clock's purge stands only if the bot is still gone
+    // since that removal (this batch may have seen it come back).
+    if let Some(removed) = removed_at_ms {
+        let now = match touched.removed.get(&guild_id) {
+            Some(state) => *state,
+            None => touched.ops.guild_removed_at(guild_id)?,
+        };
+        if now != Some(removed) {
+            return Ok(false);
+        }
+    }
+    touched.members.retain(|(g, _), _| *g != guild_id);
+    touched.days.retain(|(g, _), _| *g != guild_id);
+    touched.member_days.retain(|(g, _, _), _| *g != guild_id);
+    for slot in touched.reactions.values_mut() {
+        let here = |s: &Option<crate::store::StoredReaction>| s.as_ref().is_some_and(|r| r.guild_id == guild_id);
+        if here(&slot.stored) || here(&slot.now) {
+            *slot = Slot::loaded(None);
+        }
+    }
+    for ((g, _), slot) in touched.voice.iter_mut() {
+        if *g == guild_id {
+            *slot = Slot::loaded(None);
+        }
+    }
+    touched.voice_guilds.remove(&guild_id);
+    touched.present.remove(&guild_id);
+    touched.seen.retain(|g| g.guild_id != guild_id);
+    touched.configured.retain(|g| *g != guild_id);
+    touched.rules.remove(&guild_id);
+    touched.pings.retain(|(g, _), _| *g != guild_id);
+    touched.levelups.retain(|(g, _), _| *g != guild_id);
+    touched.forget.retain(|(g, _, _)| *g != guild_id);
+    touched.erased.retain(|c| c.guild_id != guild_id);
+    touched.audit.retain(|a| a.guild_id != guild_id);
+    touched.log_posts.retain(|p| p.guild_id != guild_id);
+    touched.rejoined.retain(|(g, _)| *g != guild_id);
+    touched.reward_sync_all.retain(|g| *g != guild_id);
+    touched.removed.remove(&guild_id);
+    touched.purged.push(guild_id);
+    touched.ops.purge_guild(guild_id)?;
+    Ok(true)
+}

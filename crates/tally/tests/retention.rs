@@ -1,0 +1,136 @@
+//! Retention as Discord's events drive it: removed from a server
+//! (GUILD_DELETE without `unavailable`), Tally keeps its data for the
+//! retention period and then purges every row of it; an outage
+//! (`unavailable: true`) never starts the clock, and coming back stops it;
+//! `tally purge` purges at once.
+
+mod harness;
+
+use std::time::Duration;
+
+use discord_sim::Invocation;
+use harness::{Harness, WAIT};
+
+fn sqlite(h: &Harness) -> rusqlite::Connection {
+    rusqlite::Connection::open(h.database_url().strip_prefix("sqlite://").unwrap()).unwrap()
+}
+
+fn removed_at(h: &Harness, guild: u64) -> Option<i64> {
+    sqlite(h).query_row("SELECT removed_at FROM guilds WHERE guild_id = ?1", [guild as i64], |r| r.get(0)).unwrap()
+}
+
+/// Rows of `guild` in every table that has a server column.
+fn rows_of(h: &Harness, guild: u64) -> Vec<(String, i64)> {
+    let conn = sqlite(h);
+    let tables: Vec<String> = conn
+        .prepare("SELECT m.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND c.name = 'guild_id'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(tables.len() >= 10, "{tables:?}");
+    tables
+        .into_iter()
+        .map(|t| {
+            let n =
+                conn.query_row(&format!("SELECT COUNT(*) FROM {t} WHERE guild_id = ?1"), [guild as i64], |r| r.get(0));
+            (t, n.unwrap())
+        })
+        .collect()
+}
+
+/// Polls the database (the bot commits on its own time) until `done`.
+async fn until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out waiting until {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until everything sent so far is committed, asking in a second
+/// server (on the same shard): the first may be one the bot cannot see.
+async fn settle_by(h: &Harness, other: u64) {
+    harness::settle(&h.sim, other).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_server_is_kept_for_the_retention_period_then_purged() {
+    let mut h = Harness::start(3).await;
+    for &member in &h.members {
+        let message = h.sim.send_message(h.guild, member).unwrap();
+        h.sim.react(message, h.sim.owner_id(), "👍").unwrap();
+    }
+    h.settle().await;
+    let other = h.sim.add_guild("Other Server");
+    h.stop_bot().await;
+    h.start_bot_with(|config| config.retention = Duration::from_secs(4)).await;
+    // The resumed session has not seen the new server: it joins it now.
+    h.sim.add_bot(other).unwrap();
+    settle_by(&h, other).await;
+    h.settle().await;
+
+    // An outage never starts the clock.
+    h.sim.start_outage(h.guild).unwrap();
+    settle_by(&h, other).await;
+    assert_eq!(removed_at(&h, h.guild), None, "an outage is not a removal");
+    h.sim.end_outage(h.guild).unwrap();
+    h.settle().await;
+
+    // Removed: kept for now, every row still there.
+    let before = rows_of(&h, h.guild);
+    let others = rows_of(&h, other);
+    assert!(others.iter().any(|(_, n)| *n > 0), "{others:?}");
+    h.sim.remove_bot(h.guild).unwrap();
+    settle_by(&h, other).await;
+    assert!(removed_at(&h, h.guild).is_some(), "the removal starts the clock");
+    assert_eq!(h.export().len(), 4, "kept during the retention period");
+    assert_eq!(rows_of(&h, h.guild), before);
+
+    // Then purged, table by table; the other server keeps its rows.
+    until("the server is purged", || rows_of(&h, h.guild).iter().all(|(_, n)| *n == 0)).await;
+    assert_eq!(rows_of(&h, other), others, "only that server is purged");
+    let board = h.invoke(Invocation::new(other, h.sim.owner_id(), "leaderboard")).await;
+    assert!(board.text().contains("No one has earned XP"), "{}", board.text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn coming_back_stops_the_clock() {
+    let h = Harness::start(2).await;
+    h.sim.send_message(h.guild, h.members[0]).unwrap();
+    h.settle().await;
+    let other = h.sim.add_guild("Other Server");
+    h.sim.add_bot(other).unwrap();
+    settle_by(&h, other).await;
+    h.sim.remove_bot(h.guild).unwrap();
+    settle_by(&h, other).await;
+    assert!(removed_at(&h, h.guild).is_some());
+    h.sim.add_bot(h.guild).unwrap();
+    h.settle().await;
+    assert_eq!(removed_at(&h, h.guild), None, "back before the period ran out: no clock");
+    assert_eq!(h.record(h.members[0]).messages, 1, "nothing was purged");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tally_purge_erases_a_server_at_once() {
+    let h = Harness::start(3).await;
+    for &member in &h.members {
+        h.sim.send_message(h.guild, member).unwrap();
+    }
+    h.settle().await;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["purge", "--guild", &h.guild.to_string()])
+        .env("DATABASE_URL", h.database_url())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let printed = String::from_utf8_lossy(&output.stdout);
+    // The three, the owner and the bot itself.
+    assert!(printed.contains("5 members") && printed.contains("through the running bot"), "{printed}");
+    for (table, rows) in rows_of(&h, h.guild) {
+        assert_eq!(rows, 0, "{table}");
+    }
+    let board = h.invoke(Invocation::new(h.guild, h.members[0], "leaderboard")).await;
+    assert!(board.text().contains("No one has earned XP"), "off the in-memory board: {}", board.text());
+}
