@@ -28,6 +28,25 @@ pub(crate) async fn avatar(State(shared): State<Arc<Shared>>, Path((user_id, fil
     ([(header::CONTENT_TYPE, "image/png")], avatar_png(user_id)).into_response()
 }
 
+/// A file attached to a command, at the URL its attachment object gives
+/// (the query's signature is not checked).
+pub(crate) async fn attachment(
+    State(shared): State<Arc<Shared>>,
+    Path((channel_id, id, filename)): Path<(u64, u64, String)>,
+) -> Response {
+    let mut state = shared.lock();
+    let found = state
+        .attachments
+        .get(&id)
+        .filter(|f| f.channel_id == channel_id && f.filename == filename)
+        .map(|f| (f.content_type.clone(), f.bytes.clone()));
+    state.attachment_fetches.push((id, found.is_some()));
+    match found {
+        Some((content_type, bytes)) => ([(header::CONTENT_TYPE, content_type)], bytes).into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 /// A square picture for `user_id`: two colours from the id, in diagonal
 /// bands, so each user's avatar looks different and is easy to recognise in
 /// a rendered card.

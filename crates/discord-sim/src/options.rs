@@ -22,6 +22,7 @@ const USER: u64 = 6;
 const CHANNEL: u64 = 7;
 const ROLE: u64 = 8;
 const NUMBER: u64 = 10;
+const ATTACHMENT: u64 = 11;
 
 /// The options payload and the `resolved` map for an invocation of `command`.
 pub(crate) fn build(
@@ -68,7 +69,7 @@ pub(crate) fn build(
             _ => STRING,
         };
         let value = match kind {
-            USER | CHANNEL | ROLE => {
+            USER | CHANNEL | ROLE | ATTACHMENT => {
                 let id = value
                     .as_u64()
                     .or_else(|| value.as_str().and_then(|v| v.parse().ok()))
@@ -106,7 +107,9 @@ fn check(spec: &Value, value: &Value) -> Result<(), SimError> {
         INTEGER => value.is_i64() || value.is_u64(),
         NUMBER => value.is_number(),
         BOOLEAN => value.is_boolean(),
-        USER | CHANNEL | ROLE => value.is_u64() || value.as_str().is_some_and(|v| v.parse::<u64>().is_ok()),
+        USER | CHANNEL | ROLE | ATTACHMENT => {
+            value.is_u64() || value.as_str().is_some_and(|v| v.parse::<u64>().is_ok())
+        }
         _ => true,
     };
     if !fits {
@@ -177,7 +180,27 @@ fn resolve(
             channel["permissions"] = json!(g.permissions_of(invoker).to_string());
             add("channels", channel);
         }
+        ATTACHMENT => {
+            let file = s.attachments.get(&id).ok_or(SimError::Unknown("attachment"))?;
+            add("attachments", attachment(s, id, file));
+        }
         _ => {}
     }
     Ok(())
+}
+
+/// An attachment object, as `resolved.attachments` carries it: its URL on
+/// the CDN (this simulator's address), signed as Discord's are.
+fn attachment(s: &State, id: u64, file: &crate::world::Attachment) -> Value {
+    let expires = s.clock.now_ms() / 1000 + 86_400;
+    let url = format!("{}/attachments/{}/{id}/{}?ex={expires:x}&is=0&hm=0", s.cdn_base, file.channel_id, file.filename);
+    json!({
+        "id": id.to_string(),
+        "filename": file.filename,
+        "size": file.bytes.len(),
+        "url": url,
+        "proxy_url": url,
+        "content_type": file.content_type,
+        "ephemeral": true,
+    })
 }

@@ -22,6 +22,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/resume", get(crate::gateway::upgrade))
         .route("/resume/", get(crate::gateway::upgrade))
         .route("/avatars/{user_id}/{file}", get(crate::cdn::avatar))
+        .route("/attachments/{channel_id}/{id}/{filename}", get(crate::cdn::attachment))
         .fallback(api)
         .with_state(shared)
 }

@@ -198,6 +198,29 @@ impl Simulator {
         s.dispatch_to(&session_id, intents::GUILDS, "GUILD_CREATE", data).ok_or(SimError::NoSession)
     }
 
+    /// A file a member is about to attach to a command in `guild_id`'s first
+    /// channel; give the returned id as the value of an attachment option.
+    pub fn upload(&self, guild_id: u64, filename: &str, content_type: &str, bytes: Vec<u8>) -> Result<u64, SimError> {
+        let channel_id = self.channel_of(guild_id)?;
+        self.with(|s| {
+            let now = s.clock.now_ms();
+            let id = s.clock.id_at(now);
+            let file = crate::world::Attachment {
+                filename: filename.to_owned(),
+                content_type: content_type.to_owned(),
+                bytes,
+                channel_id,
+            };
+            s.attachments.insert(id, file);
+            Ok(id)
+        })
+    }
+
+    /// Attachment fetches so far: (attachment id, whether it was served).
+    pub fn attachment_fetches(&self) -> Vec<(u64, bool)> {
+        self.with(|s| s.attachment_fetches.clone())
+    }
+
     /// The server's owner (a human member of every server).
     pub fn owner_id(&self) -> u64 {
         self.shared.owner.id

@@ -106,6 +106,12 @@ pub(crate) struct State {
     /// Member requests for servers not on the requesting shard (ignored, as
     /// the shard does not hold them).
     pub misrouted_member_requests: u64,
+    /// Where this simulator serves files (`http://127.0.0.1:PORT`).
+    pub cdn_base: String,
+    /// Files members attached to commands, by id.
+    pub attachments: HashMap<u64, crate::world::Attachment>,
+    /// Attachment fetches: (attachment id, whether it was served).
+    pub attachment_fetches: Vec<(u64, bool)>,
 }
 
 /// State plus what never changes.
@@ -178,6 +184,9 @@ impl Shared {
                 buckets: Default::default(),
                 gateway_rate_limited: 0,
                 misrouted_member_requests: 0,
+                cdn_base: format!("http://{addr}"),
+                attachments: HashMap::new(),
+                attachment_fetches: Vec::new(),
                 deliveries: Default::default(),
             }),
             changed: Notify::new(),

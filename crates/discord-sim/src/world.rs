@@ -112,6 +112,19 @@ pub struct Guild {
     pub outage: bool,
 }
 
+/// A file a member attached to a command (an option of type 11).
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Its name, as uploaded.
+    pub filename: String,
+    /// Its MIME type, as the client guessed it.
+    pub content_type: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// The channel it was uploaded in (part of its URL).
+    pub channel_id: u64,
+}
+
 /// What the simulator remembers of a posted message.
 #[derive(Debug, Clone, Copy)]
 pub struct MessageInfo {

@@ -20,6 +20,8 @@ pub fn url(base: &str, user_id: impl std::fmt::Display, hash: &str, size: u32) -
 }
 /// Longest wait for one picture: the card must still make Discord's deadline.
 const FETCH_TIMEOUT: Duration = Duration::from_millis(800);
+/// Longest wait for a file `/import` downloads.
+const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest picture accepted.
 const MAX_BYTES: usize = 2 * 1024 * 1024;
 /// Pictures kept (each a few tens of kilobytes).
@@ -105,6 +107,21 @@ impl Avatars {
             return Err("not a PNG".into());
         }
         Ok(bytes.to_vec())
+    }
+
+    /// A file on the same CDN (an attachment `/import` reads), at most
+    /// `limit` bytes; the caller checks that `url` is on the CDN.
+    pub async fn download(&self, url: &str, limit: usize) -> Result<Vec<u8>, String> {
+        let uri: hyper::Uri = url.parse().map_err(|e| format!("bad URL: {e}"))?;
+        let fetch = async {
+            let response = self.client.get(uri).await.map_err(|e| e.to_string())?;
+            if !response.status().is_success() {
+                return Err(format!("status {}", response.status()));
+            }
+            let body = Limited::new(response.into_body(), limit).collect().await.map_err(|e| e.to_string())?;
+            Ok(body.to_bytes().to_vec())
+        };
+        tokio::time::timeout(DOWNLOAD_TIMEOUT, fetch).await.map_err(|_| "timed out".to_owned())?
     }
 
     fn remember(&self, key: Key, value: Cached) {

@@ -10,6 +10,7 @@ mod privacy;
 mod reply;
 mod rewards;
 mod stats;
+mod transfer;
 mod xp;
 
 use std::sync::Arc;
@@ -39,6 +40,8 @@ pub fn definitions() -> Vec<Command> {
         crate::ingest::admin::XpCommand::create_command().into(),
         crate::ingest::admin::RewardsCommand::create_command().into(),
         crate::ingest::privacy::PrivacyCommand::create_command().into(),
+        transfer::ImportCommand::create_command().into(),
+        transfer::ExportCommand::create_command().into(),
     ]
 }
 
@@ -122,7 +125,10 @@ fn triage(interaction: &Interaction) -> Result<Shape, Reply> {
         Some(InteractionData::ApplicationCommand(data)) => match data.name.as_str() {
             "card" => Ok(Shape::PRIVATE),
             "stats" | "leaderboard" | "joined" | "activity" => Ok(Shape::PUBLIC),
-            "config" | "xp" | "rewards" if !admin::may_manage(interaction) => Err(needs_manage_server()),
+            "config" | "xp" | "rewards" | "import" | "export" if !admin::may_manage(interaction) => {
+                Err(needs_manage_server())
+            }
+            "import" | "export" => Ok(Shape::PRIVATE),
             "config" | "xp" | "rewards" | "notify" | "privacy" => Ok(Shape::PRIVATE),
             other => Err(unknown_command(other)),
         },
@@ -181,7 +187,7 @@ fn not_a_command() -> Reply {
 
 fn unknown_command(name: &str) -> Reply {
     Reply::notice(format!(
-        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /privacy, /config, /xp or /rewards."
+        "I don't know the command /{name}. Try /stats, /leaderboard, /joined, /activity, /card, /notify, /privacy, /config, /xp, /rewards, /import or /export."
     ))
 }
 
@@ -261,6 +267,8 @@ async fn answer(context: &Arc<Context>, interaction: &Interaction, freshness: &F
         "xp" => xp::run(&request, input, freshness, interaction.id.get()).await,
         "rewards" => rewards::run(&request, input, freshness).await,
         "privacy" => privacy::run(&request, input, freshness, interaction.id.get()).await,
+        "import" => transfer::run_import(&request, input).await,
+        "export" => transfer::run_export(&request, input).await,
         other => return unknown_command(other),
     };
     result.unwrap_or_else(|error| {
