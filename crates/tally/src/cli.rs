@@ -386,14 +386,30 @@ fn export_guild(args: ExportArgs) -> anyhow::Result<()> {
     }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let written =
-        export::write(&members, curve, args.format, &mut out).and_then(|()| Ok(std::io::Write::flush(&mut out)?));
+    // A bar only for a person watching a large server; logs and pipes of
+    // stderr get nothing, and stdout is the same either way.
+    let total = members.iter().filter(|m| !m.bot).count() as u64;
+    let mut bar = (std::io::stderr().is_terminal() && total >= EXPORT_BAR_FROM)
+        .then(|| crate::progress::ProgressBar::counting("exporting", "members"));
+    let mut tick = |done: u64| {
+        if let Some(bar) = bar.as_mut() {
+            bar.update(done, total, "");
+        }
+    };
+    let written = export::write_counting(&members, curve, args.format, &mut out, &mut tick)
+        .and_then(|()| Ok(std::io::Write::flush(&mut out)?));
+    if let Some(bar) = bar.as_mut() {
+        bar.finish(total, total);
+    }
     match written {
         // `| head`: the reader has all it wanted.
         Err(error) if broken_pipe(&error) => Ok(()),
         other => other,
     }
 }
+
+/// Members from which `tally export` shows a progress bar (on a terminal).
+const EXPORT_BAR_FROM: u64 = 10_000;
 
 /// Skipped members listed by name before "and N more".
 const SHOWN_SKIPS: usize = 20;

@@ -75,10 +75,25 @@ impl Record {
 /// Writes `members` to `out` in `format`, with levels on the server's
 /// `curve`. Bots are left out: they have no activity to export.
 pub fn write(members: &[Member], curve: Curve, format: Format, out: &mut impl Write) -> anyhow::Result<()> {
+    write_counting(members, curve, format, out, &mut |_| {})
+}
+
+/// As [`write`], calling `written(n)` as records go out (for a progress
+/// bar); the bytes are the same.
+pub fn write_counting(
+    members: &[Member],
+    curve: Curve,
+    format: Format,
+    out: &mut impl Write,
+    written: &mut dyn FnMut(u64),
+) -> anyhow::Result<()> {
+    let mut done = 0u64;
     let records = members.iter().filter(|m| !m.bot).map(|m| Record::new(m, curve));
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &records.collect::<Vec<_>>())?;
+            let counted =
+                Counted { records: std::cell::RefCell::new(Some(records)), written: std::cell::RefCell::new(written) };
+            serde_json::to_writer_pretty(&mut *out, &counted)?;
             writeln!(out)?;
         }
         Format::Csv => {
@@ -88,6 +103,10 @@ pub fn write(members: &[Member], curve: Curve, format: Format, out: &mut impl Wr
                  voice_seconds"
             )?;
             for r in records {
+                done += 1;
+                if done.is_multiple_of(1_000) {
+                    written(done);
+                }
                 writeln!(
                     out,
                     "{},{},{},{},{},{},{},{},{},{},{}",
@@ -107,6 +126,27 @@ pub fn write(members: &[Member], curve: Curve, format: Format, out: &mut impl Wr
         }
     }
     Ok(())
+}
+
+/// Records serialised as one JSON array, counting them as they go: the same
+/// bytes as serialising a `Vec<Record>`.
+struct Counted<'w, I> {
+    records: std::cell::RefCell<Option<I>>,
+    written: std::cell::RefCell<&'w mut dyn FnMut(u64)>,
+}
+
+impl<I: Iterator<Item = Record>> Serialize for Counted<'_, I> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let records = self.records.borrow_mut().take().expect("serialised once");
+        let mut written = self.written.borrow_mut();
+        let mut done = 0u64;
+        serializer.collect_seq(records.inspect(|_| {
+            done += 1;
+            if done.is_multiple_of(1_000) {
+                (*written)(done);
+            }
+        }))
+    }
 }
 
 /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
@@ -133,6 +173,26 @@ mod tests {
     fn dates_are_rfc3339_or_empty() {
         assert_eq!(rfc3339(None), "");
         assert_eq!(rfc3339(Some(1_462_015_105_796)), "2016-04-30T11:18:25.796Z");
+    }
+
+    #[test]
+    fn counting_writes_the_same_bytes() {
+        let members: Vec<Member> =
+            (1..=2_500).map(|i| Member { xp: i * 3, display_name: format!("M{i}"), ..Member::new(1, i) }).collect();
+        for format in [Format::Json, Format::Csv] {
+            let (mut plain, mut counted, mut ticks) = (Vec::new(), Vec::new(), Vec::new());
+            let records: Vec<Record> = members.iter().map(|m| Record::new(m, Curve::MEE6)).collect();
+            match format {
+                Format::Json => {
+                    serde_json::to_writer_pretty(&mut plain, &records).unwrap();
+                    plain.push(b'\n');
+                }
+                Format::Csv => write(&members, Curve::MEE6, format, &mut plain).unwrap(),
+            }
+            write_counting(&members, Curve::MEE6, format, &mut counted, &mut |n| ticks.push(n)).unwrap();
+            assert_eq!(String::from_utf8(counted).unwrap(), String::from_utf8(plain).unwrap());
+            assert_eq!(ticks, [1_000, 2_000]);
+        }
     }
 
     #[test]

@@ -25,7 +25,20 @@ async fn registration_and_answers_fit_discords_request_schemas() {
     let names: Vec<&str> = registration.body.as_array().unwrap().iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["stats", "leaderboard", "joined", "card", "activity", "config", "notify", "xp", "rewards", "privacy"]
+        [
+            "stats",
+            "leaderboard",
+            "joined",
+            "card",
+            "activity",
+            "config",
+            "notify",
+            "xp",
+            "rewards",
+            "privacy",
+            "import",
+            "export"
+        ]
     );
     let config = &registration.body[5];
     assert_eq!(config["default_member_permissions"], "32", "admin commands need Manage Server by default");

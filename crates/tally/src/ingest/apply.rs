@@ -959,6 +959,9 @@ mod tests;
 mod leveling_tests;
 
 #[cfg(test)]
+mod import_tests;
+
+#[cfg(test)]
 mod privacy_tests;
 
 #[cfg(test)]
