@@ -6,11 +6,11 @@
 use std::time::Duration;
 
 use twilight_interactions::command::{CommandInputData, CommandModel};
-use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle};
+use twilight_model::channel::message::component::{ActionRow, ButtonStyle};
 use twilight_model::channel::message::Component;
 use twilight_util::builder::embed::EmbedBuilder;
 
-use super::reply::{ACCENT, NOTICE};
+use super::reply::{button, ACCENT, NOTICE};
 use super::{Freshness, Reply, Request};
 use crate::domain::privacy::PrivacyChange;
 use crate::domain::snowflake;
@@ -69,18 +69,6 @@ pub(crate) async fn run(
 /// `/privacy delete`'s question, with the buttons only its member may press.
 fn confirmation(member: u64, interaction_id: u64) -> Reply {
     let deadline = snowflake::timestamp_ms(interaction_id) + DELETE_WINDOW_MS;
-    let button = |label: &str, custom_id: String, style| {
-        Component::Button(Button {
-            custom_id: Some(custom_id),
-            disabled: false,
-            emoji: None,
-            id: None,
-            label: Some(label.to_owned()),
-            sku_id: None,
-            style,
-            url: None,
-        })
-    };
     let row = ActionRow {
         components: vec![
             button("Erase my data", format!("{DELETE_CONFIRM}{member}:{deadline}"), ButtonStyle::Danger),

@@ -227,6 +227,24 @@ pub fn discord_date(ms: i64) -> String {
     format!("<t:{}:D>", ms.div_euclid(1000))
 }
 
+/// A button with a custom id (the confirmations' Confirm and Cancel).
+pub fn button(
+    label: &str,
+    custom_id: String,
+    style: twilight_model::channel::message::component::ButtonStyle,
+) -> Component {
+    Component::Button(twilight_model::channel::message::component::Button {
+        custom_id: Some(custom_id),
+        disabled: false,
+        emoji: None,
+        id: None,
+        label: Some(label.to_owned()),
+        sku_id: None,
+        style,
+        url: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,11 +8,11 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use twilight_interactions::command::{CommandInputData, CommandModel};
-use twilight_model::channel::message::component::{ActionRow, Button, ButtonStyle};
+use twilight_model::channel::message::component::{ActionRow, ButtonStyle};
 use twilight_model::channel::message::Component;
 use twilight_util::builder::embed::EmbedBuilder;
 
-use super::reply::{thousands, ACCENT, NOTICE};
+use super::reply::{button, thousands, ACCENT, NOTICE};
 use super::{Freshness, Reply, Request};
 use crate::domain::snowflake;
 use crate::ingest::admin::{read_xp_change, XpCommand, XpLog, RESET_CANCEL, RESET_CONFIRM, RESET_WINDOW_MS};
@@ -85,18 +85,6 @@ async fn entry_of(
 /// `/xp reset-server`'s question, with the buttons only its admin may press.
 fn confirmation(admin: u64, interaction_id: u64) -> Reply {
     let deadline = snowflake::timestamp_ms(interaction_id) + RESET_WINDOW_MS;
-    let button = |label: &str, custom_id: String, style| {
-        Component::Button(Button {
-            custom_id: Some(custom_id),
-            disabled: false,
-            emoji: None,
-            id: None,
-            label: Some(label.to_owned()),
-            sku_id: None,
-            style,
-            url: None,
-        })
-    };
     let row = ActionRow {
         components: vec![
             button("Reset everyone's XP", format!("{RESET_CONFIRM}{admin}:{deadline}"), ButtonStyle::Danger),

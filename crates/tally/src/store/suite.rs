@@ -75,6 +75,19 @@ macro_rules! on_every_backend {
 }
 pub(crate) use on_every_backend;
 
+/// A human member of `guild_id` as events show them, for tests.
+pub fn member_profile(guild_id: crate::domain::activity::Id, user: u64) -> crate::domain::MemberProfile {
+    crate::domain::MemberProfile {
+        guild_id,
+        user_id: user,
+        username: format!("u{user}"),
+        display_name: format!("U{user}"),
+        bot: false,
+        avatar: None,
+        joined_at_ms: Some(1_000),
+    }
+}
+
 use crate::domain::{Activity, MemberProfile, ReactionKey};
 use crate::store::ShardPosition;
 

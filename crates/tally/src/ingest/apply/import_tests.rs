@@ -5,7 +5,7 @@
 use crate::domain::import::{ImportMode, ImportRow};
 use crate::domain::privacy::PrivacyChange;
 use crate::domain::{Activity, MemberProfile};
-use crate::store::suite::{on_every_backend, TestDb};
+use crate::store::suite::{member_profile, on_every_backend, TestDb};
 
 fn row(user_id: u64, xp: u64, messages: Option<u64>) -> ImportRow {
     ImportRow { user_id, xp, messages, ..ImportRow::default() }
@@ -47,15 +47,7 @@ fn a_request_applies_once_and_modes_merge(mut db: TestDb) {
 }
 
 fn bots_and_stopped_members_are_skipped(mut db: TestDb) {
-    let bot = MemberProfile {
-        guild_id: 1,
-        user_id: 7,
-        username: "bot".into(),
-        display_name: "Bot".into(),
-        bot: true,
-        avatar: None,
-        joined_at_ms: None,
-    };
+    let bot = MemberProfile { bot: true, ..member_profile(1, 7) };
     db.apply(&[
         Activity::MemberSeen(bot),
         Activity::Privacy { guild_id: 1, user_id: 8, change: PrivacyChange::Stop, at_ms: 0 },

@@ -2,26 +2,19 @@
 //! batch, the standings it moves, and hiding and stopping.
 
 use crate::domain::privacy::PrivacyChange;
-use crate::domain::{Activity, MemberProfile, ReactionKey};
-use crate::store::suite::{on_every_backend, TestDb};
+use crate::domain::{Activity, ReactionKey};
+use crate::store::suite::{member_profile, on_every_backend, TestDb};
 
 use super::RankChange;
 
-fn profile(user: u64) -> MemberProfile {
-    MemberProfile {
-        guild_id: 1,
-        user_id: user,
-        username: format!("u{user}"),
-        display_name: format!("U{user}"),
-        bot: false,
-        avatar: None,
-        joined_at_ms: Some(1_000),
-    }
-}
-
 /// A message `n` made `secs` seconds after the Discord epoch.
 fn message(user: u64, secs: u64, n: u64) -> Activity {
-    Activity::Message { author: profile(user), message_id: ((secs * 1000) << 22) | n, channel_id: 1, roles: Vec::new() }
+    Activity::Message {
+        author: member_profile(1, user),
+        message_id: ((secs * 1000) << 22) | n,
+        channel_id: 1,
+        roles: Vec::new(),
+    }
 }
 
 fn reaction(message_id: u64, user: u64, author: u64) -> Activity {

@@ -2,8 +2,8 @@
 //! removal and stops at a return, in batch order; a purge stands only for
 //! the removal it counted from; a purge takes every row and the standings.
 
-use crate::domain::{Activity, MemberProfile};
-use crate::store::suite::{on_every_backend, TestDb};
+use crate::domain::Activity;
+use crate::store::suite::{member_profile, on_every_backend, TestDb};
 
 fn seen() -> Activity {
     Activity::GuildSeen { guild_id: 1, name: "Server".into(), afk_channel_id: None }
@@ -18,15 +18,7 @@ fn purge(removed_at_ms: Option<i64>) -> Activity {
 }
 
 fn message(user: u64, n: u64) -> Activity {
-    let author = MemberProfile {
-        guild_id: 1,
-        user_id: user,
-        username: format!("u{user}"),
-        display_name: format!("U{user}"),
-        bot: false,
-        avatar: None,
-        joined_at_ms: Some(1_000),
-    };
+    let author = member_profile(1, user);
     Activity::Message { author, message_id: ((100_000 * n) << 22) | n, channel_id: 1, roles: Vec::new() }
 }
 
