@@ -5,13 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::copy::{self, CopyEnd, CopyError, CopyReport, Progress};
-use super::{postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
+use super::{mongo, postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
 use crate::domain::{activity::Id, shards::ShardRange};
 
 #[derive(Debug, Clone)]
 enum Location {
     Sqlite(std::path::PathBuf),
     Postgres(Box<postgres::Target>),
+    Mongo(Box<mongo::Target>),
 }
 
 /// A database Tally can open, named by a URL: `sqlite://PATH` or
@@ -29,6 +30,8 @@ impl Database {
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
         let location = if postgres::handles(url) {
             Location::Postgres(Box::new(postgres::Target::parse(url)?))
+        } else if mongo::handles(url) {
+            Location::Mongo(Box::new(mongo::Target::parse(url)?))
         } else {
             Location::Sqlite(sqlite::path_from_url(url)?)
         };
@@ -40,13 +43,14 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => format!("SQLite file {}", path.display()),
             Location::Postgres(target) => target.to_string(),
+            Location::Mongo(target) => target.to_string(),
         }
     }
 
     /// Whether several bot processes may write it at once. A SQLite file
     /// belongs to one process.
     pub fn is_shared(&self) -> bool {
-        matches!(self.location, Location::Postgres(_))
+        matches!(self.location, Location::Postgres(_) | Location::Mongo(_))
     }
 
     /// Opens the one writing connection, creating the database and bringing
@@ -58,6 +62,10 @@ impl Database {
             Location::Postgres(target) => {
                 let writer = patiently(target, || postgres::open_writer(target))?;
                 Ok(Writer::Postgres(Box::new(writer)))
+            }
+            Location::Mongo(target) => {
+                let writer = patiently(target, || mongo::open_writer(target))?;
+                Ok(Writer::Mongo(Box::new(writer)))
             }
         }
     }
@@ -73,6 +81,8 @@ impl Database {
                 Arc::new(sqlite::open_readers(path, connections)?)
             }
             Location::Postgres(target) => Arc::new(postgres::PgReader::open(target, connections)?),
+            // The driver pools its own connections.
+            Location::Mongo(target) => Arc::new(mongo::MongoReader::open(target)?),
         })
     }
 
@@ -99,6 +109,7 @@ impl Database {
             Location::Postgres(target) => {
                 postgres::PgReader::open(target, 1)?.for_each_ranked(owned, snapshot_taken, each)
             }
+            Location::Mongo(target) => mongo::MongoReader::open(target)?.for_each_ranked(owned, snapshot_taken, each),
         }
     }
 
@@ -108,6 +119,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::set_web_public(path, guild_id, public),
             Location::Postgres(target) => postgres::set_web_public(target, guild_id, public),
+            Location::Mongo(target) => mongo::set_web_public(target, guild_id, public),
         }
     }
 
@@ -119,6 +131,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::mark_levelups_sent(path, keys, at_ms),
             Location::Postgres(target) => postgres::mark_levelups_sent(target, keys, at_ms),
+            Location::Mongo(target) => mongo::mark_levelups_sent(target, keys, at_ms),
         }
     }
 
@@ -135,6 +148,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::submit_requests(path, guild_id, kind, requests, now),
             Location::Postgres(target) => postgres::submit_requests(target, guild_id, kind, requests, now),
+            Location::Mongo(target) => mongo::submit_requests(target, guild_id, kind, requests, now),
         }
     }
 
@@ -143,6 +157,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::request_states(path, ids),
             Location::Postgres(target) => postgres::request_states(target, ids),
+            Location::Mongo(target) => mongo::request_states(target, ids),
         }
     }
 
@@ -157,6 +172,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::find_requests(path, guild_id, kind, digests),
             Location::Postgres(target) => postgres::find_requests(target, guild_id, kind, digests),
+            Location::Mongo(target) => mongo::find_requests(target, guild_id, kind, digests),
         }
     }
 
@@ -167,6 +183,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::mark_requests_picked(path, ids, now),
             Location::Postgres(target) => postgres::mark_requests_picked(target, ids, now),
+            Location::Mongo(target) => mongo::mark_requests_picked(target, ids, now),
         }
     }
 
@@ -182,6 +199,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::mark_log_posts_sent(path, keys, at_ms),
             Location::Postgres(target) => postgres::mark_log_posts_sent(target, keys, at_ms),
+            Location::Mongo(target) => mongo::mark_log_posts_sent(target, keys, at_ms),
         }
     }
 
@@ -193,6 +211,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::finish_reward_syncs(path, done),
             Location::Postgres(target) => postgres::finish_reward_syncs(target, done),
+            Location::Mongo(target) => mongo::finish_reward_syncs(target, done),
         }
     }
 
@@ -201,6 +220,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::note_reward_problem(path, guild_id, role_id, at_ms),
             Location::Postgres(target) => postgres::note_reward_problem(target, guild_id, role_id, at_ms),
+            Location::Mongo(target) => mongo::note_reward_problem(target, guild_id, role_id, at_ms),
         }
     }
 
@@ -209,6 +229,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::clear_reward_problem(path, guild_id, role_id),
             Location::Postgres(target) => postgres::clear_reward_problem(target, guild_id, role_id),
+            Location::Mongo(target) => mongo::clear_reward_problem(target, guild_id, role_id),
         }
     }
 
@@ -220,6 +241,7 @@ impl Database {
         match &self.location {
             Location::Sqlite(_) => Ok(None),
             Location::Postgres(target) => postgres::take_identify_turn(target, bucket, interval),
+            Location::Mongo(target) => mongo::take_identify_turn(target, bucket, interval),
         }
     }
 
@@ -261,6 +283,7 @@ impl Database {
         Ok(match &self.location {
             Location::Sqlite(path) => Box::new(sqlite::copy::open(path)?),
             Location::Postgres(target) => Box::new(postgres::copy::open(target)?),
+            Location::Mongo(target) => Box::new(mongo::copy::open(target)?),
         })
     }
 
@@ -271,6 +294,7 @@ impl Database {
                 a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
             }
             (Location::Postgres(a), Location::Postgres(b)) => a.same_database(b),
+            (Location::Mongo(a), Location::Mongo(b)) => a.same_database(b),
             _ => false,
         }
     }
@@ -280,13 +304,17 @@ impl Database {
         match &self.location {
             Location::Sqlite(path) => sqlite::set_card_accent(path, user_id, accent),
             Location::Postgres(target) => postgres::set_card_accent(target, user_id, accent),
+            Location::Mongo(target) => mongo::set_card_accent(target, user_id, accent),
         }
     }
 }
 
 /// Runs `open` until it succeeds or fails for good, saying every few
 /// seconds that the server cannot be reached yet.
-fn patiently<T>(target: &postgres::Target, mut open: impl FnMut() -> Result<T, StoreError>) -> Result<T, StoreError> {
+fn patiently<T>(
+    target: &dyn std::fmt::Display,
+    mut open: impl FnMut() -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     loop {
         match open() {
             Err(error) if error.is_transient() => {
@@ -307,6 +335,8 @@ pub enum Writer {
     Sqlite(sqlite::SqliteWriter),
     /// A PostgreSQL server.
     Postgres(Box<postgres::PgWriter>),
+    /// A MongoDB replica set or sharded cluster.
+    Mongo(Box<mongo::MongoWriter>),
 }
 
 impl Writer {
@@ -320,6 +350,9 @@ impl Writer {
         match self {
             Self::Sqlite(_) => 16_384,
             Self::Postgres(_) => 65_536,
+            // Transactions should stay well under MongoDB's 60-second
+            // lifetime and 16 MB oplog entry limits even on a slow server.
+            Self::Mongo(_) => 16_384,
         }
     }
 
@@ -331,6 +364,7 @@ impl Writer {
         match self {
             Self::Sqlite(writer) => writer.transaction(work),
             Self::Postgres(writer) => writer.transaction(work),
+            Self::Mongo(writer) => writer.transaction(work),
         }
     }
 
@@ -341,6 +375,7 @@ impl Writer {
         match self {
             Self::Sqlite(writer) => writer.positions(),
             Self::Postgres(writer) => writer.positions(),
+            Self::Mongo(writer) => writer.positions(),
         }
     }
 }

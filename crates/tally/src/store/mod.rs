@@ -8,6 +8,7 @@ mod batch;
 pub mod boards;
 pub mod copy;
 mod database;
+pub mod mongo;
 pub mod postgres;
 pub mod rankings;
 pub mod settings;
@@ -33,8 +34,14 @@ pub enum StoreError {
     /// PostgreSQL refused or failed, or could not be reached.
     #[error("PostgreSQL: {}", postgres::describe(.0))]
     Postgres(#[from] ::postgres::Error),
+    /// MongoDB refused or failed, or could not be reached.
+    #[error("MongoDB: {}", mongo::describe(.0))]
+    Mongo(#[from] mongodb::error::Error),
+    /// The database server cannot give what Tally needs (say, transactions).
+    #[error("{0}")]
+    Refused(String),
     /// The database URL names nothing Tally can open.
-    #[error("unsupported DATABASE_URL {0:?}: expected sqlite://PATH, postgres://USER@HOST/DATABASE or postgresql://…")]
+    #[error("unsupported DATABASE_URL {0:?}: expected sqlite://PATH, postgres://USER@HOST/DATABASE, postgresql://…, mongodb://HOST/DATABASE or mongodb+srv://…")]
     UnsupportedUrl(String),
     /// The database URL is of a known kind but malformed.
     #[error("DATABASE_URL: {0}")]
@@ -76,6 +83,7 @@ impl StoreError {
         match self {
             Self::Sqlite(error) => sqlite::is_transient(error),
             Self::Postgres(error) => postgres::is_transient(error),
+            Self::Mongo(error) => mongo::is_transient(error),
             _ => false,
         }
     }

@@ -1,11 +1,14 @@
 //! The storage tests every backend passes: a fixture that opens a fresh
-//! database of either kind, and [`on_every_backend!`], which runs a test
+//! database of any kind, and [`on_every_backend!`], which runs a test
 //! function once per backend. A PostgreSQL test gets a database of its own on
-//! the server `TALLY_TEST_POSTGRES` names (127.0.0.1:5432 by default) and
-//! fails, saying why, when the server cannot be reached.
+//! the server `TALLY_TEST_POSTGRES` names (127.0.0.1:5432 by default), a
+//! MongoDB test one on the server `TALLY_TEST_MONGODB` names
+//! (127.0.0.1:27017 by default); either fails, saying why, when its server
+//! cannot be reached.
 
 use std::sync::Arc;
 
+use super::mongo::scratch::ScratchDatabase as MongoScratch;
 use super::postgres::scratch::ScratchDatabase;
 use super::{Database, Reader, Writer};
 
@@ -13,6 +16,7 @@ use super::{Database, Reader, Writer};
 enum Keeper {
     Sqlite { _dir: tempfile::TempDir, path: std::path::PathBuf },
     Postgres(Box<ScratchDatabase>),
+    Mongo(Box<MongoScratch>),
 }
 
 /// A fresh database with its writer and a reader.
@@ -38,6 +42,13 @@ impl TestDb {
         Self::open(&url, Keeper::Postgres(Box::new(scratch)))
     }
 
+    /// A new database on the test MongoDB server.
+    pub fn mongo() -> Self {
+        let scratch = MongoScratch::create();
+        let url = scratch.url().to_owned();
+        Self::open(&url, Keeper::Mongo(Box::new(scratch)))
+    }
+
     fn open(url: &str, keeper: Keeper) -> Self {
         let database = Database::from_url(url).unwrap();
         let writer = database.open_writer().unwrap();
@@ -46,11 +57,25 @@ impl TestDb {
     }
 
     /// Runs SQL on the database behind the backend's back: for tests that
-    /// set up what the counting rules would never write.
+    /// set up what the counting rules would never write, on SQL backends.
     pub fn execute(&self, sql: &str) {
         match &self.keeper {
             Keeper::Sqlite { path, .. } => rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap(),
             Keeper::Postgres(scratch) => scratch.execute(sql),
+            Keeper::Mongo(_) => panic!("MongoDB runs no SQL: use TestDb::raw with the same change as a command"),
+        }
+    }
+
+    /// The same change behind the backend's back, as SQL or, on MongoDB,
+    /// as database commands (`runCommand` documents in JSON, run in order).
+    pub fn raw(&self, sql: &str, mongo: &[&str]) {
+        match &self.keeper {
+            Keeper::Mongo(scratch) => {
+                for command in mongo {
+                    scratch.command(command);
+                }
+            }
+            _ => self.execute(sql),
         }
     }
 
@@ -61,8 +86,9 @@ impl TestDb {
     }
 }
 
-/// Runs each named test function (taking a [`TestDb`]) on SQLite and on
-/// PostgreSQL, as `sqlite::name` and `postgres::name`.
+/// Runs each named test function (taking a [`TestDb`]) on SQLite, on
+/// PostgreSQL and on MongoDB, as `sqlite::name`, `postgres::name` and
+/// `mongo::name`.
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -70,6 +96,9 @@ macro_rules! on_every_backend {
         }
         mod postgres {
             $(#[test] fn $name() { super::$name($crate::store::suite::TestDb::postgres()) })*
+        }
+        mod mongo {
+            $(#[test] fn $name() { super::$name($crate::store::suite::TestDb::mongo()) })*
         }
     };
 }
@@ -175,11 +204,22 @@ fn everything_written_reads_back(mut db: TestDb) {
     let mine = r.member_days(9, 1, day - 1, day + 1).unwrap();
     assert_eq!(mine.iter().map(|d| d.messages).sum::<u64>(), 2);
     // What /stats reads in one go is what the single reads give.
-    db.execute(&format!(
-        "INSERT INTO voice_sessions (guild_id, user_id, since) VALUES (9, 1, 12345);
-         INSERT INTO member_days (guild_id, day, user_id, messages) VALUES (9, {}, 1, 5);",
-        day + 1
-    ));
+    db.raw(
+        &format!(
+            "INSERT INTO voice_sessions (guild_id, user_id, since) VALUES (9, 1, 12345);
+             INSERT INTO member_days (guild_id, day, user_id, messages) VALUES (9, {}, 1, 5);",
+            day + 1
+        ),
+        &[
+            r#"{"insert": "voice_sessions", "documents": [{"guild_id": 9, "user_id": 1, "since": 12345,
+                "channel_id": null, "muted": false, "earning_since": null}]}"#,
+            &format!(
+                r#"{{"insert": "member_days", "documents": [{{"guild_id": 9, "day": {}, "user_id": 1, "messages": 5,
+                    "xp": 0, "reactions_given": 0, "reactions_received": 0, "voice_ms": 0}}]}}"#,
+                day + 1
+            ),
+        ],
+    );
     let summary = r.member_summary(9, 1, day - 1, day + 1).unwrap().unwrap();
     assert_eq!(summary.member, r.member(9, 1).unwrap().unwrap());
     assert_eq!((summary.accent, summary.voice_since), (Some(0xABCDEF), Some(12345)));

@@ -155,7 +155,10 @@ fn reactions_count_on_their_day_and_are_taken_off_it(mut db: TestDb) {
 /// off the totals when removed, and off no day.
 fn reactions_from_before_days_come_off_the_totals_only(mut db: TestDb) {
     db.apply(&[message(5, 100), reaction_at(100, 6, 5, 7 * crate::store::DAY_MS)]);
-    db.execute("UPDATE counted_reactions SET day = NULL");
+    db.raw(
+        "UPDATE counted_reactions SET day = NULL",
+        &[r#"{"update": "counted_reactions", "updates": [{"q": {}, "u": {"$set": {"day": null}}, "multi": true}]}"#],
+    );
     let removed =
         Activity::ReactionRemoved { guild_id: 1, key: ReactionKey { message_id: 100, user_id: 6, emoji: "x".into() } };
     db.apply(&[removed]);

@@ -39,7 +39,7 @@ fn every_table_and_column_is_copied(db: TestDb) {
 }
 
 fn a_table_the_copy_does_not_know_is_refused(db: TestDb) {
-    db.execute("CREATE TABLE member_notes (guild_id BIGINT, note TEXT)");
+    db.raw("CREATE TABLE member_notes (guild_id BIGINT, note TEXT)", &[r#"{"create": "member_notes"}"#]);
     let error = db.database.check_copy_schema().unwrap_err();
     assert!(error.to_string().contains("member_notes"), "{error}");
 }

@@ -1,0 +1,478 @@
+//! The MongoDB backend, for bot owners who already run MongoDB (a replica
+//! set they trust, or a hosted cluster). One collection per table of the
+//! other backends, one document per row, its fields named as the columns;
+//! `$jsonSchema` validators hold every document to that shape.
+//!
+//! Each ledger batch is one multi-document transaction: a few bulk reads,
+//! one `bulkWrite` of every change (upserts with `$set`, `$setOnInsert` and
+//! update pipelines for the clamped day sums), one for the shard positions,
+//! and the commit. Transactions need a replica set (or a sharded cluster):
+//! a standalone server is refused at start with a message saying how to
+//! make it a one-node replica set.
+
+pub(crate) mod copy;
+mod fields;
+mod ops;
+mod reader;
+mod requests;
+pub(crate) mod schema;
+pub mod scratch;
+
+use std::time::Duration;
+
+use mongodb::bson::{doc, Bson, Document};
+use mongodb::error::{Error, ErrorKind};
+use mongodb::options::{ClientOptions, ConnectionString};
+use mongodb::sync::{Client, ClientSession, Collection, Database};
+
+pub use reader::MongoReader;
+pub use requests::{find_requests, mark_requests_picked, request_states, submit_requests};
+
+use super::{MembershipChange, ShardPosition, StoreError, StoreOps};
+use crate::domain::activity::Id;
+use fields::{int, opt_int, text};
+
+/// Whether `url` is meant for this backend.
+pub fn handles(url: &str) -> bool {
+    url.starts_with("mongodb://") || url.starts_with("mongodb+srv://")
+}
+
+/// Where a MongoDB database is, from a `mongodb://` or `mongodb+srv://`
+/// URL. The database is the URL's path (`tally` when it has none).
+#[derive(Clone)]
+pub struct Target {
+    url: String,
+    database: String,
+    shown: String,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
+}
+
+/// The database a URL without a path uses.
+pub const DEFAULT_DATABASE: &str = "tally";
+
+impl Target {
+    /// Reads a URL without touching the network (a `mongodb+srv://` name
+    /// is looked up when connecting).
+    pub fn parse(url: &str) -> Result<Self, StoreError> {
+        let parsed =
+            ConnectionString::parse(url).map_err(|e| StoreError::BadUrl(format!("not a MongoDB URL ({})", e.kind)))?;
+        let database = parsed.default_database.clone().unwrap_or_else(|| DEFAULT_DATABASE.to_owned());
+        let hosts = hosts_of(url);
+        let user = parsed.credential.as_ref().and_then(|c| c.username.clone());
+        let shown =
+            format!("MongoDB database {database} on {hosts}{}", user.map(|u| format!(" as {u}")).unwrap_or_default());
+        Ok(Self { url: url.to_owned(), database, shown })
+    }
+
+    /// The same server, another database on it (tests, `tally copy`).
+    pub fn with_database(&self, name: &str) -> Self {
+        let (base, query) = self.url.split_once('?').unwrap_or((&self.url, ""));
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let authority = match base[scheme_end..].find('/') {
+            Some(slash) => &base[..scheme_end + slash],
+            None => base,
+        };
+        let url = if query.is_empty() { format!("{authority}/{name}") } else { format!("{authority}/{name}?{query}") };
+        Self {
+            shown: self.shown.replacen(&format!("database {}", self.database), &format!("database {name}"), 1),
+            url,
+            database: name.to_owned(),
+        }
+    }
+
+    /// Whether both name the same database on the same servers.
+    pub fn same_database(&self, other: &Target) -> bool {
+        hosts_of(&self.url) == hosts_of(&other.url) && self.database == other.database
+    }
+
+    /// The database's name.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    /// A client for the servers (connections are made as needed), with
+    /// timeouts short enough that an unreachable server is reported in
+    /// seconds.
+    pub(crate) fn connect(&self) -> Result<Connection, StoreError> {
+        // A client keeps its own pool and watches the servers: one per URL
+        // serves the whole process, as MongoDB's drivers intend.
+        static CLIENTS: std::sync::Mutex<Option<std::collections::HashMap<String, Client>>> =
+            std::sync::Mutex::new(None);
+        let mut clients = CLIENTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let clients = clients.get_or_insert_with(Default::default);
+        if let Some(client) = clients.get(&self.url) {
+            return Ok(Connection { database: client.database(&self.database), client: client.clone() });
+        }
+        let mut options = ClientOptions::parse(&self.url).run()?;
+        if options.app_name.is_none() {
+            options.app_name = Some("tally".to_owned());
+        }
+        options.server_selection_timeout.get_or_insert(Duration::from_secs(5));
+        options.connect_timeout.get_or_insert(Duration::from_secs(5));
+        let client = Client::with_options(options)?;
+        clients.insert(self.url.clone(), client.clone());
+        let database = client.database(&self.database);
+        Ok(Connection { client, database })
+    }
+}
+
+/// `host:port,…` of a URL, without credentials.
+fn hosts_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    authority.rsplit_once('@').map_or(authority, |(_, hosts)| hosts).to_owned()
+}
+
+/// A client and the database Tally uses on it.
+#[derive(Clone)]
+pub(crate) struct Connection {
+    pub client: Client,
+    pub database: Database,
+}
+
+impl Connection {
+    /// A collection of documents.
+    pub fn collection(&self, name: &str) -> Collection<Document> {
+        self.database.collection(name)
+    }
+}
+
+/// MongoDB server error codes after which trying again may succeed: the
+/// primary stepped down or is shutting down, a node is recovering, a
+/// network timeout, a write conflict, an exceeded time limit.
+const TRANSIENT_CODES: &[i32] =
+    &[6, 7, 24, 50, 64, 89, 91, 112, 189, 251, 262, 9001, 10107, 11600, 11602, 13388, 13435, 13436, 46841];
+
+/// Whether waiting and trying again may help: the driver or server labels
+/// the error transient (`TransientTransactionError`,
+/// `UnknownTransactionCommitResult`, `RetryableWriteError`), the servers
+/// cannot be reached or went away, or the code is one of
+/// [`TRANSIENT_CODES`]. A bad URL, refused credentials, a document the
+/// validator refuses or a broken unique key fail the same way however
+/// often they are retried.
+pub(crate) fn is_transient(error: &Error) -> bool {
+    if ["TransientTransactionError", "UnknownTransactionCommitResult", "RetryableWriteError"]
+        .iter()
+        .any(|label| error.contains_label(label))
+    {
+        return true;
+    }
+    match error.kind.as_ref() {
+        ErrorKind::Io(_) | ErrorKind::ServerSelection { .. } | ErrorKind::ConnectionPoolCleared { .. } => true,
+        ErrorKind::DnsResolve { .. } => true,
+        _ => codes(error).iter().any(|code| TRANSIENT_CODES.contains(code)),
+    }
+}
+
+/// Every server error code an error carries: the command's, a write
+/// concern error's, each write error's.
+pub(crate) fn codes(error: &Error) -> Vec<i32> {
+    use mongodb::error::WriteFailure;
+    let mut found = Vec::new();
+    match error.kind.as_ref() {
+        ErrorKind::Command(command) => found.push(command.code),
+        ErrorKind::Write(WriteFailure::WriteConcernError(e)) => found.push(e.code),
+        ErrorKind::Write(WriteFailure::WriteError(e)) => found.push(e.code),
+        ErrorKind::BulkWrite(bulk) => {
+            found.extend(bulk.write_concern_errors.iter().map(|e| e.code));
+            found.extend(bulk.write_errors.values().map(|e| e.code));
+        }
+        ErrorKind::InsertMany(many) => {
+            found.extend(many.write_concern_error.iter().map(|e| e.code));
+            found.extend(many.write_errors.iter().flatten().map(|e| e.code));
+        }
+        _ => {}
+    }
+    found
+}
+
+/// What to show of a MongoDB error: the server's message and code name
+/// when it sent one, otherwise the driver's.
+pub(crate) fn describe(error: &Error) -> String {
+    let text = error.to_string();
+    // The driver's text carries every label; a short form reads better in a log.
+    text.split(", labels:").next().unwrap_or(&text).to_owned()
+}
+
+/// The document holding the schema version.
+const SCHEMA_COLLECTION: &str = "tally_schema";
+
+/// Brings a database's collections, validators and indexes up to date.
+/// Every step is idempotent, so several processes may start at once.
+pub(crate) fn migrate(connection: &Connection) -> Result<(), StoreError> {
+    let versions = connection.collection(SCHEMA_COLLECTION);
+    let found = versions.find_one(doc! { "_id": "schema" }).run()?.map(|d| int(&d, "version")).unwrap_or(0);
+    let supported = schema::VERSION;
+    if found > supported {
+        return Err(StoreError::TooNew { found, supported });
+    }
+    if found == supported {
+        return Ok(());
+    }
+    schema::create(&connection.database)?;
+    versions.update_one(doc! { "_id": "schema" }, doc! { "$max": { "version": supported } }).upsert(true).run()?;
+    tracing::info!(version = supported, "created MongoDB collections and indexes");
+    Ok(())
+}
+
+/// Whether a Tally schema exists in the database.
+pub(crate) fn has_schema(connection: &Connection) -> Result<bool, StoreError> {
+    Ok(connection.collection(SCHEMA_COLLECTION).find_one(doc! { "_id": "schema" }).run()?.is_some())
+}
+
+/// Refuses a server that cannot run transactions: Tally's exactly-once
+/// rests on committing a batch and its shard positions together.
+fn require_transactions(connection: &Connection, target: &Target) -> Result<(), StoreError> {
+    let hello = connection.database.run_command(doc! { "hello": 1 }).run()?;
+    let replica_set = hello.get_str("setName").is_ok();
+    let router = hello.get_str("msg") == Ok("isdbgrid");
+    if replica_set || router {
+        return Ok(());
+    }
+    Err(StoreError::Refused(format!(
+        "the {target} is a standalone server, and Tally needs transactions, which MongoDB offers only on a \
+         replica set. Make it a one-node replica set: start mongod with --replSet rs0 (or `replication: \
+         replSetName: rs0` in mongod.conf), run `rs.initiate()` once in mongosh, and add ?replicaSet=rs0 to \
+         DATABASE_URL. Hosted clusters (such as Atlas, free tier included) are replica sets already."
+    )))
+}
+
+/// Opens the writer's connection, checking for transactions and creating
+/// the collections if needed.
+pub fn open_writer(target: &Target) -> Result<MongoWriter, StoreError> {
+    let connection = target.connect()?;
+    require_transactions(&connection, target)?;
+    migrate(&connection)?;
+    Ok(MongoWriter { connection })
+}
+
+/// The ledger's connection.
+pub struct MongoWriter {
+    connection: Connection,
+}
+
+impl MongoWriter {
+    /// Runs `work` inside one transaction and commits it; on any error
+    /// nothing is written (the transaction is aborted, or never commits).
+    pub fn transaction<T>(
+        &mut self,
+        work: impl FnOnce(&mut dyn StoreOps) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        in_transaction(&self.connection, |session| work(&mut ops::MongoOps { connection: &self.connection, session }))
+    }
+
+    /// The stored shard positions, once no transaction that saves
+    /// positions is still running.
+    pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
+        fenced_positions(&self.connection)
+    }
+}
+
+/// Runs `work` in a transaction on a session of its own and commits it.
+pub(crate) fn in_transaction<T>(
+    connection: &Connection,
+    work: impl FnOnce(&mut ClientSession) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut session = connection.client.start_session().run()?;
+    session.start_transaction().run()?;
+    match work(&mut session) {
+        Ok(value) => {
+            session.commit_transaction().run()?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The server aborts it anyway when the session ends; say so now.
+            let _ = session.abort_transaction().run();
+            Err(error)
+        }
+    }
+}
+
+/// Reads the stored positions once every transaction that is saving a
+/// position has ended.
+///
+/// Why: a process killed just after sending its commit leaves the commit
+/// to finish on the server, and a process that starts at that moment (or
+/// the same one, after its connection broke while committing) must not
+/// read the positions from before it, or it would resume from there and
+/// count that batch again. So the read is made inside a transaction that
+/// first writes every position document (and puts it back): a write that
+/// meets a transaction still holding one of them fails with a write
+/// conflict and is tried again until that transaction has committed or
+/// aborted, and a transaction that committed meanwhile is seen.
+pub(crate) fn fenced_positions(connection: &Connection) -> Result<Vec<ShardPosition>, StoreError> {
+    let mut wait = Duration::from_millis(10);
+    loop {
+        let outcome = in_transaction(connection, |session| {
+            let positions = connection.collection("shard_positions");
+            positions.update_many(doc! {}, doc! { "$set": { "fence": true } }).session(&mut *session).run()?;
+            positions.update_many(doc! {}, doc! { "$unset": { "fence": "" } }).session(&mut *session).run()?;
+            let mut cursor = positions.find(doc! {}).sort(doc! { "shard_id": 1 }).session(&mut *session).run()?;
+            let mut found = Vec::new();
+            for document in cursor.iter(session) {
+                found.push(position_from(&document?));
+            }
+            Ok(found)
+        });
+        match outcome {
+            Err(error) if error.is_transient() && wait < Duration::from_secs(60) => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
+        }
+    }
+}
+
+pub(crate) fn position_from(d: &Document) -> ShardPosition {
+    ShardPosition {
+        shard_id: int(d, "shard_id") as u32,
+        shard_count: int(d, "shard_count") as u32,
+        session_id: text(d, "session_id"),
+        sequence: int(d, "sequence") as u64,
+        resume_url: text(d, "resume_url"),
+        committed_at_ms: int(d, "committed_at"),
+    }
+}
+
+/// Marks level-ups as announced.
+pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+    let connection = target.connect()?;
+    let levelups = connection.collection("levelups");
+    let models = keys.iter().map(|(g, u, level)| {
+        mongodb::options::UpdateOneModel::builder()
+            .namespace(levelups.namespace())
+            .filter(
+                doc! { "guild_id": *g as i64, "user_id": *u as i64, "level": i64::from(*level), "sent_at": Bson::Null },
+            )
+            .update(doc! { "$set": { "sent_at": at_ms } })
+            .build()
+    });
+    connection.client.bulk_write(models).run()?;
+    Ok(())
+}
+
+/// Marks join/leave posts as posted.
+pub fn mark_log_posts_sent(
+    target: &Target,
+    keys: &[(Id, Id, MembershipChange, i64)],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let connection = target.connect()?;
+    let posts = connection.collection("log_posts");
+    let models = keys.iter().map(|(g, u, change, at)| {
+        mongodb::options::UpdateOneModel::builder()
+            .namespace(posts.namespace())
+            .filter(doc! { "guild_id": *g as i64, "user_id": *u as i64, "change": change.as_str(), "at": *at })
+            .update(doc! { "$set": { "sent_at": at_ms } })
+            .build()
+    });
+    connection.client.bulk_write(models).run()?;
+    Ok(())
+}
+
+/// Removes members from the reward queue, each only if not queued again since.
+pub fn finish_reward_syncs(target: &Target, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
+    let connection = target.connect()?;
+    let queue = connection.collection("reward_queue");
+    let models = done.iter().map(|(g, u, at)| {
+        mongodb::options::DeleteOneModel::builder()
+            .namespace(queue.namespace())
+            .filter(doc! { "guild_id": *g as i64, "user_id": *u as i64, "queued_at": *at })
+            .build()
+    });
+    connection.client.bulk_write(models).run()?;
+    Ok(())
+}
+
+/// Records that Tally cannot give a reward role; true the first time.
+pub fn note_reward_problem(target: &Target, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
+    let connection = target.connect()?;
+    let key = doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 };
+    let outcome = connection
+        .collection("reward_problems")
+        .update_one(key, doc! { "$setOnInsert": { "noticed_at": at_ms } })
+        .upsert(true)
+        .run()?;
+    Ok(outcome.upserted_id.is_some())
+}
+
+/// Forgets a reward problem once the role could be given.
+pub fn clear_reward_problem(target: &Target, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
+    let connection = target.connect()?;
+    connection
+        .collection("reward_problems")
+        .delete_one(doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 })
+        .run()?;
+    Ok(())
+}
+
+/// Shows or hides a server's leaderboard on the web page.
+pub fn set_web_public(target: &Target, guild_id: Id, public: bool) -> Result<(), StoreError> {
+    let connection = target.connect()?;
+    migrate(&connection)?;
+    let mut fresh = schema::new_guild(guild_id);
+    fresh.remove("web_public");
+    connection
+        .collection("guilds")
+        .update_one(
+            doc! { "guild_id": guild_id as i64 },
+            doc! { "$set": { "web_public": public }, "$setOnInsert": fresh },
+        )
+        .upsert(true)
+        .run()?;
+    Ok(())
+}
+
+/// Records a member's rank card colour, or forgets it (None: the default).
+pub fn set_card_accent(target: &Target, user_id: Id, accent: Option<u32>) -> Result<(), StoreError> {
+    let connection = target.connect()?;
+    let prefs = connection.collection("card_prefs");
+    let key = doc! { "user_id": user_id as i64 };
+    match accent {
+        Some(accent) => {
+            prefs.update_one(key, doc! { "$set": { "accent": i64::from(accent) } }).upsert(true).run()?;
+        }
+        None => {
+            prefs.delete_one(key).run()?;
+        }
+    }
+    Ok(())
+}
+
+/// Takes the turn to IDENTIFY in `bucket` when the last one, by any
+/// process, is at least `interval` old, by the server's clock (`$$NOW`,
+/// the one clock all processes share). None when taken; otherwise how long
+/// until it is free.
+pub fn take_identify_turn(target: &Target, bucket: u32, interval: Duration) -> Result<Option<Duration>, StoreError> {
+    let connection = target.connect()?;
+    let ms = interval.as_millis() as i64;
+    let pipeline = vec![
+        doc! { "$set": { "now": { "$toLong": "$$NOW" } } },
+        doc! { "$set": { "taken": { "$lte": [{ "$ifNull": ["$last_at", 0_i64] }, { "$subtract": ["$now", ms] }] } } },
+        doc! { "$set": { "last_at": { "$cond": ["$taken", "$now", "$last_at"] } } },
+    ];
+    let turn = connection
+        .collection("identify_turns")
+        .find_one_and_update(doc! { "bucket": i64::from(bucket) }, pipeline)
+        .upsert(true)
+        .return_document(mongodb::options::ReturnDocument::After)
+        .run()?
+        .ok_or_else(|| StoreError::Corrupt("identify turn upsert returned nothing".into()))?;
+    if turn.get_bool("taken").unwrap_or(false) {
+        return Ok(None);
+    }
+    let wait = opt_int(&turn, "last_at").unwrap_or(0) + ms - int(&turn, "now");
+    Ok(Some(Duration::from_millis(wait.clamp(0, ms) as u64)))
+}

@@ -1,0 +1,93 @@
+//! Throwaway databases on a MongoDB server, for tests and benchmarks: each
+//! gets a database name of its own, dropped when it is done with it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::Target;
+
+/// The server tests use when `TALLY_TEST_MONGODB` does not name another:
+/// the one `scripts/test` starts on 127.0.0.1:27017 (a one-node replica set).
+pub const DEFAULT_SERVER: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
+
+/// A database created for one test and dropped when this is dropped.
+pub struct ScratchDatabase {
+    target: Target,
+    url: String,
+}
+
+impl ScratchDatabase {
+    /// A fresh database name on the test server. Panics, saying how to fix
+    /// it, when the server cannot be reached: a test that needs MongoDB
+    /// fails loudly rather than skipping.
+    pub fn create() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let server = std::env::var("TALLY_TEST_MONGODB").unwrap_or_else(|_| DEFAULT_SERVER.to_owned());
+        let base = Target::parse(&server).expect("TALLY_TEST_MONGODB is a MongoDB URL");
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+        let name =
+            format!("tally_test_{}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed), nanos % 1_000_000);
+        let target = base.with_database(&name);
+        let reached = off_thread(|| {
+            let connection = target.connect()?;
+            connection.database.run_command(mongodb::bson::doc! { "ping": 1 }).run()?;
+            Ok::<_, crate::store::StoreError>(())
+        });
+        if let Err(error) = reached {
+            panic!(
+                "these tests need MongoDB at {server} ({error}); run scripts/test, which starts a \
+                 MongoDB-compatible server, or set TALLY_TEST_MONGODB to a replica set"
+            )
+        }
+        let url = target.url.clone();
+        Self { target, url }
+    }
+
+    /// Its `DATABASE_URL`.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs a database command on it (MongoDB's `runCommand`, given as
+    /// JSON), for a test that sets up or inspects what the backend's own
+    /// writes would not. Returns the server's reply as JSON.
+    pub fn command(&self, json: &str) -> serde_json::Value {
+        let value: serde_json::Value = serde_json::from_str(json).expect("a command as JSON");
+        let command = mongodb::bson::to_document(&value).expect("a JSON object");
+        let command = to_longs(command);
+        off_thread(|| {
+            let connection = self.target.connect().expect("connect to the scratch database");
+            let reply = connection.database.run_command(command).run().expect("the command runs");
+            serde_json::to_value(reply).expect("a reply as JSON")
+        })
+    }
+}
+
+/// JSON numbers become 64-bit integers, as Tally stores every integer.
+fn to_longs(document: mongodb::bson::Document) -> mongodb::bson::Document {
+    use mongodb::bson::Bson;
+    fn walk(value: Bson) -> Bson {
+        match value {
+            Bson::Int32(i) => Bson::Int64(i64::from(i)),
+            Bson::Document(d) => Bson::Document(to_longs(d)),
+            Bson::Array(a) => Bson::Array(a.into_iter().map(walk).collect()),
+            other => other,
+        }
+    }
+    document.into_iter().map(|(k, v)| (k, walk(v))).collect()
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        off_thread(|| {
+            if let Ok(connection) = self.target.connect() {
+                let _ = connection.database.drop().run();
+            }
+        });
+    }
+}
+
+/// Runs `work` on a thread of its own: the blocking client may not run on
+/// an async runtime's threads.
+fn off_thread<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|scope| scope.spawn(work).join().expect("scratch database thread"))
+}
