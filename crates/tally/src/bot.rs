@@ -98,19 +98,23 @@ impl Bot {
             None => None,
         };
         let opening = database.clone();
-        let writer = tokio::task::spawn_blocking(move || opening.open_writer())
-            .await?
-            .with_context(|| format!("cannot open the {}", database.describe()))?;
+        // The writer that ran these shards before, if it died mid-batch,
+        // must be out of the way before the positions are read; they are
+        // read on the writer's own connection.
+        let owner = config.shards.map_or_else(|| "all shards".to_owned(), |range| range.to_string());
+        let (writer, positions) = tokio::task::spawn_blocking(move || {
+            let mut writer = opening.open_writer()?;
+            writer.take_over(&owner)?;
+            let positions = writer.positions()?;
+            Ok::<_, crate::store::StoreError>((writer, positions))
+        })
+        .await?
+        .with_context(|| format!("cannot open the {}", database.describe()))?;
         tracing::info!(database = %database.describe(), "database open");
         let rankings = Arc::new(Rankings::for_shards(config.shards));
         // Commands and the web page read side by side on a few connections.
         let opening = database.clone();
-        let (connections, positions) = tokio::task::spawn_blocking(move || {
-            let connections = opening.open_readers(READERS)?;
-            let positions = connections.positions()?;
-            Ok::<_, crate::store::StoreError>((connections, positions))
-        })
-        .await??;
+        let connections = tokio::task::spawn_blocking(move || opening.open_readers(READERS)).await??;
         let reader: Arc<dyn Reader> = Arc::new(IndexedReader::new(connections, Arc::clone(&rankings)));
 
         let http = http_client(&config);

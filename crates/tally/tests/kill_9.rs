@@ -217,16 +217,46 @@ impl VoiceBounds {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9s_on_sqlite_lose_and_double_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    twenty_kill_9s_under_a_continuous_stream(&format!("sqlite://{}", dir.path().join("tally.db").display())).await;
+    twenty_kill_9s_under_a_continuous_stream(
+        &format!("sqlite://{}", dir.path().join("tally.db").display()),
+        Pace::FAST,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twenty_kill_9s_on_postgres_lose_and_double_nothing() {
     let scratch = tally::store::postgres::scratch::ScratchDatabase::create();
-    twenty_kill_9s_under_a_continuous_stream(scratch.url()).await;
+    twenty_kill_9s_under_a_continuous_stream(scratch.url(), Pace::FAST).await;
 }
 
-async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_kill_9s_on_mongodb_lose_and_double_nothing() {
+    let scratch = tally::store::mongo::scratch::ScratchDatabase::create();
+    twenty_kill_9s_under_a_continuous_stream(scratch.url(), Pace::SLOW_SERVER).await;
+}
+
+/// How fast the script streams and how long each process lives.
+struct Pace {
+    /// Events sent per pause.
+    steps_per_tick: usize,
+    /// The pause, ms.
+    tick_ms: u64,
+    /// The least a process lives after its session starts, ms (up to 230 more).
+    least_life_ms: u64,
+}
+
+impl Pace {
+    /// Thousands of events a second, kills within a quarter second.
+    const FAST: Pace = Pace { steps_per_tick: 4, tick_ms: 1, least_life_ms: 20 };
+    /// For the MongoDB-compatible test server, which commits about a
+    /// thousand upserts a second: a process killed before its first commit
+    /// lands moves nothing forward, and a stream faster than the server
+    /// would only pile up replays.
+    const SLOW_SERVER: Pace = Pace { steps_per_tick: 1, tick_ms: 3, least_life_ms: 1_000 };
+}
+
+async fn twenty_kill_9s_under_a_continuous_stream(url: &str, pace: Pace) {
     let seed = std::env::var("TALLY_KILL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(0x7A11_u64);
     eprintln!("seed {seed} (set TALLY_KILL_SEED to replay another)");
     // Deliveries are recorded to bound when the bot read each voice event
@@ -252,7 +282,14 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
     let bot_member = sim.add_user("helper-bot", None, true);
     sim.add_member(guild, bot_member, sim.now_ms() - 86_400_000).unwrap();
 
-    let quiet = || std::process::Stdio::null();
+    // TALLY_KILL_LOG=1 shows what the bot logs.
+    let quiet = || {
+        if std::env::var_os("TALLY_KILL_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        }
+    };
     let mut bot = spawn_bot(&sim, url, quiet());
     sim.wait_for_bot(1, WAIT).await.unwrap();
     sim.wait_for_member_request(guild, 1, WAIT).await.unwrap();
@@ -282,10 +319,10 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
         let (sim, streaming) = (Arc::clone(&sim), Arc::clone(&streaming));
         tokio::spawn(async move {
             while streaming.load(Ordering::Relaxed) {
-                for _ in 0..4 {
+                for _ in 0..pace.steps_per_tick {
                     script.step(&sim);
                 }
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                tokio::time::sleep(Duration::from_millis(pace.tick_ms)).await;
             }
             script
         })
@@ -305,7 +342,7 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str) {
                 sim.wait_for_session_starts(1, resumes + 1, WAIT).await.unwrap();
             }
         }
-        tokio::time::sleep(Duration::from_millis(20 + rng.below(230) as u64)).await;
+        tokio::time::sleep(Duration::from_millis(pace.least_life_ms + rng.below(230) as u64)).await;
         kill_9(&bot);
         let status = bot.wait().await.unwrap();
         deaths.push(tally::domain::days::now_ms() as u64);

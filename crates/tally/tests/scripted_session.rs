@@ -32,7 +32,15 @@ impl Lcg {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scripted_session_matches_exactly() {
-    let mut h = Harness::start(30).await;
+    scripted_session(Harness::start(30).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripted_session_on_mongodb_matches_exactly() {
+    scripted_session(Harness::start_on_mongo(30).await).await;
+}
+
+async fn scripted_session(mut h: Harness) {
     let settings = XpSettings::default();
     let mut people = h.members.clone();
     for i in 0..20 {

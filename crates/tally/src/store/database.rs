@@ -368,6 +368,17 @@ impl Writer {
         }
     }
 
+    /// Takes over from the writer that last ran the same shards (`owner`):
+    /// on MongoDB, ends the transaction it may have left open when it was
+    /// killed (see [`mongo::MongoWriter::take_over`]). The other backends
+    /// abort a dead client's transaction on their own.
+    pub fn take_over(&mut self, owner: &str) -> Result<(), StoreError> {
+        match self {
+            Self::Mongo(writer) => writer.take_over(owner),
+            _ => Ok(()),
+        }
+    }
+
     /// The stored shard positions, read on the writer's own connection: after
     /// a commit whose outcome is unknown (the connection broke while
     /// committing), they tell whether it went through.

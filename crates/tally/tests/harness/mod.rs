@@ -1,5 +1,6 @@
 //! Shared set-up for end-to-end tests: a simulator, a server with members,
-//! and the real bot connected to it over real sockets, on a fresh SQLite file.
+//! and the real bot connected to it over real sockets, on a fresh SQLite
+//! file (or a fresh database on the test MongoDB server).
 
 #![allow(dead_code)]
 
@@ -21,6 +22,8 @@ pub struct Harness {
     pub members: Vec<u64>,
     pub bot: Option<Bot>,
     pub dir: tempfile::TempDir,
+    /// The MongoDB database the bot uses, when not SQLite.
+    pub mongo: Option<tally::store::mongo::scratch::ScratchDatabase>,
 }
 
 impl Harness {
@@ -32,6 +35,21 @@ impl Harness {
 
     /// As [`Harness::start`], with the simulator set up as given.
     pub async fn start_with(config: SimConfig, members: usize) -> Self {
+        Self::start_on(config, members, None).await
+    }
+
+    /// As [`Harness::start`], on a fresh database of the test MongoDB server.
+    pub async fn start_on_mongo(members: usize) -> Self {
+        Self::start_on(SimConfig::default(), members, Some(tally::store::mongo::scratch::ScratchDatabase::create()))
+            .await
+    }
+
+    /// As [`Harness::start_with`], on `mongo` when given, SQLite otherwise.
+    pub async fn start_on(
+        config: SimConfig,
+        members: usize,
+        mongo: Option<tally::store::mongo::scratch::ScratchDatabase>,
+    ) -> Self {
         let sim = Simulator::start(config).await.expect("simulator starts");
         let guild = sim.add_guild("Test Server");
         let now = sim.now_ms();
@@ -43,13 +61,16 @@ impl Harness {
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        let mut harness = Self { sim, guild, members, bot: None, dir };
+        let mut harness = Self { sim, guild, members, bot: None, dir, mongo };
         harness.start_bot().await;
         harness.sim.wait_for_member_request(guild, 1, WAIT).await.expect("bot requests the member list");
         harness
     }
 
     pub fn database_url(&self) -> String {
+        if let Some(mongo) = &self.mongo {
+            return mongo.url().to_owned();
+        }
         format!("sqlite://{}", self.dir.path().join("tally.db").display())
     }
 

@@ -17,6 +17,8 @@ mod reader;
 mod requests;
 pub(crate) mod schema;
 pub mod scratch;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
@@ -107,12 +109,14 @@ impl Target {
     pub(crate) fn connect(&self) -> Result<Connection, StoreError> {
         // A client keeps its own pool and watches the servers: one per URL
         // serves the whole process, as MongoDB's drivers intend.
-        static CLIENTS: std::sync::Mutex<Option<std::collections::HashMap<String, Client>>> =
+        type Shared = (Client, std::sync::Arc<std::sync::Mutex<Option<ClientSession>>>);
+        static CLIENTS: std::sync::Mutex<Option<std::collections::HashMap<String, Shared>>> =
             std::sync::Mutex::new(None);
         let mut clients = CLIENTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let clients = clients.get_or_insert_with(Default::default);
-        if let Some(client) = clients.get(&self.url) {
-            return Ok(Connection { database: client.database(&self.database), client: client.clone() });
+        if let Some((client, helper)) = clients.get(&self.url) {
+            let database = client.database(&self.database);
+            return Ok(Connection { database, client: client.clone(), helper: helper.clone() });
         }
         let mut options = ClientOptions::parse(&self.url).run()?;
         if options.app_name.is_none() {
@@ -121,9 +125,10 @@ impl Target {
         options.server_selection_timeout.get_or_insert(Duration::from_secs(5));
         options.connect_timeout.get_or_insert(Duration::from_secs(5));
         let client = Client::with_options(options)?;
-        clients.insert(self.url.clone(), client.clone());
+        let helper = std::sync::Arc::default();
+        clients.insert(self.url.clone(), (client.clone(), std::sync::Arc::clone(&helper)));
         let database = client.database(&self.database);
-        Ok(Connection { client, database })
+        Ok(Connection { client, database, helper })
     }
 }
 
@@ -139,9 +144,22 @@ fn hosts_of(url: &str) -> String {
 pub(crate) struct Connection {
     pub client: Client,
     pub database: Database,
+    /// The one session this process runs its small transactions on
+    /// (started when first needed), so that a process that takes over
+    /// from a killed one can end the transaction it left open there too.
+    helper: std::sync::Arc<std::sync::Mutex<Option<ClientSession>>>,
 }
 
 impl Connection {
+    /// The process's session for small transactions (see `helper`).
+    fn helper_session(&self) -> Result<std::sync::MutexGuard<'_, Option<ClientSession>>, StoreError> {
+        let mut helper = self.helper.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if helper.is_none() {
+            *helper = Some(new_session(self)?);
+        }
+        Ok(helper)
+    }
+
     /// A collection of documents.
     pub fn collection(&self, name: &str) -> Collection<Document> {
         self.database.collection(name)
@@ -254,12 +272,14 @@ pub fn open_writer(target: &Target) -> Result<MongoWriter, StoreError> {
     let connection = target.connect()?;
     require_transactions(&connection, target)?;
     migrate(&connection)?;
-    Ok(MongoWriter { connection })
+    let session = new_session(&connection)?;
+    Ok(MongoWriter { connection, session })
 }
 
-/// The ledger's connection.
+/// The ledger's connection, with the one session its transactions run on.
 pub struct MongoWriter {
     connection: Connection,
+    session: ClientSession,
 }
 
 impl MongoWriter {
@@ -269,32 +289,113 @@ impl MongoWriter {
         &mut self,
         work: impl FnOnce(&mut dyn StoreOps) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        in_transaction(&self.connection, |session| work(&mut ops::MongoOps { connection: &self.connection, session }))
+        let connection = &self.connection;
+        run_transaction(&mut self.session, |session| work(&mut ops::MongoOps { connection, session }))
     }
 
     /// The stored shard positions, once no transaction that saves
-    /// positions is still running.
+    /// positions is still running; read on the writer's own session, which
+    /// the next writer ends should this process die meanwhile.
     pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
-        fenced_positions(&self.connection)
+        let connection = &self.connection;
+        patiently_on(&mut self.session, |session| read_fenced(connection, session))
+    }
+
+    /// Ends the transactions a killed predecessor may have left open, and
+    /// records this process's sessions in their place.
+    ///
+    /// Why: MongoDB does not abort a transaction when its client's
+    /// connection closes (a driver may send the commit on another
+    /// connection); an abandoned one holds its documents until
+    /// `transactionLifetimeLimitSeconds` (60 s by default) runs out, and
+    /// every batch touching them waits that long. The process that ran the
+    /// same shards (`owner`: the shard range, or every shard) left the ids
+    /// of its sessions behind, so `killSessions` ends them at once.
+    pub fn take_over(&mut self, owner: &str) -> Result<(), StoreError> {
+        let sessions = self.connection.collection(WRITER_SESSIONS);
+        if let Some(previous) = sessions.find_one(doc! { "_id": owner }).run()? {
+            if let Ok(lsids) = previous.get_array("lsids") {
+                let command = doc! { "killSessions": lsids.clone() };
+                self.connection.client.database("admin").run_command(command).run()?;
+            }
+        }
+        // This process's two sessions: the ledger's and the small transactions'.
+        let helper = self.connection.helper_session()?.as_ref().map(|s| s.id().clone());
+        let lsids: Vec<Document> = std::iter::once(self.session.id().clone()).chain(helper).collect();
+        sessions.replace_one(doc! { "_id": owner }, doc! { "_id": owner, "lsids": lsids }).upsert(true).run()?;
+        Ok(())
     }
 }
 
-/// Runs `work` in a transaction on a session of its own and commits it.
-pub(crate) fn in_transaction<T>(
-    connection: &Connection,
+/// Where each writer leaves its session id for the next one (see
+/// [`MongoWriter::take_over`]); not data, never copied.
+pub const WRITER_SESSIONS: &str = "writer_sessions";
+
+/// A session for transactions. Every transaction reads and writes on the
+/// primary, which needs no causal ordering between them (it would make the
+/// driver add `afterClusterTime` to the first command of each transaction
+/// after the first, which some servers refuse on `bulkWrite`).
+fn new_session(connection: &Connection) -> Result<ClientSession, StoreError> {
+    Ok(connection.client.start_session().causal_consistency(false).run()?)
+}
+
+/// Runs `work` in a transaction on `session` and commits it.
+fn run_transaction<T>(
+    session: &mut ClientSession,
     work: impl FnOnce(&mut ClientSession) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    let mut session = connection.client.start_session().run()?;
     session.start_transaction().run()?;
-    match work(&mut session) {
+    match work(session) {
         Ok(value) => {
             session.commit_transaction().run()?;
             Ok(value)
         }
         Err(error) => {
-            // The server aborts it anyway when the session ends; say so now.
+            // The server would end it with the session; say so now.
             let _ = session.abort_transaction().run();
             Err(error)
+        }
+    }
+}
+
+/// Runs `work` in a transaction on a session of its own and commits it.
+#[cfg(test)]
+pub(crate) fn in_transaction<T>(
+    connection: &Connection,
+    work: impl FnOnce(&mut ClientSession) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut session = new_session(connection)?;
+    run_transaction(&mut session, work)
+}
+
+/// Runs `work` in a transaction, again while it fails with a passing
+/// error (a write conflict with the ledger's batch, say), for up to a
+/// minute. Small writes outside the ledger go through here: a conflict
+/// surfaces at once inside a transaction and is waited out here, instead
+/// of being retried inside the server while the batch it waits for waits
+/// in turn.
+pub(crate) fn patient_transaction<T>(
+    connection: &Connection,
+    work: impl FnMut(&mut ClientSession) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut helper = connection.helper_session()?;
+    patiently_on(helper.as_mut().expect("started"), work)
+}
+
+/// [`patient_transaction`] on a given session.
+fn patiently_on<T>(
+    session: &mut ClientSession,
+    mut work: impl FnMut(&mut ClientSession) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut wait = Duration::from_millis(10);
+    let started = std::time::Instant::now();
+    loop {
+        match run_transaction(session, &mut work) {
+            Err(error) if error.is_transient() && started.elapsed() < Duration::from_secs(90) => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(2));
+            }
+            other => return other,
         }
     }
 }
@@ -312,27 +413,20 @@ pub(crate) fn in_transaction<T>(
 /// conflict and is tried again until that transaction has committed or
 /// aborted, and a transaction that committed meanwhile is seen.
 pub(crate) fn fenced_positions(connection: &Connection) -> Result<Vec<ShardPosition>, StoreError> {
-    let mut wait = Duration::from_millis(10);
-    loop {
-        let outcome = in_transaction(connection, |session| {
-            let positions = connection.collection("shard_positions");
-            positions.update_many(doc! {}, doc! { "$set": { "fence": true } }).session(&mut *session).run()?;
-            positions.update_many(doc! {}, doc! { "$unset": { "fence": "" } }).session(&mut *session).run()?;
-            let mut cursor = positions.find(doc! {}).sort(doc! { "shard_id": 1 }).session(&mut *session).run()?;
-            let mut found = Vec::new();
-            for document in cursor.iter(session) {
-                found.push(position_from(&document?));
-            }
-            Ok(found)
-        });
-        match outcome {
-            Err(error) if error.is_transient() && wait < Duration::from_secs(60) => {
-                std::thread::sleep(wait);
-                wait = (wait * 2).min(Duration::from_secs(2));
-            }
-            other => return other,
-        }
+    patient_transaction(connection, |session| read_fenced(connection, session))
+}
+
+/// The fence and the read, inside the caller's transaction.
+fn read_fenced(connection: &Connection, session: &mut ClientSession) -> Result<Vec<ShardPosition>, StoreError> {
+    let positions = connection.collection("shard_positions");
+    positions.update_many(doc! {}, doc! { "$set": { "fence": true } }).session(&mut *session).run()?;
+    positions.update_many(doc! {}, doc! { "$unset": { "fence": "" } }).session(&mut *session).run()?;
+    let mut cursor = positions.find(doc! {}).sort(doc! { "shard_id": 1 }).session(&mut *session).run()?;
+    let mut found = Vec::new();
+    for document in cursor.iter(session) {
+        found.push(position_from(&document?));
     }
+    Ok(found)
 }
 
 pub(crate) fn position_from(d: &Document) -> ShardPosition {
@@ -344,6 +438,14 @@ pub(crate) fn position_from(d: &Document) -> ShardPosition {
         resume_url: text(d, "resume_url"),
         committed_at_ms: int(d, "committed_at"),
     }
+}
+
+/// Writes `models` in one transaction, waiting out conflicts.
+fn bulk_in_transaction(connection: &Connection, models: Vec<mongodb::options::WriteModel>) -> Result<(), StoreError> {
+    patient_transaction(connection, |session| {
+        connection.client.bulk_write(models.clone()).session(session).run()?;
+        Ok(())
+    })
 }
 
 /// Marks level-ups as announced.
@@ -359,8 +461,7 @@ pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -
             .update(doc! { "$set": { "sent_at": at_ms } })
             .build()
     });
-    connection.client.bulk_write(models).run()?;
-    Ok(())
+    bulk_in_transaction(&connection, models.map(Into::into).collect())
 }
 
 /// Marks join/leave posts as posted.
@@ -378,8 +479,7 @@ pub fn mark_log_posts_sent(
             .update(doc! { "$set": { "sent_at": at_ms } })
             .build()
     });
-    connection.client.bulk_write(models).run()?;
-    Ok(())
+    bulk_in_transaction(&connection, models.map(Into::into).collect())
 }
 
 /// Removes members from the reward queue, each only if not queued again since.
@@ -392,30 +492,32 @@ pub fn finish_reward_syncs(target: &Target, done: &[(Id, Id, i64)]) -> Result<()
             .filter(doc! { "guild_id": *g as i64, "user_id": *u as i64, "queued_at": *at })
             .build()
     });
-    connection.client.bulk_write(models).run()?;
-    Ok(())
+    bulk_in_transaction(&connection, models.map(Into::into).collect())
 }
 
 /// Records that Tally cannot give a reward role; true the first time.
 pub fn note_reward_problem(target: &Target, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
     let connection = target.connect()?;
     let key = doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 };
-    let outcome = connection
-        .collection("reward_problems")
-        .update_one(key, doc! { "$setOnInsert": { "noticed_at": at_ms } })
-        .upsert(true)
-        .run()?;
-    Ok(outcome.upserted_id.is_some())
+    let problems = connection.collection("reward_problems");
+    patient_transaction(&connection, |session| {
+        let outcome = problems
+            .update_one(key.clone(), doc! { "$setOnInsert": { "noticed_at": at_ms } })
+            .upsert(true)
+            .session(session)
+            .run()?;
+        Ok(outcome.upserted_id.is_some())
+    })
 }
 
 /// Forgets a reward problem once the role could be given.
 pub fn clear_reward_problem(target: &Target, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
     let connection = target.connect()?;
-    connection
-        .collection("reward_problems")
-        .delete_one(doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 })
-        .run()?;
-    Ok(())
+    let problems = connection.collection("reward_problems");
+    patient_transaction(&connection, |session| {
+        problems.delete_one(doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 }).session(session).run()?;
+        Ok(())
+    })
 }
 
 /// Shows or hides a server's leaderboard on the web page.
@@ -440,15 +542,18 @@ pub fn set_card_accent(target: &Target, user_id: Id, accent: Option<u32>) -> Res
     let connection = target.connect()?;
     let prefs = connection.collection("card_prefs");
     let key = doc! { "user_id": user_id as i64 };
-    match accent {
-        Some(accent) => {
-            prefs.update_one(key, doc! { "$set": { "accent": i64::from(accent) } }).upsert(true).run()?;
+    patient_transaction(&connection, |session| {
+        match accent {
+            Some(accent) => {
+                let set = doc! { "$set": { "accent": i64::from(accent) } };
+                prefs.update_one(key.clone(), set).upsert(true).session(session).run()?;
+            }
+            None => {
+                prefs.delete_one(key.clone()).session(session).run()?;
+            }
         }
-        None => {
-            prefs.delete_one(key).run()?;
-        }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Takes the turn to IDENTIFY in `bucket` when the last one, by any

@@ -4,7 +4,7 @@
 use mongodb::bson::{doc, Bson, Document};
 
 use super::fields::{id, opt_int, text};
-use super::{in_transaction, migrate, Connection, Target};
+use super::{migrate, patient_transaction, Target};
 use crate::domain::activity::Id;
 use crate::store::{RequestState, StoreError};
 
@@ -25,27 +25,8 @@ pub fn submit_requests(
 ) -> Result<Vec<RequestState>, StoreError> {
     let connection = target.connect()?;
     migrate(&connection)?;
-    let mut wait = std::time::Duration::from_millis(10);
-    loop {
-        match submit_once(&connection, guild_id, kind, requests, at_ms) {
-            Err(error) if error.is_transient() && wait < std::time::Duration::from_secs(30) => {
-                std::thread::sleep(wait);
-                wait *= 2;
-            }
-            other => return other,
-        }
-    }
-}
-
-fn submit_once(
-    connection: &Connection,
-    guild_id: Id,
-    kind: &str,
-    requests: &[(String, String)],
-    at_ms: i64,
-) -> Result<Vec<RequestState>, StoreError> {
     let collection = connection.collection("admin_requests");
-    in_transaction(connection, |session| {
+    patient_transaction(&connection, |session| {
         let last = collection.find_one(doc! {}).sort(doc! { "id": -1 }).session(&mut *session).run()?;
         let mut next = last.map_or(0, |d| id(&d, "id") as i64) + 1;
         let mut states = Vec::with_capacity(requests.len());
@@ -101,9 +82,10 @@ pub fn find_requests(
 pub fn mark_requests_picked(target: &Target, ids: &[Id], at_ms: i64) -> Result<(), StoreError> {
     let connection = target.connect()?;
     let ids: Vec<i64> = ids.iter().map(|id| *id as i64).collect();
-    connection
-        .collection("admin_requests")
-        .update_many(doc! { "id": { "$in": ids } }, doc! { "$set": { "picked_at": at_ms } })
-        .run()?;
-    Ok(())
+    let requests = connection.collection("admin_requests");
+    patient_transaction(&connection, |session| {
+        let set = doc! { "$set": { "picked_at": at_ms } };
+        requests.update_many(doc! { "id": { "$in": ids.clone() } }, set).session(session).run()?;
+        Ok(())
+    })
 }

@@ -53,7 +53,9 @@ impl ScratchDatabase {
     pub fn command(&self, json: &str) -> serde_json::Value {
         let value: serde_json::Value = serde_json::from_str(json).expect("a command as JSON");
         let command = mongodb::bson::to_document(&value).expect("a JSON object");
-        let command = to_longs(command);
+        // Documents take Tally's 64-bit integers; a fail point takes the
+        // 32-bit ones MongoDB's own commands expect.
+        let command = if command.contains_key("configureFailPoint") { command } else { to_longs(command) };
         off_thread(|| {
             let connection = self.target.connect().expect("connect to the scratch database");
             let reply = connection.database.run_command(command).run().expect("the command runs");
@@ -77,9 +79,22 @@ fn to_longs(document: mongodb::bson::Document) -> mongodb::bson::Document {
 }
 
 impl Drop for ScratchDatabase {
+    /// Empties every collection in a transaction first, waiting out any
+    /// transaction a killed bot left open (the server ends those after a
+    /// minute), then drops the database. Dropping at once would meet those
+    /// transactions' documents inside the server instead, where
+    /// secantusdb waits for them while holding up every other client.
     fn drop(&mut self) {
         off_thread(|| {
-            if let Ok(connection) = self.target.connect() {
+            let Ok(connection) = self.target.connect() else { return };
+            let Ok(names) = connection.database.list_collection_names().run() else { return };
+            let emptied = super::patient_transaction(&connection, |session| {
+                for name in &names {
+                    connection.collection(name).delete_many(mongodb::bson::doc! {}).session(&mut *session).run()?;
+                }
+                Ok(())
+            });
+            if emptied.is_ok() {
                 let _ = connection.database.drop().run();
             }
         });
