@@ -256,7 +256,7 @@ mod tests {
 
     #[test]
     fn bad_database_url_names_the_variable() {
-        let err = BotConfig::from_parts(Some("t"), "mongodb://x", DEFAULT_API_BASE).unwrap_err();
+        let err = BotConfig::from_parts(Some("t"), "mysql://x", DEFAULT_API_BASE).unwrap_err();
         assert_eq!(err.variable, "DATABASE_URL");
     }
 }

@@ -6,8 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::Target;
 
 /// The server tests use when `TALLY_TEST_MONGODB` does not name another:
-/// the one `scripts/test` starts on 127.0.0.1:27017 (a one-node replica set).
-pub const DEFAULT_SERVER: &str = "mongodb://127.0.0.1:27017/?directConnection=true";
+/// the one `scripts/test` starts on 127.0.0.1:27017 (a one-node replica
+/// set). Polled rather than streamed server monitoring: after an injected
+/// "shutting down" or "stepped down" error, the driver's streaming monitor
+/// took tens of seconds to see secantusdb as primary again; polling sees it
+/// at the next check.
+pub const DEFAULT_SERVER: &str = "mongodb://127.0.0.1:27017/?directConnection=true&serverMonitoringMode=poll";
 
 /// A database created for one test and dropped when this is dropped.
 pub struct ScratchDatabase {
@@ -20,6 +24,17 @@ impl ScratchDatabase {
     /// it, when the server cannot be reached: a test that needs MongoDB
     /// fails loudly rather than skipping.
     pub fn create() -> Self {
+        Self::create_as(None)
+    }
+
+    /// As [`ScratchDatabase::create`], with `appName=app` in [`Self::url`]:
+    /// a test arms MongoDB's `failCommand` for that name, and only the bot
+    /// it starts meets the faults, never the tests beside it.
+    pub fn create_for_app(app: &str) -> Self {
+        Self::create_as(Some(app))
+    }
+
+    fn create_as(app: Option<&str>) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let server = std::env::var("TALLY_TEST_MONGODB").unwrap_or_else(|_| DEFAULT_SERVER.to_owned());
         let base = Target::parse(&server).expect("TALLY_TEST_MONGODB is a MongoDB URL");
@@ -38,7 +53,11 @@ impl ScratchDatabase {
                  MongoDB-compatible server, or set TALLY_TEST_MONGODB to a replica set"
             )
         }
-        let url = target.url.clone();
+        let url = match app {
+            Some(app) if target.url.contains('?') => format!("{}&appName={app}", target.url),
+            Some(app) => format!("{}?appName={app}", target.url),
+            None => target.url.clone(),
+        };
         Self { target, url }
     }
 

@@ -1,0 +1,108 @@
+//! Faults injected into a real MongoDB wire conversation with MongoDB's own
+//! `failCommand` fail point, while the bot counts a stream of messages: a
+//! write conflict, dropped connections in the middle of a batch and during
+//! its commit, a commit that was applied but whose write concern failed (its
+//! outcome unknown to the bot), a primary stepping down. Each fault is seen
+//! to make the ledger retry, and at the end every member's messages and XP
+//! are exactly what was sent: nothing lost, nothing counted twice.
+
+mod harness;
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use discord_sim::{Invocation, SimConfig};
+use harness::Harness;
+use tally::domain::XpSettings;
+use tally::store::mongo::scratch::ScratchDatabase;
+
+#[derive(Default)]
+struct Expected {
+    messages: u64,
+    xp: u64,
+    last_xp_at: Option<u64>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_mongodb_faults_lose_and_double_nothing() {
+    // Only this bot's commands meet the faults: they are armed for its name.
+    let app = format!("tally-faults-{}", std::process::id());
+    let mut h = Harness::start_on(SimConfig::default(), 12, Some(ScratchDatabase::create_for_app(&app))).await;
+    // No announcements: the ledger alone commits, so every fault is its to meet.
+    let off = Invocation::new(h.guild, h.sim.owner_id(), "config").subcommand("levelup").option("where", "off");
+    h.invoke(off).await;
+    h.settle().await;
+    let ledger = h.bot.as_ref().unwrap().context().ledger.clone();
+    let settings = XpSettings::default();
+    let mut expected: HashMap<u64, Expected> = h.members.iter().map(|m| (*m, Expected::default())).collect();
+    let mut pick = 0usize;
+
+    // (what, how many times, the fail point's data). Only commands the
+    // ledger sends are failed, so the settling command reads as usual.
+    let faults = [
+        (
+            "a write conflict",
+            3,
+            serde_json::json!({ "failCommands": ["bulkWrite"], "errorCode": 112,
+                "errorLabels": ["TransientTransactionError"] }),
+        ),
+        (
+            "a connection dropped mid-batch",
+            3,
+            serde_json::json!({ "failCommands": ["bulkWrite"], "closeConnection": true }),
+        ),
+        (
+            "a connection dropped at commit",
+            2,
+            serde_json::json!({ "failCommands": ["commitTransaction"], "closeConnection": true }),
+        ),
+        (
+            "a commit applied whose write concern failed",
+            2,
+            serde_json::json!({ "failCommands": ["commitTransaction"],
+                "writeConcernError": { "code": 91, "errmsg": "Replication is being shut down" } }),
+        ),
+        (
+            "a primary stepping down",
+            2,
+            serde_json::json!({ "failCommands": ["bulkWrite"], "errorCode": 189,
+                "errorLabels": ["TransientTransactionError"] }),
+        ),
+    ];
+    let scratch = h.mongo.as_ref().expect("on MongoDB");
+    for (what, times, mut data) in faults {
+        let retries = ledger.stats().retries.load(Ordering::Relaxed);
+        data["appName"] = serde_json::json!(app);
+        let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": times }, "data": data });
+        scratch.command(&arm.to_string());
+        for _ in 0..40 {
+            h.sim.advance(Duration::from_millis(7_000 + (pick as u64 * 7_919) % 60_000));
+            let author = h.members[pick % h.members.len()];
+            pick += 1;
+            let id = h.sim.send_message(h.guild, author).unwrap();
+            let e = expected.get_mut(&author).unwrap();
+            e.messages += 1;
+            let at = discord_sim::clock::timestamp_ms(id);
+            if e.last_xp_at.is_none_or(|last| at - last >= 60_000) {
+                e.xp += u64::from(settings.message_xp(id));
+                e.last_xp_at = Some(at);
+            }
+        }
+        h.settle().await;
+        assert!(
+            ledger.stats().retries.load(Ordering::Relaxed) > retries,
+            "{what}: the ledger met the fault and retried"
+        );
+        scratch.command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+    }
+
+    let exported = h.export();
+    for (user, e) in &expected {
+        let r = exported.iter().find(|r| r.user_id == user.to_string()).expect("member exported");
+        assert_eq!((r.messages, r.xp), (e.messages, e.xp), "member {user}");
+    }
+    assert_eq!(exported.iter().map(|r| r.messages).sum::<u64>(), 200);
+    drop(ledger); // a handle held here would keep the ledger from finishing
+    h.stop_bot().await;
+}
