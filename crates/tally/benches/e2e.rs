@@ -1,12 +1,16 @@
 //! End-to-end benchmarks: the real `tally` binary (release build) against the
 //! simulator over real sockets, on SQLite in a temporary directory and on
 //! PostgreSQL over loopback (a scratch database on the server
-//! `TALLY_TEST_POSTGRES` names, 127.0.0.1:5432 by default), in the same run.
+//! `TALLY_TEST_POSTGRES` names, 127.0.0.1:5432 by default), in the same run;
+//! on MongoDB when asked (`TALLY_BENCH_BACKENDS=sqlite,mongo`, the server
+//! `TALLY_TEST_MONGODB` names, which `scripts/test` starts), at a small scale:
+//! the MongoDB-compatible server these machines run is far slower than mongod.
 //!
 //! ```sh
 //! cargo bench -p tally --bench e2e                          # every figure in BENCHMARKS.md
 //! TALLY_BENCH_SCALE=0.1 cargo bench -p tally --bench e2e    # a quick run at a tenth of the size
 //! TALLY_BENCH_BACKENDS=postgres cargo bench -p tally --bench e2e   # one backend only
+//! TALLY_BENCH_BACKENDS=sqlite,mongo TALLY_BENCH_SCALE=0.01 cargo bench -p tally --bench e2e
 //! ```
 //!
 //! Ingest: with the bot stopped, the simulator queues N full MESSAGE_CREATE
@@ -76,10 +80,11 @@ async fn run(scale: f64) {
     let backends: Vec<Backend> = std::env::var("TALLY_BENCH_BACKENDS")
         .unwrap_or_else(|_| "sqlite,postgres".into())
         .split(',')
-        .map(|b| b.trim().parse().expect("TALLY_BENCH_BACKENDS lists sqlite and/or postgres"))
+        .map(|b| b.trim().parse().expect("TALLY_BENCH_BACKENDS lists sqlite, postgres and/or mongo"))
         .collect();
     println!("# Tally end-to-end benchmarks ({members} members, {events} events a run)\n");
     let mut sqlite_file = None;
+    let with_mongo = backends.contains(&Backend::Mongo);
     for backend in backends {
         let BackendRun { rows, baseline, commands, ready_after, rss, sizes, db } =
             run_backend(backend, members, events).await;
@@ -127,10 +132,14 @@ async fn run(scale: f64) {
         println!("## tally copy (the one-server database above)\n");
         println!("| direction | rows | wall time | rows/s |");
         println!("|---|---|---|---|");
-        let middle = BenchDb::new(Backend::Postgres);
-        let back = BenchDb::new(Backend::Sqlite);
-        for (name, from, to) in [("SQLite → PostgreSQL", &source, &middle), ("PostgreSQL → SQLite", &middle, &back)]
-        {
+        let (middle, back) = (BenchDb::new(Backend::Postgres), BenchDb::new(Backend::Sqlite));
+        let mut legs = vec![("SQLite → PostgreSQL", &source, &middle), ("PostgreSQL → SQLite", &middle, &back)];
+        let mongo = with_mongo.then(|| (BenchDb::new(Backend::Mongo), BenchDb::new(Backend::Sqlite)));
+        if let Some((mongo, back_again)) = &mongo {
+            legs.push(("SQLite → MongoDB (secantusdb)", &source, mongo));
+            legs.push(("MongoDB (secantusdb) → SQLite", mongo, back_again));
+        }
+        for (name, from, to) in legs {
             let (rows, wall) = tokio::task::block_in_place(|| copy(from.url(), to.url()));
             println!("| {name} | {rows} | {wall:.2?} | {:.0} |", rows as f64 / wall.as_secs_f64());
         }
@@ -197,6 +206,15 @@ async fn run_backend(backend: Backend, members: usize, events: usize) -> Backend
             let ids: Vec<u64> = (0..baseline_events).map(|_| server.members[zipf.sample(&mut picks)]).collect();
             let guild = server.id;
             let run = tokio::task::spawn_blocking(move || db::one_round_trip_per_event(guild, &ids)).await.unwrap();
+            rows.push(("baseline: one upsert per message (one round trip each), Zipf", run.clone()));
+            run
+        }
+        Backend::Mongo => {
+            let mut picks = Rng(2);
+            let ids: Vec<u64> = (0..baseline_events).map(|_| server.members[zipf.sample(&mut picks)]).collect();
+            let guild = server.id;
+            let run =
+                tokio::task::spawn_blocking(move || db::one_round_trip_per_event_mongo(guild, &ids)).await.unwrap();
             rows.push(("baseline: one upsert per message (one round trip each), Zipf", run.clone()));
             run
         }

@@ -1,6 +1,7 @@
 //! `tally copy` as an admin runs it: the demo server's database moves from
-//! SQLite to PostgreSQL and back, and every export of it is the same on all
-//! three; a second copy onto the filled target is refused until --replace.
+//! SQLite to PostgreSQL (or MongoDB) and back, and every export of it is the
+//! same on all three; a second copy onto the filled target is refused until
+//! --replace.
 
 mod harness;
 
@@ -33,6 +34,17 @@ fn csv(url: &str, guild: u64) -> String {
 
 #[test]
 fn sqlite_to_postgres_and_back_gives_identical_exports() {
+    let middle = ScratchDatabase::create();
+    sqlite_to_a_server_and_back(middle.url());
+}
+
+#[test]
+fn sqlite_to_mongodb_and_back_gives_identical_exports() {
+    let middle = tally::store::mongo::scratch::ScratchDatabase::create();
+    sqlite_to_a_server_and_back(middle.url());
+}
+
+fn sqlite_to_a_server_and_back(middle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let source_path = dir.path().join("source.db");
     let source = format!("sqlite://{}", source_path.display());
@@ -43,10 +55,9 @@ fn sqlite_to_postgres_and_back_gives_identical_exports() {
         .unwrap() as u64;
     tally::store::Database::from_url(&source).unwrap().set_card_accent(42, Some(0x3366ff)).unwrap();
 
-    let middle = ScratchDatabase::create();
-    let there = succeeded(tally(&["copy", "--from", &source, "--to", middle.url()]));
+    let there = succeeded(tally(&["copy", "--from", &source, "--to", middle]));
     let back = format!("sqlite://{}", dir.path().join("back.db").display());
-    let home = succeeded(tally(&["copy", "--from", middle.url(), "--to", &back]));
+    let home = succeeded(tally(&["copy", "--from", middle, "--to", &back]));
 
     let lines = table_lines(&there);
     assert_eq!(lines.len(), tally::store::copy::TABLES.len(), "{there}");
@@ -59,16 +70,16 @@ fn sqlite_to_postgres_and_back_gives_identical_exports() {
     let exported = harness::export(&source, guild);
     assert!(exported.len() >= 150, "{} members", exported.len());
     assert!(exported.iter().any(|r| r.messages > 0) && exported.iter().any(|r| r.reactions_received > 0));
-    assert_eq!(harness::export(middle.url(), guild), exported);
+    assert_eq!(harness::export(middle, guild), exported);
     assert_eq!(harness::export(&back, guild), exported);
-    assert_eq!(csv(middle.url(), guild), csv(&source, guild));
+    assert_eq!(csv(middle, guild), csv(&source, guild));
     assert_eq!(csv(&back, guild), csv(&source, guild));
 
-    let again = tally(&["copy", "--from", &source, "--to", middle.url()]);
+    let again = tally(&["copy", "--from", &source, "--to", middle]);
     assert_eq!(again.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&again.stderr);
     assert!(stderr.contains("already holds") && stderr.contains("--replace"), "{stderr}");
-    let replaced = succeeded(tally(&["copy", "--from", &back, "--to", middle.url(), "--replace"]));
+    let replaced = succeeded(tally(&["copy", "--from", &back, "--to", middle, "--replace"]));
     assert_eq!(table_lines(&replaced), lines);
 }
 

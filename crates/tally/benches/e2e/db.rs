@@ -15,6 +15,7 @@ use super::Ingest;
 pub enum Backend {
     Sqlite,
     Postgres,
+    Mongo,
 }
 
 impl std::str::FromStr for Backend {
@@ -23,6 +24,7 @@ impl std::str::FromStr for Backend {
         match s {
             "sqlite" => Ok(Self::Sqlite),
             "postgres" => Ok(Self::Postgres),
+            "mongo" => Ok(Self::Mongo),
             other => Err(format!("unknown backend {other}")),
         }
     }
@@ -33,6 +35,7 @@ impl std::fmt::Display for Backend {
         f.write_str(match self {
             Self::Sqlite => "SQLite",
             Self::Postgres => "PostgreSQL",
+            Self::Mongo => "MongoDB (secantusdb)",
         })
     }
 }
@@ -42,6 +45,7 @@ impl std::fmt::Display for Backend {
 pub enum BenchDb {
     Sqlite { _dir: tempfile::TempDir, path: std::path::PathBuf, url: String },
     Postgres { client: Mutex<Option<postgres::Client>>, url: String, _scratch: ScratchDatabase },
+    Mongo { database: mongodb::sync::Database, url: String, _scratch: tally::store::mongo::scratch::ScratchDatabase },
 }
 
 impl BenchDb {
@@ -61,12 +65,18 @@ impl BenchDb {
                 let client = std::thread::spawn(move || connect(&opening)).join().unwrap();
                 Self::Postgres { client: Mutex::new(Some(client)), url, _scratch: scratch }
             }
+            Backend::Mongo => {
+                let scratch = tally::store::mongo::scratch::ScratchDatabase::create();
+                let url = scratch.url().to_owned();
+                let database = mongo_database(&url);
+                Self::Mongo { database, url, _scratch: scratch }
+            }
         }
     }
 
     pub fn url(&self) -> &str {
         match self {
-            Self::Sqlite { url, .. } | Self::Postgres { url, .. } => url,
+            Self::Sqlite { url, .. } | Self::Postgres { url, .. } | Self::Mongo { url, .. } => url,
         }
     }
 
@@ -86,6 +96,15 @@ impl BenchDb {
                     Err(_) => 0, // the schema is not there yet
                 }
             }
+            Self::Mongo { database, .. } => tokio::task::block_in_place(|| {
+                let found = database
+                    .collection::<mongodb::bson::Document>("shard_positions")
+                    .find_one(mongodb::bson::doc! { "shard_id": 0_i64 })
+                    .run()
+                    .ok()
+                    .flatten();
+                found.and_then(|d| d.get_i64("sequence").ok()).map_or(0, |s| s as u64)
+            }),
         }
     }
 
@@ -104,6 +123,17 @@ impl BenchDb {
                 let empty: i64 = client.query_one("SELECT pg_database_size('template1')", &[]).unwrap().get(0);
                 (total - empty).max(0) as u64
             }),
+            // What the server reports for the data and its indexes.
+            Self::Mongo { database, .. } => tokio::task::block_in_place(|| {
+                let stats = database.run_command(mongodb::bson::doc! { "dbStats": 1 }).run().unwrap();
+                let number = |key: &str| match stats.get(key) {
+                    Some(mongodb::bson::Bson::Int64(v)) => *v as u64,
+                    Some(mongodb::bson::Bson::Int32(v)) => *v as u64,
+                    Some(mongodb::bson::Bson::Double(v)) => *v as u64,
+                    _ => 0,
+                };
+                number("storageSize") + number("indexSize")
+            }),
         }
     }
 }
@@ -117,6 +147,44 @@ impl Drop for BenchDb {
             }
         }
     }
+}
+
+fn mongo_database(url: &str) -> mongodb::sync::Database {
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        let client = mongodb::sync::Client::with_uri_str(&url).expect("the benchmark's MongoDB");
+        let name = mongodb::options::ConnectionString::parse(&url).unwrap().default_database.unwrap();
+        client.database(&name)
+    })
+    .join()
+    .unwrap()
+}
+
+/// The same one-upsert-per-message design on MongoDB: `updateOne` with
+/// `$inc` and upsert, each its own round trip.
+pub fn one_round_trip_per_event_mongo(guild: u64, members: &[u64]) -> Ingest {
+    use mongodb::bson::doc;
+    let db = BenchDb::new(Backend::Mongo);
+    let database = mongo_database(db.url());
+    let collection = database.collection::<mongodb::bson::Document>("members");
+    collection
+        .create_index(mongodb::IndexModel::builder().keys(doc! { "guild_id": 1, "user_id": 1 }).build())
+        .run()
+        .unwrap();
+    let started = Instant::now();
+    for (i, member) in members.iter().enumerate() {
+        let xp = 15 + (i as i64 % 11);
+        collection
+            .update_one(
+                doc! { "guild_id": guild as i64, "user_id": *member as i64 },
+                doc! { "$inc": { "messages": 1_i64, "xp": xp }, "$set": { "last_xp_at": i as i64 } },
+            )
+            .upsert(true)
+            .run()
+            .unwrap();
+    }
+    let wall = started.elapsed();
+    Ingest { events: members.len(), wall, cpu: Duration::ZERO, peak_rss_mb: 0.0, ready_after: Duration::ZERO }
 }
 
 fn connect(url: &str) -> postgres::Client {

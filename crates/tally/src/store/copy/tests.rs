@@ -70,6 +70,47 @@ fn odd_values_go_to_postgres_and_back_unchanged() {
 }
 
 #[test]
+fn odd_values_go_to_mongodb_and_back_unchanged() {
+    let source = TestDb::sqlite();
+    source.execute(ODD_ROWS);
+    let before = sums(&source);
+    let middle = TestDb::mongo();
+    let report = source.database.copy_to(&middle.database, false, &mut no_progress).unwrap();
+    assert_eq!(report.tables, before);
+    assert_eq!(sums(&middle), before);
+    let back = TestDb::postgres();
+    middle.database.copy_to(&back.database, false, &mut no_progress).unwrap();
+    assert_eq!(sums(&back), before);
+    for guild in [2, 9223372036854775807] {
+        assert_eq!(middle.reader.all_members(guild).unwrap(), source.reader.all_members(guild).unwrap());
+        assert_eq!(middle.reader.guild(guild).unwrap(), source.reader.guild(guild).unwrap());
+    }
+}
+
+/// MongoDB refuses the copy's first write (MongoDB's `failCommand`, for
+/// this test's connection only) after `--replace` emptied the target in the
+/// same transaction: the target keeps its row.
+#[test]
+fn a_failed_copy_into_mongodb_leaves_the_target_as_it_was() {
+    let source = TestDb::sqlite();
+    source.execute(ODD_ROWS);
+    let app = format!("tally-copy-{}", std::process::id());
+    let scratch = crate::store::mongo::scratch::ScratchDatabase::create_for_app(&app);
+    let target = crate::store::Database::from_url(scratch.url()).unwrap();
+    drop(target.open_writer().unwrap()); // creates the collections
+    target.set_card_accent(77, Some(1)).unwrap();
+    let kept = target.table_sums().unwrap();
+    scratch.command(
+        &serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": 1 },
+            "data": { "failCommands": ["bulkWrite"], "errorCode": 2, "appName": app } })
+        .to_string(),
+    );
+    let error = source.database.copy_to(&target, true, &mut no_progress).unwrap_err();
+    assert!(matches!(error, CopyError::Store(_)), "{error}");
+    assert_eq!(target.table_sums().unwrap(), kept, "nothing of the failed copy is left, and nothing was emptied");
+}
+
+#[test]
 fn the_checksum_sees_one_changed_value() {
     let a = TestDb::sqlite();
     let b = TestDb::sqlite();
