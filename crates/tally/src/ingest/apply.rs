@@ -639,6 +639,7 @@ where
     let mut joins: Vec<LogEntry> = Vec::new();
     let mut touched = Touched::prefetch(ops, activities.clone())?;
     touched.now_ms = now_ms;
+    let mut leave_stamps: HashMap<(Id, Id), i64> = HashMap::new();
     for activity in activities {
         match activity {
             Activity::GuildSeen { guild_id, name, afk_channel_id } => {
@@ -674,19 +675,28 @@ where
                 });
             }
             Activity::MemberLeft { guild_id, user_id, at_ms } => {
+                // A leave is dated on receipt, and a replayed burst can bring
+                // a member's leave, rejoin and second leave in one
+                // millisecond: each leave of the batch gets a moment of its
+                // own, or the log would take the second for the first.
+                let at_ms = match leave_stamps.get(&(*guild_id, *user_id)) {
+                    Some(&last) => (*at_ms).max(last + 1),
+                    None => *at_ms,
+                };
+                leave_stamps.insert((*guild_id, *user_id), at_ms);
                 let member = touched.member_mut(*guild_id, *user_id)?;
                 if member.left_at_ms.is_none() {
-                    member.left_at_ms = Some(*at_ms);
+                    member.left_at_ms = Some(at_ms);
                     let joined = member.joined_at_ms;
-                    touched.post_to_log(*guild_id, *user_id, MembershipChange::Leave, *at_ms, joined)?;
+                    touched.post_to_log(*guild_id, *user_id, MembershipChange::Leave, at_ms, joined)?;
                     joins.push(LogEntry {
                         guild_id: *guild_id,
                         user_id: *user_id,
                         change: MembershipChange::Leave,
-                        at_ms: *at_ms,
+                        at_ms,
                     });
                 }
-                end_voice(&mut touched, *guild_id, *user_id, *at_ms)?;
+                end_voice(&mut touched, *guild_id, *user_id, at_ms)?;
             }
             Activity::Configure { guild_id, change } => {
                 touched.configure(*guild_id, change)?;

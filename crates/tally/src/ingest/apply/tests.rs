@@ -166,6 +166,23 @@ fn reactions_from_before_days_come_off_the_totals_only(mut db: TestDb) {
     assert_eq!(db.reader.member_days(1, 6, 7, 7).unwrap()[0].reactions_given, 1, "day 7 keeps what it was given");
 }
 
+/// A leave, a rejoin and a second leave received in the same millisecond
+/// (as a replayed burst can be) are two leaves, each logged and counted.
+fn two_leaves_in_one_millisecond_both_count(mut db: TestDb) {
+    use crate::store::DAY_MS;
+    let at_ms = 5 * DAY_MS + 7;
+    let rejoin = MemberProfile { joined_at_ms: Some(2_000), ..profile(8, false) };
+    db.apply(&[Activity::MemberJoined(profile(8, false))]);
+    db.apply(&[
+        Activity::MemberLeft { guild_id: 1, user_id: 8, at_ms },
+        Activity::MemberJoined(rejoin),
+        Activity::MemberLeft { guild_id: 1, user_id: 8, at_ms },
+    ]);
+    let days = db.reader.guild_days(1, 5, 5).unwrap();
+    assert_eq!(days.first().map(|d| d.leaves), Some(2), "{days:?}");
+    assert!(member(&db, 8).left_at_ms.is_some());
+}
+
 fn voice(user: u64, channel: Option<u64>, at_ms: i64) -> Activity {
     Activity::VoiceChanged { guild_id: 1, user_id: user, channel_id: channel, bot: false, muted: false, at_ms }
 }
@@ -243,4 +260,5 @@ on_every_backend!(
     reactions_count_on_their_day_and_are_taken_off_it,
     reactions_from_before_days_come_off_the_totals_only,
     voice_time_counts_from_join_to_leave_on_each_day,
+    two_leaves_in_one_millisecond_both_count,
 );
