@@ -350,9 +350,13 @@ impl Writer {
         match self {
             Self::Sqlite(_) => 16_384,
             Self::Postgres(_) => 65_536,
-            // Transactions should stay well under MongoDB's 60-second
-            // lifetime and 16 MB oplog entry limits even on a slow server.
-            Self::Mongo(_) => 16_384,
+            // A MongoDB transaction must end within the server's
+            // transactionLifetimeLimitSeconds (60 s by default) or it is
+            // aborted, and MongoDB advises against transactions that touch
+            // many thousands of documents: 2,048 events keep a batch to a
+            // few thousand document writes. (16,384 events of distinct
+            // members outlived the limit on the test server.)
+            Self::Mongo(_) => 2_048,
         }
     }
 

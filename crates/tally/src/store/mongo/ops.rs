@@ -23,7 +23,7 @@ pub(super) struct MongoOps<'a> {
 }
 
 /// `{ $or: [{guild_id: g, user_id: {$in: [...]}}, ...] }` for `(guild, user)` pairs: exact, one clause per server.
-fn pairs_filter(keys: &[(Id, Id)]) -> Document {
+pub(super) fn pairs_filter(keys: &[(Id, Id)]) -> Document {
     let mut by_guild: BTreeMap<Id, Vec<i64>> = BTreeMap::new();
     for (guild, user) in keys {
         by_guild.entry(*guild).or_default().push(*user as i64);

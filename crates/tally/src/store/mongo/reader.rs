@@ -78,22 +78,13 @@ impl MongoReader {
         Ok(self.connection.collection(collection).count_documents(filter).run()?)
     }
 
-    /// Display names of `(guild, user)` pairs, where stored.
-    fn display_names(&self, keys: &[(Id, Id)]) -> Result<HashMap<(Id, Id), Member>, StoreError> {
-        Ok(self.members_of(keys)?.into_iter().map(|m| ((m.guild_id, m.user_id), m)).collect())
-    }
-
-    fn members_of(&self, keys: &[(Id, Id)]) -> Result<Vec<Member>, StoreError> {
+    /// The stored members among `(guild, user)` pairs, by pair: one read.
+    fn members_by_key(&self, keys: &[(Id, Id)]) -> Result<HashMap<(Id, Id), Member>, StoreError> {
         if keys.is_empty() {
-            return Ok(Vec::new());
+            return Ok(HashMap::new());
         }
-        let mut by_guild: HashMap<Id, Vec<i64>> = HashMap::new();
-        for (g, u) in keys {
-            by_guild.entry(*g).or_default().push(*u as i64);
-        }
-        let clauses: Vec<Document> =
-            by_guild.into_iter().map(|(g, users)| doc! { "guild_id": g as i64, "user_id": { "$in": users } }).collect();
-        Ok(self.find("members", doc! { "$or": clauses }, doc! {}, 0)?.iter().map(member_from).collect())
+        let found = self.find("members", super::ops::pairs_filter(keys), doc! {}, 0)?;
+        Ok(found.iter().map(member_from).map(|m| ((m.guild_id, m.user_id), m)).collect())
     }
 
     /// Calls `each(guild_id, user_id, xp)` for every ranked member of the
@@ -251,7 +242,7 @@ impl Reader for MongoReader {
 
     fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
         let keys: Vec<(Id, Id)> = user_ids.iter().map(|u| (guild_id, *u)).collect();
-        let mut found = self.display_names(&keys)?;
+        let mut found = self.members_by_key(&keys)?;
         Ok(user_ids.iter().filter_map(|u| found.remove(&(guild_id, *u))).collect())
     }
 
@@ -325,7 +316,7 @@ impl Reader for MongoReader {
     fn pending_reward_syncs(&self, shards: ShardRange, limit: u32) -> Result<Vec<PendingRewardSync>, StoreError> {
         let queued = self.find_on_shards("reward_queue", doc! {}, doc! { "queued_at": 1 }, shards, limit)?;
         let keys: Vec<(Id, Id)> = queued.iter().map(|d| (id(d, "guild_id"), id(d, "user_id"))).collect();
-        let members = self.display_names(&keys)?;
+        let members = self.members_by_key(&keys)?;
         Ok(queued
             .iter()
             .zip(&keys)
@@ -371,7 +362,7 @@ impl Reader for MongoReader {
         let found =
             self.find_on_shards("log_posts", doc! { "sent_at": Bson::Null }, doc! { "at": 1 }, shards, limit)?;
         let keys: Vec<(Id, Id)> = found.iter().map(|d| (id(d, "guild_id"), id(d, "user_id"))).collect();
-        let members = self.display_names(&keys)?;
+        let members = self.members_by_key(&keys)?;
         Ok(found
             .iter()
             .zip(&keys)
@@ -406,7 +397,7 @@ impl Reader for MongoReader {
         let found =
             self.find_on_shards("levelups", doc! { "sent_at": Bson::Null }, doc! { "created_at": 1 }, shards, limit)?;
         let keys: Vec<(Id, Id)> = found.iter().map(|d| (id(d, "guild_id"), id(d, "user_id"))).collect();
-        let members = self.display_names(&keys)?;
+        let members = self.members_by_key(&keys)?;
         let quiet: HashSet<(Id, Id)> = if keys.is_empty() {
             HashSet::new()
         } else {
