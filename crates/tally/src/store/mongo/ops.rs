@@ -99,7 +99,11 @@ struct Bulk<'c> {
     models: Vec<WriteModel>,
 }
 
-impl Bulk<'_> {
+impl<'c> Bulk<'c> {
+    fn new(connection: &'c Connection) -> Self {
+        Self { connection, models: Vec::new() }
+    }
+
     fn namespace(&self, collection: &str) -> mongodb::Namespace {
         mongodb::Namespace::new(self.connection.database.name(), collection)
     }
@@ -246,7 +250,7 @@ impl StoreOps for MongoOps<'_> {
 
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {
         let (g, u) = (guild_id as i64, user_id as i64);
-        let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+        let mut bulk = Bulk::new(self.connection);
         let member = doc! { "guild_id": g, "user_id": u };
         for collection in
             ["members", "member_days", "membership_log", "counted_reactions", "voice_sessions", "member_prefs"]
@@ -265,7 +269,7 @@ impl StoreOps for MongoOps<'_> {
         bulk.update_many("xp_audit", doc! { "guild_id": g, "by_id": u }, doc! { "$set": { "by_id": 0_i64 } });
         self.send(bulk)?;
         if self.find("members", doc! { "user_id": u })?.is_empty() {
-            let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+            let mut bulk = Bulk::new(self.connection);
             bulk.delete_many("card_prefs", doc! { "user_id": u });
             self.send(bulk)?;
         }
@@ -290,7 +294,7 @@ impl StoreOps for MongoOps<'_> {
             .map(|d| int(d, "user_id"))
             .collect();
         let lonely: Vec<i64> = users.difference(&elsewhere).copied().collect();
-        let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+        let mut bulk = Bulk::new(self.connection);
         let server = doc! { "guild_id": g };
         for collection in [
             "member_days",
@@ -374,7 +378,7 @@ impl StoreOps for MongoOps<'_> {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+        let mut bulk = Bulk::new(self.connection);
         for e in entries {
             let key = doc! {
                 "guild_id": e.guild_id as i64, "user_id": e.user_id as i64, "at": e.at_ms, "change": e.change.as_str(),
@@ -387,7 +391,7 @@ impl StoreOps for MongoOps<'_> {
     }
 
     fn write(&mut self, writes: &Writes<'_>) -> Result<(), StoreError> {
-        let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+        let mut bulk = Bulk::new(self.connection);
         for g in &writes.guilds {
             let set =
                 doc! { "name": &g.name, "afk_channel_id": super::fields::nullable(g.afk_channel_id.map(|c| c as i64)) };
@@ -451,14 +455,10 @@ impl StoreOps for MongoOps<'_> {
         for (guild_id, at) in &writes.reward_sync_all {
             let present =
                 self.find("members", doc! { "guild_id": *guild_id as i64, "left_at": Bson::Null, "bot": false })?;
-            let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+            let mut bulk = Bulk::new(self.connection);
             for d in &present {
                 let key = doc! { "guild_id": *guild_id as i64, "user_id": int(d, "user_id") };
-                bulk.replace("reward_queue", key.clone(), {
-                    let mut document = key;
-                    document.insert("queued_at", *at);
-                    document
-                });
+                bulk.replace("reward_queue", key.clone(), with(key, "queued_at", *at));
             }
             self.send(bulk)?;
         }
@@ -466,7 +466,7 @@ impl StoreOps for MongoOps<'_> {
     }
 
     fn save_positions(&mut self, positions: &[ShardPosition]) -> Result<(), StoreError> {
-        let mut bulk = Bulk { connection: self.connection, models: Vec::new() };
+        let mut bulk = Bulk::new(self.connection);
         for p in positions {
             let key = doc! { "shard_id": i64::from(p.shard_id) };
             let document = doc! {
@@ -481,6 +481,12 @@ impl StoreOps for MongoOps<'_> {
         }
         self.send(bulk)
     }
+}
+
+/// `key` with one more field: a whole small document.
+fn with(mut key: Document, field: &str, value: impl Into<Bson>) -> Document {
+    key.insert(field, value);
+    key
 }
 
 /// A day's sums after adding `c`: reactions never go below zero.
@@ -514,11 +520,7 @@ fn leveling(bulk: &mut Bulk<'_>, writes: &Writes<'_>) {
     }
     for ((guild_id, user_id), pings) in &writes.pings {
         let key = doc! { "guild_id": *guild_id as i64, "user_id": *user_id as i64 };
-        bulk.replace("member_prefs", key.clone(), {
-            let mut document = key;
-            document.insert("pings", *pings);
-            document
-        });
+        bulk.replace("member_prefs", key.clone(), with(key, "pings", *pings));
     }
     for (guild_id, user_id, above) in &writes.forget_levelups {
         let mut filter = doc! { "guild_id": *guild_id as i64, "level": { "$gt": i64::from(*above) } };
@@ -546,11 +548,7 @@ fn leveling(bulk: &mut Bulk<'_>, writes: &Writes<'_>) {
     }
     for ((guild_id, user_id), at) in &writes.reward_syncs {
         let key = doc! { "guild_id": *guild_id as i64, "user_id": *user_id as i64 };
-        bulk.replace("reward_queue", key.clone(), {
-            let mut document = key;
-            document.insert("queued_at", *at);
-            document
-        });
+        bulk.replace("reward_queue", key.clone(), with(key, "queued_at", *at));
     }
     for l in &writes.levelups {
         let key = doc! { "guild_id": l.guild_id as i64, "user_id": l.user_id as i64, "level": i64::from(l.level) };
