@@ -377,8 +377,27 @@ fn resume(
     Ok(Some(session_id))
 }
 
+/// A snowflake as clients send it: a string, or a number (Discord takes both).
+fn snowflake(value: &Value) -> Option<u64> {
+    match value {
+        Value::String(s) => s.parse().ok(),
+        other => other.as_u64(),
+    }
+}
+
+/// Request Guild Members (op 8): every member for `query: ""` with `limit:
+/// 0`; otherwise those whose username starts with `query` (any case), or
+/// those `user_ids` names, up to `limit`; in chunks of 1,000 that carry the
+/// request's `nonce`, as Discord answers.
 fn request_members(shared: &Shared, session_id: &str, d: &Value) {
-    let Some(guild_id) = d["guild_id"].as_str().and_then(|g| g.parse::<u64>().ok()) else { return };
+    let Some(guild_id) = snowflake(&d["guild_id"]) else { return };
+    let user_ids: Option<Vec<u64>> = match &d["user_ids"] {
+        Value::Array(ids) => Some(ids.iter().filter_map(snowflake).collect()),
+        Value::Null => None,
+        one => snowflake(one).map(|id| vec![id]),
+    };
+    let query = d["query"].as_str().map(str::to_lowercase);
+    let limit = d["limit"].as_u64().unwrap_or(0) as usize;
     let nonce = d.get("nonce").cloned();
     let mut state = shared.lock();
     let Some(session) = state.sessions.get(session_id) else { return };
@@ -394,8 +413,20 @@ fn request_members(shared: &Shared, session_id: &str, d: &Value) {
         return;
     }
     let Some(guild) = state.world.guilds.get(&guild_id) else { return };
-    let members: Vec<Value> =
-        guild.members.values().map(|m| payloads::member(m, &state.world.users[&m.user_id])).collect();
+    let wanted = |m: &&crate::world::Member| match (&user_ids, &query) {
+        (Some(ids), _) => ids.contains(&m.user_id),
+        (None, Some(prefix)) => state.world.users[&m.user_id].username.to_lowercase().starts_with(prefix.as_str()),
+        (None, None) => false,
+    };
+    let most = if limit == 0 && user_ids.is_none() && query.as_deref() == Some("") { usize::MAX } else { limit };
+    let most = if user_ids.is_some() && limit == 0 { usize::MAX } else { most };
+    let members: Vec<Value> = guild
+        .members
+        .values()
+        .filter(wanted)
+        .take(most)
+        .map(|m| payloads::member(m, &state.world.users[&m.user_id]))
+        .collect();
     let count = members.len().div_ceil(CHUNK_SIZE).max(1);
     let chunks: Vec<Vec<Value>> =
         if members.is_empty() { vec![Vec::new()] } else { members.chunks(CHUNK_SIZE).map(<[Value]>::to_vec).collect() };

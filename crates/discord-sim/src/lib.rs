@@ -32,7 +32,7 @@ pub use deliveries::{DeliveryLog, Heartbeat};
 pub use faults::RestFault;
 pub use interactions::{InteractionReply, Invocation};
 pub use ratelimits::{Limit, RateLimits};
-pub use scenario::SimError;
+pub use scenario::{message_type, SimError};
 pub use state::Recorded;
 
 /// How the simulated Discord is set up.

@@ -1,4 +1,4 @@
-//! Members over REST: Get Guild Member, and Add/Remove Guild Member Role
+//! Members over REST: Get Guild Member, List Guild Members, and Add/Remove Guild Member Role
 //! with Discord's permission rules: the bot needs Manage Roles (or
 //! Administrator), and can only give or take roles below its own highest
 //! role, never a managed one; otherwise 403 with code 50013. A change is
@@ -27,6 +27,33 @@ pub(crate) fn get(shared: &Shared, guild_id: u64, user_id: u64) -> Response {
         return error(StatusCode::NOT_FOUND, 10007, "Unknown Member");
     };
     Json(payloads::member(member, user)).into_response()
+}
+
+/// List Guild Members: up to `limit` members (1 to 1,000, default 1) with
+/// user ids above `after` (default 0), in user id order, as Discord
+/// answers it; a limit outside 1..=1000 is a form error (50035).
+pub(crate) fn list(shared: &Shared, guild_id: u64, query: &str) -> Response {
+    let (mut limit, mut after) = (1u64, 0u64);
+    for (key, value) in query.split('&').filter_map(|pair| pair.split_once('=')) {
+        let parsed = value.parse::<u64>();
+        match (key, parsed) {
+            ("limit", Ok(n)) if (1..=1000).contains(&n) => limit = n,
+            ("after", Ok(n)) => after = n,
+            ("limit" | "after", _) => return error(StatusCode::BAD_REQUEST, 50035, "Invalid Form Body"),
+            _ => {}
+        }
+    }
+    let state = shared.lock();
+    let Some(guild) = state.world.guilds.get(&guild_id) else {
+        return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild");
+    };
+    let members: Vec<_> = guild
+        .members
+        .range(after.saturating_add(1)..)
+        .take(limit as usize)
+        .filter_map(|(id, member)| state.world.users.get(id).map(|user| payloads::member(member, user)))
+        .collect();
+    Json(members).into_response()
 }
 
 /// The highest position among a member's roles (@everyone is 0).

@@ -77,7 +77,9 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
         return fault.response();
     }
     let segments: Vec<&str> = path.split('/').collect();
-    let needs_bot_auth = !matches!(segments.first(), Some(&"interactions") | Some(&"webhooks"));
+    // Interaction and webhook calls carry their token in the path; Get
+    // Gateway is open to anyone, as on Discord.
+    let needs_bot_auth = !matches!(segments.as_slice(), ["interactions", ..] | ["webhooks", ..] | ["gateway"]);
     if needs_bot_auth && !authorized {
         return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
     }
@@ -136,7 +138,9 @@ fn route(
             },
         }))
         .into_response(),
-        ("GET", ["applications", "@me"]) => {
+        // Get Current Application, and the older Get Current Bot Application
+        // Information that discord.py and other libraries call at login.
+        ("GET", ["applications", "@me"] | ["oauth2", "applications", "@me"]) => {
             Json(payloads::application(shared.application_id, &shared.config.bot_name, &shared.bot, &shared.owner))
                 .into_response()
         }
@@ -182,6 +186,10 @@ fn route(
             _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
         ("POST", ["users", "@me", "channels"]) => open_dm(shared, &body),
+        ("GET", ["guilds", guild, "members"]) => match guild.parse() {
+            Ok(g) => crate::members::list(shared, g, query),
+            Err(_) => not_found(),
+        },
         ("GET", ["guilds", guild, "members", user]) => match (guild.parse(), user.parse()) {
             (Ok(g), Ok(u)) => crate::members::get(shared, g, u),
             _ => not_found(),

@@ -12,6 +12,22 @@ use crate::state::{Recorded, State};
 use crate::world::{permissions, Guild, Member, MessageInfo, Role, User};
 use crate::{intents, payloads, Simulator};
 
+/// Discord's message types the scenario posts (`type` of a message object).
+pub mod message_type {
+    /// A member's own message.
+    pub const DEFAULT: u8 = 0;
+    /// "<member> pinned a message."
+    pub const CHANNEL_PINNED_MESSAGE: u8 = 6;
+    /// "<member> joined the server." in the system channel.
+    pub const USER_JOIN: u8 = 7;
+    /// "<member> just boosted the server!"
+    pub const GUILD_BOOST: u8 = 8;
+    /// "<member> started a thread."
+    pub const THREAD_CREATED: u8 = 18;
+    /// A member's reply to another message.
+    pub const REPLY: u8 = 19;
+}
+
 /// What can go wrong in a scenario.
 #[derive(Debug, thiserror::Error)]
 pub enum SimError {
@@ -145,12 +161,18 @@ impl Simulator {
 
     /// The bot is removed from the server (kicked, or an admin removed the
     /// app): it is no longer a member, and gets GUILD_DELETE without
-    /// `unavailable`, as Discord sends it. Returns the sequence.
-    pub fn remove_bot(&self, guild_id: u64) -> Result<u64, SimError> {
+    /// `unavailable`, as Discord sends it. Returns the sequence, or None
+    /// when the bot has no gateway session to tell (it is removed all the
+    /// same, as on Discord, and its next READY no longer lists the server).
+    pub fn remove_bot(&self, guild_id: u64) -> Result<Option<u64>, SimError> {
         let bot = self.shared.bot.id;
         self.with(|s| {
             let data = json!({ "id": guild_id.to_string() });
-            let seq = self.dispatch(s, guild_id, intents::GUILDS, "GUILD_DELETE", data)?;
+            let seq = match self.dispatch(s, guild_id, intents::GUILDS, "GUILD_DELETE", data) {
+                Ok(seq) => Some(seq),
+                Err(SimError::NoSession) => None,
+                Err(other) => return Err(other),
+            };
             let guild = s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?;
             guild.members.remove(&bot).ok_or(SimError::Unknown("member"))?;
             Ok(seq)
@@ -172,11 +194,17 @@ impl Simulator {
     }
 
     /// The server becomes unavailable (a Discord outage): GUILD_DELETE with
-    /// `unavailable: true`; nothing else is sent for it until [`Self::end_outage`].
-    pub fn start_outage(&self, guild_id: u64) -> Result<u64, SimError> {
+    /// `unavailable: true`; nothing else is sent for it until [`Self::end_outage`],
+    /// and READY lists it as unavailable with no GUILD_CREATE after. Returns
+    /// the sequence, or None when the bot has no gateway session to tell.
+    pub fn start_outage(&self, guild_id: u64) -> Result<Option<u64>, SimError> {
         self.with(|s| {
             let data = json!({ "id": guild_id.to_string(), "unavailable": true });
-            let seq = self.dispatch(s, guild_id, intents::GUILDS, "GUILD_DELETE", data)?;
+            let seq = match self.dispatch(s, guild_id, intents::GUILDS, "GUILD_DELETE", data) {
+                Ok(seq) => Some(seq),
+                Err(SimError::NoSession) => None,
+                Err(other) => return Err(other),
+            };
             s.world.guilds.get_mut(&guild_id).ok_or(SimError::Unknown("server"))?.outage = true;
             Ok(seq)
         })
@@ -538,9 +566,17 @@ impl Simulator {
                 self_mute: false,
             };
             guild.members.insert(user_id, member.clone());
+            let system_channel = guild.channels.first().copied();
             let mut data = payloads::member(&member, &user);
             data["guild_id"] = json!(guild_id.to_string());
-            self.dispatch(s, guild_id, intents::GUILD_MEMBERS, "GUILD_MEMBER_ADD", data)
+            let added = self.dispatch(s, guild_id, intents::GUILD_MEMBERS, "GUILD_MEMBER_ADD", data)?;
+            // As Discord does with the server's system channel set and join
+            // notices on: "<member> joined the server", authored by the
+            // newcomer (message type USER_JOIN, 7).
+            match system_channel {
+                Some(channel_id) => Ok(self.post(s, guild_id, channel_id, user_id, message_type::USER_JOIN)?.1),
+                None => Ok(added),
+            }
         })
     }
 
@@ -571,18 +607,43 @@ impl Simulator {
 
     /// The member posts in a given channel.
     pub fn send_message_in(&self, guild_id: u64, channel_id: u64, user_id: u64) -> Result<u64, SimError> {
-        self.with(|s| {
-            let guild = s.world.guilds.get(&guild_id).ok_or(SimError::Unknown("server"))?;
-            let member = guild.members.get(&user_id).cloned().ok_or(SimError::Unknown("member"))?;
-            let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
-            let id = s.clock.next_id();
-            let mut data = payloads::message(id, channel_id, &user, s.clock.now_ms());
-            data["guild_id"] = json!(guild_id.to_string());
-            data["member"] = payloads::partial_member(&member);
-            s.world.messages.insert(id, MessageInfo { guild_id, channel_id, author_id: user_id });
-            self.dispatch(s, guild_id, intents::GUILD_MESSAGES, "MESSAGE_CREATE", data)?;
-            Ok(id)
-        })
+        self.send_message_of_type(guild_id, channel_id, user_id, message_type::DEFAULT)
+    }
+
+    /// A message of Discord's message `type` (see [`message_type`]) in a
+    /// channel, authored by the member: a reply (19) they wrote, or one of
+    /// Discord's notices about them (a pin 6, a boost 8, a thread created
+    /// 18, …). Returns the message id.
+    pub fn send_message_of_type(
+        &self,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        kind: u8,
+    ) -> Result<u64, SimError> {
+        self.with(|s| Ok(self.post(s, guild_id, channel_id, user_id, kind)?.0))
+    }
+
+    /// Dispatches MESSAGE_CREATE of `kind` by the member; returns the
+    /// message's id and the dispatch's sequence.
+    fn post(
+        &self,
+        s: &mut State,
+        guild_id: u64,
+        channel_id: u64,
+        user_id: u64,
+        kind: u8,
+    ) -> Result<(u64, u64), SimError> {
+        let guild = s.world.guilds.get(&guild_id).ok_or(SimError::Unknown("server"))?;
+        let member = guild.members.get(&user_id).cloned().ok_or(SimError::Unknown("member"))?;
+        let user = s.world.users.get(&user_id).cloned().ok_or(SimError::Unknown("user"))?;
+        let id = s.clock.next_id();
+        let mut data = payloads::message(id, channel_id, &user, s.clock.now_ms());
+        data["guild_id"] = json!(guild_id.to_string());
+        data["member"] = payloads::partial_member(&member);
+        data["type"] = json!(kind);
+        s.world.messages.insert(id, MessageInfo { guild_id, channel_id, author_id: user_id });
+        Ok((id, self.dispatch(s, guild_id, intents::GUILD_MESSAGES, "MESSAGE_CREATE", data)?))
     }
 
     fn reaction_data(

@@ -88,7 +88,7 @@ impl Bot {
     /// Opens the database, checks the token, registers commands and connects
     /// every shard. Returns once the shards are started.
     pub async fn start(config: BotConfig) -> anyhow::Result<Self> {
-        let database = Database::from_url(&config.database_url)?;
+        let database = Database::from_url(config.database_url.expose())?;
         // Claim the web address first: a port in use is a mistake to report
         // before anything connects to Discord.
         let web_listener = match config.web_addr {

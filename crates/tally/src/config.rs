@@ -34,6 +34,36 @@ impl fmt::Debug for Token {
     }
 }
 
+/// A database URL. Its `Debug` and `Display` show it without the user and
+/// password (`postgres://…@db.internal/tally`), so a logged or printed
+/// configuration never carries the database's password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL as given.
+    pub fn new(url: &str) -> Self {
+        Self(url.to_owned())
+    }
+
+    /// The URL itself, credentials included, for opening the database only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({})", crate::store::without_credentials(&self.0))
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::store::without_credentials(&self.0))
+    }
+}
+
 /// A configuration mistake, named by the variable it concerns.
 #[derive(Debug, thiserror::Error)]
 #[error("{variable}: {problem}")]
@@ -90,8 +120,8 @@ impl fmt::Display for ApiBase {
 pub struct BotConfig {
     /// The bot's token.
     pub token: Token,
-    /// Where the database is (`sqlite://PATH`).
-    pub database_url: String,
+    /// Where the database is (`sqlite://PATH`, `postgres://…`, `mongodb://…`).
+    pub database_url: DatabaseUrl,
     /// Where Discord's REST API is.
     pub api_base: ApiBase,
     /// Where the web leaderboard listens; None turns it off.
@@ -133,7 +163,7 @@ impl BotConfig {
             .map_err(|e| ConfigError { variable: "DATABASE_URL", problem: e.to_string() })?;
         Ok(Self {
             token,
-            database_url: database_url.to_owned(),
+            database_url: DatabaseUrl::new(database_url),
             api_base: ApiBase::parse(api_base)?,
             web_addr: None,
             cdn_base: crate::card::avatars::DEFAULT_CDN_BASE.to_owned(),
@@ -168,7 +198,7 @@ impl BotConfig {
         };
         let parsed =
             ShardRange::parse(range, total).map_err(|problem| ConfigError { variable: "TALLY_SHARDS", problem })?;
-        let shared = crate::store::Database::from_url(&self.database_url).is_ok_and(|d| d.is_shared());
+        let shared = crate::store::Database::from_url(self.database_url.expose()).is_ok_and(|d| d.is_shared());
         if !shared && !parsed.is_all() {
             return Err(ConfigError {
                 variable: "TALLY_SHARDS",
@@ -211,6 +241,17 @@ mod tests {
         let shown = format!("{config:?}");
         assert!(!shown.contains("secret"), "{shown}");
         assert_eq!(config.token.expose(), "secret.token.value");
+    }
+
+    #[test]
+    fn the_database_password_is_never_printed() {
+        let url = "postgres://tally:hunter2-secret@db.internal:5432/tally";
+        let config = BotConfig::from_parts(Some("t"), url, DEFAULT_API_BASE).unwrap();
+        for shown in [format!("{config:?}"), config.database_url.to_string()] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("db.internal:5432/tally"), "{shown}");
+        }
+        assert_eq!(config.database_url.expose(), url);
     }
 
     #[test]

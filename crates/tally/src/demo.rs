@@ -170,7 +170,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let guild_id = world.guild_id;
     let people = world.people.clone();
     println!("Tally demo: a simulated Discord server with {} members at {}", args.members, sim.api_base());
-    println!("Database: {} (Ctrl-C to stop)", args.database_url);
+    println!("Database: {} (Ctrl-C to stop)", crate::store::without_credentials(&args.database_url));
     let mut config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
     config.web_addr = crate::config::parse_web_addr(&args.web_addr)?.map(free_or_any);
     config.cdn_base = sim.cdn_base();
@@ -220,7 +220,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = driver.await;
     bot.shutdown().await?;
-    println!("Stopped cleanly. Try: tally export --guild {guild_id} --database-url {}", args.database_url);
+    println!(
+        "Stopped cleanly. Try: tally export --guild {guild_id} --database-url {}",
+        crate::store::without_credentials(&args.database_url)
+    );
     Ok(())
 }
 

@@ -47,6 +47,21 @@ pub struct Record {
     pub voice_seconds: u64,
 }
 
+/// The CSV export's columns, in [`Record`]'s order.
+pub const CSV_HEADER: [&str; 11] = [
+    "guild_id",
+    "user_id",
+    "name",
+    "messages",
+    "reactions_given",
+    "reactions_received",
+    "xp",
+    "level",
+    "joined_at",
+    "left_at",
+    "voice_seconds",
+];
+
 /// Formats milliseconds since the Unix epoch as RFC 3339 (UTC, millisecond precision).
 pub fn rfc3339(ms: Option<i64>) -> String {
     ms.and_then(|ms| OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok())
@@ -97,32 +112,18 @@ pub fn write_counting(
             writeln!(out)?;
         }
         Format::Csv => {
-            writeln!(
-                out,
-                "guild_id,user_id,name,messages,reactions_given,reactions_received,xp,level,joined_at,left_at,\
-                 voice_seconds"
-            )?;
+            // The csv crate quotes what needs it (commas, quotes, line
+            // breaks) as RFC 4180 says, and the importer reads it back.
+            let mut csv = csv::WriterBuilder::new().has_headers(false).from_writer(&mut *out);
+            csv.write_record(CSV_HEADER)?;
             for r in records {
                 done += 1;
                 if done.is_multiple_of(1_000) {
                     written(done);
                 }
-                writeln!(
-                    out,
-                    "{},{},{},{},{},{},{},{},{},{},{}",
-                    r.guild_id,
-                    r.user_id,
-                    csv_field(&r.name),
-                    r.messages,
-                    r.reactions_given,
-                    r.reactions_received,
-                    r.xp,
-                    r.level,
-                    r.joined_at,
-                    r.left_at,
-                    r.voice_seconds
-                )?;
+                csv.serialize(&r)?;
             }
+            csv.flush()?;
         }
     }
     Ok(())
@@ -149,24 +150,22 @@ impl<I: Iterator<Item = Record>> Serialize for Counted<'_, I> {
     }
 }
 
-/// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn csv_quotes_awkward_names() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        let named = |name: &str| {
+            let mut out = Vec::new();
+            let member = Member { display_name: name.into(), ..Member::new(1, 2) };
+            write(&[member], Curve::MEE6, Format::Csv, &mut out).unwrap();
+            String::from_utf8(out).unwrap().split_once('\n').unwrap().1.to_owned()
+        };
+        assert!(named("plain").starts_with("1,2,plain,"));
+        assert!(named("a,b").starts_with("1,2,\"a,b\","));
+        assert!(named("say \"hi\"").starts_with("1,2,\"say \"\"hi\"\"\","));
+        assert!(named("two\nlines").starts_with("1,2,\"two\nlines\","));
     }
 
     #[test]

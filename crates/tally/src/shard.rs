@@ -89,7 +89,15 @@ pub async fn run(mut shard: Shard, context: Arc<Context>, mut stop: watch::Recei
                             last_submitted = 0; // a new session numbers from 1 again
                             unseen_since = gap_before(&context, &session);
                         }
-                        on_dispatch(&shard, &context, &session, (last_submitted, sequence), &event);
+                        if let Event::GuildCreate(create) = &event {
+                            if let GuildCreate::Available(guild) = create.as_ref() {
+                                // GUILD_CREATE lists few members; ask for all of them.
+                                let nonce = members.requested(guild.id.get(), received_at_ms);
+                                let request = RequestGuildMembers::builder(guild.id).nonce(nonce).query("", None);
+                                shard.command(&request);
+                            }
+                        }
+                        on_dispatch(&context, &session, (last_submitted, sequence), &event);
                         (sequence, read_event(&event, received_at_ms, unseen_since, &mut members), session)
                     }
                     Decoded::Ignored => continue,
@@ -141,7 +149,6 @@ fn read_event(
     let mut activities = translate(event, now);
     match event {
         Event::GuildCreate(create) if matches!(create.as_ref(), GuildCreate::Available(_)) => {
-            members.requested(create.id().get(), now);
             // Its voice states end sessions Tally could not see end: as of
             // when it stopped watching, if this session follows such a gap.
             for activity in &mut activities {
@@ -151,8 +158,15 @@ fn read_event(
             }
         }
         Event::MemberChunk(chunk) => {
+            let requested = members.requested_at(chunk.nonce.as_deref());
+            for activity in &mut activities {
+                if let crate::domain::Activity::MemberListed { requested_at_ms, .. } = activity {
+                    *requested_at_ms = requested;
+                }
+            }
             let ids = chunk.members.iter().map(|m| m.user.id.get());
-            activities.extend(members.chunk(chunk.guild_id.get(), chunk.chunk_index, chunk.chunk_count, ids));
+            let (guild_id, nonce) = (chunk.guild_id.get(), chunk.nonce.as_deref());
+            activities.extend(members.chunk(nonce, guild_id, chunk.chunk_index, chunk.chunk_count, ids));
         }
         _ => {}
     }
@@ -201,7 +215,6 @@ fn gap_before(context: &Context, session: &SessionInfo) -> Option<i64> {
 /// wait for to answer with everything before it counted) and the event's
 /// own (what a command that changes settings waits for).
 fn on_dispatch(
-    shard: &Shard,
     context: &Arc<Context>,
     session: &Arc<SessionInfo>,
     (submitted_before, own_sequence): (u64, u64),
@@ -215,12 +228,6 @@ fn on_dispatch(
         Event::Resumed => {
             tracing::info!(shard = session.shard_id, "gateway session resumed; missed events replayed");
             context.metrics.shard_state(session.shard_id, ShardState::Connected);
-        }
-        Event::GuildCreate(create) => {
-            if let GuildCreate::Available(guild) = create.as_ref() {
-                // GUILD_CREATE lists few members; ask for all of them.
-                shard.command(&RequestGuildMembers::builder(guild.id).query("", None));
-            }
         }
         Event::InteractionCreate(interaction) => {
             let freshness = Freshness {

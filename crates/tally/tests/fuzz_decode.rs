@@ -261,6 +261,23 @@ fn emoji() -> impl Strategy<Value = Value> {
 }
 
 proptest! {
+    /// Every message type reads the same through the fast path as through
+    /// twilight's models, and only DEFAULT (0) and REPLY (19) count.
+    #[test]
+    fn only_messages_a_member_wrote_count_on_both_paths(kind in 0u8..=255, guild in 1u64.., message in 1u64..,
+                                                         user_id in 1u64..) {
+        let user = User { id: user_id, username: "ann".into(), global_name: None, bot: false, avatar: None };
+        let mut d = message_create(guild, &user, None, message);
+        d["type"] = json!(kind);
+        let text = frame("MESSAGE_CREATE", 3, &d);
+        let reference = read_with_twilight(text.clone());
+        prop_assert!(reference.is_some(), "twilight reads a message of type {}", kind);
+        let fast = read(text);
+        prop_assert_eq!(&fast, &reference);
+        let counted = fast.expect("read").len();
+        prop_assert_eq!(counted, usize::from(kind == 0 || kind == 19), "type {}", kind);
+    }
+
     /// Messages and reactions as Discord sends them read the same through
     /// the fast path as through twilight's full models.
     #[test]

@@ -134,3 +134,61 @@ async fn tally_purge_erases_a_server_at_once() {
     let board = h.invoke(Invocation::new(h.guild, h.members[0], "leaderboard")).await;
     assert!(board.text().contains("No one has earned XP"), "off the in-memory board: {}", board.text());
 }
+
+/// Removed while Tally was away for longer than Discord replays: the next
+/// session's READY no longer lists those servers, and they are let go as
+/// after a GUILD_DELETE (here at once: a retention of 0). A server listed in
+/// READY but unavailable (an outage) keeps everything; so does one that
+/// stayed. Two shards, a removal on each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_removed_while_tally_was_away_are_let_go() {
+    let config = discord_sim::SimConfig { shards: 2, ..discord_sim::SimConfig::default() };
+    let mut h = Harness::start_with(config, 2).await;
+    h.sim.wait_for_bot(2, WAIT).await.expect("both shards connect");
+    // Servers on both shards ((id >> 22) % 2), each with a message counted.
+    let shard_of = |guild: u64| (guild >> 22) % 2;
+    let mut servers: Vec<u64> = Vec::new();
+    for want in [0, 1, 0, 1] {
+        // Ids carry the clock's milliseconds: step it by 1 or 2 ms until a
+        // server lands on the shard wanted (each try steps the parity).
+        let guild = (1..)
+            .map(|step| {
+                h.sim.advance(Duration::from_millis(1 + step % 2));
+                h.sim.add_guild("Another Server")
+            })
+            .find(|guild| shard_of(*guild) == want)
+            .unwrap();
+        h.sim.add_bot(guild).unwrap();
+        let member = h.sim.add_user("someone", None, false);
+        h.sim.add_member(guild, member, h.sim.now_ms() - 86_400_000).unwrap();
+        h.sim.send_message(guild, member).unwrap();
+        servers.push(guild);
+    }
+    for &guild in &servers {
+        settle_by(&h, guild).await;
+    }
+    let removed: Vec<u64> = [0, 1].map(|s| *servers.iter().find(|g| shard_of(**g) == s).unwrap()).to_vec();
+    let out = *servers.iter().find(|g| !removed.contains(g)).unwrap();
+    let stayed: Vec<u64> = servers.iter().copied().filter(|g| !removed.contains(g) && *g != out).collect();
+    let kept_rows: Vec<_> = [out].iter().chain(&stayed).map(|g| rows_of(&h, *g)).collect();
+
+    // Tally goes away; Discord forgets its session; meanwhile it is removed
+    // from one server on each shard, and another server has an outage.
+    h.stop_bot().await;
+    h.sim.invalidate_sessions(false);
+    for &guild in &removed {
+        assert_eq!(h.sim.remove_bot(guild).unwrap(), None, "no session hears the removal");
+    }
+    assert_eq!(h.sim.start_outage(out).unwrap(), None);
+    h.start_bot_with(|config| config.retention = Duration::ZERO).await;
+    h.sim.wait_for_bot(2, WAIT).await.expect("both shards connect");
+    h.settle().await;
+
+    for &guild in &removed {
+        until("a server removed while Tally was away is purged", || rows_of(&h, guild).iter().all(|(_, n)| *n == 0))
+            .await;
+    }
+    assert_eq!(removed_at(&h, out), None, "an outage listed in READY never starts the clock");
+    let now_rows: Vec<_> = [out].iter().chain(&stayed).map(|g| rows_of(&h, *g)).collect();
+    assert_eq!(now_rows, kept_rows, "the outage and the servers that stayed keep every row");
+}

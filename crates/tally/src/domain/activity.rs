@@ -47,8 +47,21 @@ pub enum Activity {
         /// Its AFK voice channel, where time does not count.
         afk_channel_id: Option<Id>,
     },
-    /// A payload showed this member is in the server (member lists, messages, updates).
+    /// A payload in the gateway's order showed this member is in the server
+    /// now (GUILD_CREATE, GUILD_MEMBER_UPDATE, a voice state in a channel).
+    /// A member recorded as gone is present again.
     MemberSeen(MemberProfile),
+    /// A member list (GUILD_MEMBERS_CHUNK) showed this member. Chunks answer
+    /// a request and may trail the events around them, so a member recorded
+    /// as gone is present again only if the leave was recorded before the
+    /// list was requested.
+    MemberListed {
+        /// Who, as the list shows them.
+        profile: MemberProfile,
+        /// When the list was requested (ms); None for a list Tally did not
+        /// ask for, which brings no one back.
+        requested_at_ms: Option<i64>,
+    },
     /// The member joined the server (GUILD_MEMBER_ADD). A rejoin is a new join.
     MemberJoined(MemberProfile),
     /// The member left, was kicked or was banned (GUILD_MEMBER_REMOVE).
@@ -152,6 +165,20 @@ pub enum Activity {
         /// When Tally learned it (ms).
         at_ms: i64,
     },
+    /// A new gateway session's READY listed these servers for one shard
+    /// (available or not). A server Tally holds on that shard that READY
+    /// does not list removed the bot while Tally was away for longer than
+    /// Discord replays: its retention clock starts, as for GUILD_DELETE.
+    ShardGuilds {
+        /// The shard whose session this is.
+        shard_id: u32,
+        /// How many shards there are.
+        shard_count: u32,
+        /// Every server READY listed for it.
+        listed: Vec<Id>,
+        /// When Tally received READY (ms).
+        at_ms: i64,
+    },
     /// Every row of a server is erased: its retention ran out
     /// (`removed_at_ms`: only if it is still removed since then), or an
     /// admin ran `tally purge` (`request_id`).
@@ -248,7 +275,7 @@ pub enum Activity {
 
 impl Activity {
     /// Names of the kinds of activity, indexed by [`Activity::kind_index`]; `/metrics` counts by these.
-    pub const KINDS: [&'static str; 21] = [
+    pub const KINDS: [&'static str; 23] = [
         "guild",
         "member_seen",
         "join",
@@ -270,7 +297,19 @@ impl Activity {
         "forget",
         "guild_removed",
         "purge_guild",
+        "shard_guilds",
+        "member_listed",
     ];
+
+    /// The stored request (an import, a forget, a purge) this applies, if
+    /// any: the transaction that applies it marks it done.
+    pub fn request_id(&self) -> Option<Id> {
+        match self {
+            Self::Import { request_id, .. } => Some(*request_id),
+            Self::Forget { request_id, .. } | Self::PurgeGuild { request_id, .. } => *request_id,
+            _ => None,
+        }
+    }
 
     /// Which of [`Activity::KINDS`] this is.
     pub fn kind_index(&self) -> usize {
@@ -296,6 +335,17 @@ impl Activity {
             Self::Forget { .. } => 18,
             Self::GuildRemoved { .. } => 19,
             Self::PurgeGuild { .. } => 20,
+            Self::ShardGuilds { .. } => 21,
+            Self::MemberListed { .. } => 22,
         }
     }
+}
+
+/// Whether a message of Discord's message `type` is one a member wrote:
+/// DEFAULT (0) and REPLY (19). Every other type is Discord's own notice in
+/// the channel (a member joined, a boost, a pin, a thread created, …) and
+/// counts nowhere: no message, no XP, no day. Both gateway decoders ask
+/// this one rule, so they cannot disagree on it.
+pub fn is_written_by_member(message_type: u8) -> bool {
+    matches!(message_type, 0 | 19)
 }

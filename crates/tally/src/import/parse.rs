@@ -74,7 +74,11 @@ fn id(value: &serde_json::Value, path: &str) -> Result<u64, JsonProblem> {
 }
 
 fn whole(value: &serde_json::Value, path: &str) -> Result<u64, JsonProblem> {
-    value.as_u64().ok_or_else(|| (path.to_owned(), format!("expected a whole number of at least 0, found {value}")))
+    match value.as_u64() {
+        Some(n) if n <= MAX_STORED => Ok(n),
+        Some(_) => Err((path.to_owned(), format!("too large, found {value}"))),
+        None => Err((path.to_owned(), format!("expected a whole number of at least 0, found {value}"))),
+    }
 }
 
 /// MEE6's `/api/plugins/levels/leaderboard/{guild}` page: `players`, each
@@ -129,7 +133,14 @@ fn tally_json(value: &serde_json::Value) -> Result<Vec<ImportRow>, JsonProblem> 
                 name: r["name"].as_str().map(str::to_owned),
                 reactions_given: optional("reactions_given")?,
                 reactions_received: optional("reactions_received")?,
-                voice_ms: optional("voice_seconds")?.map(|s| s * 1000),
+                voice_ms: match optional("voice_seconds")? {
+                    Some(s) => Some(
+                        s.checked_mul(1000)
+                            .filter(|ms| *ms <= MAX_STORED)
+                            .ok_or_else(|| (at("voice_seconds"), format!("too large, found {s}")))?,
+                    ),
+                    None => None,
+                },
                 joined_at_ms: time("joined_at")?,
                 left_at_ms: time("left_at")?,
             })
@@ -145,33 +156,54 @@ fn rfc3339_ms(text: &str) -> Option<i64> {
 /// A CSV with a header: `user_id` and `xp` required; `messages`, `name`,
 /// `reactions_given`, `reactions_received`, `voice_seconds`, `joined_at`,
 /// `left_at` read when present (Tally's export has them all); other
-/// columns are ignored. Errors carry the 1-based line.
+/// columns are ignored. Read by the csv crate (RFC 4180: quoted fields
+/// may hold commas, quotes and line breaks). Errors carry the 1-based line
+/// where the record starts.
 fn csv(text: &str) -> Result<Vec<ImportRow>, (usize, String)> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
-    let Some((header_line, header)) = lines.next() else { return Err((1, "the file is empty".into())) };
-    let columns = fields(header).map_err(|w| (header_line + 1, w))?;
-    let find = |name: &str| columns.iter().position(|c| c.trim().eq_ignore_ascii_case(name));
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let mut records = reader.records();
+    let line_of = |record: &csv::StringRecord| record.position().map_or(1, |p| p.line() as usize);
+    let blank = |record: &csv::StringRecord| record.iter().all(|f| f.trim().is_empty());
+    let header = loop {
+        match records.next() {
+            None => return Err((1, "the file is empty".into())),
+            Some(Err(error)) => return Err(csv_problem(&error)),
+            Some(Ok(record)) if blank(&record) => continue,
+            Some(Ok(record)) => break record,
+        }
+    };
+    let header_line = line_of(&header);
+    let find = |name: &str| header.iter().position(|c| c.trim().eq_ignore_ascii_case(name));
     let (Some(user_col), Some(xp_col)) = (find("user_id"), find("xp")) else {
-        return Err((header_line + 1, "the header must name at least the columns user_id and xp".into()));
+        return Err((header_line, "the header must name at least the columns user_id and xp".into()));
     };
     let optional = ["messages", "reactions_given", "reactions_received", "voice_seconds"].map(&find);
     let (name_col, joined_col, left_col) = (find("name"), find("joined_at"), find("left_at"));
     let mut rows = Vec::new();
-    for (index, line) in lines {
-        let number = index + 1;
-        let values = fields(line).map_err(|w| (number, w))?;
-        if values.len() != columns.len() {
-            return Err((number, format!("{} fields where the header has {}", values.len(), columns.len())));
+    for record in records {
+        let values = record.map_err(|e| csv_problem(&e))?;
+        if blank(&values) {
+            continue;
+        }
+        let number = line_of(&values);
+        if values.len() != header.len() {
+            return Err((number, format!("{} fields where the header has {}", values.len(), header.len())));
         }
         let count = |col: usize, name: &str| -> Result<u64, (usize, String)> {
-            values[col]
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| (number, format!("{name}: expected a whole number, found {:?}", values[col])))
+            let text = values[col].trim();
+            // The databases hold signed 64-bit integers: larger does not fit.
+            match text.parse::<u64>() {
+                Ok(n) if n <= MAX_STORED => Ok(n),
+                Ok(_) => Err((number, format!("{name}: too large, found {text:?}"))),
+                Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+                    Err((number, format!("{name}: too large, found {text:?}")))
+                }
+                Err(_) => Err((number, format!("{name}: expected a whole number, found {text:?}"))),
+            }
         };
         let user_id =
             values[user_col].trim().parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| {
-                (number, format!("user_id: expected a user id (digits), found {:?}", values[user_col]))
+                (number, format!("user_id: expected a user id (digits), found {:?}", &values[user_col]))
             })?;
         let opt = |i: usize, name: &str| optional[i].map(|col| count(col, name)).transpose();
         let time = |col: Option<usize>, name: &str| -> Result<Option<i64>, (usize, String)> {
@@ -182,14 +214,23 @@ fn csv(text: &str) -> Result<Vec<ImportRow>, (usize, String)> {
                 }
             }
         };
+        let voice_ms = match opt(3, "voice_seconds")? {
+            Some(seconds) => Some(
+                seconds
+                    .checked_mul(1000)
+                    .filter(|ms| *ms <= MAX_STORED)
+                    .ok_or_else(|| (number, format!("voice_seconds: too large, found {seconds}")))?,
+            ),
+            None => None,
+        };
         rows.push(ImportRow {
             user_id,
             xp: count(xp_col, "xp")?,
             messages: opt(0, "messages")?,
-            name: name_col.map(|c| values[c].clone()),
+            name: name_col.map(|c| values[c].to_owned()),
             reactions_given: opt(1, "reactions_given")?,
             reactions_received: opt(2, "reactions_received")?,
-            voice_ms: opt(3, "voice_seconds")?.map(|s| s * 1000),
+            voice_ms,
             joined_at_ms: time(joined_col, "joined_at")?,
             left_at_ms: time(left_col, "left_at")?,
         });
@@ -197,36 +238,20 @@ fn csv(text: &str) -> Result<Vec<ImportRow>, (usize, String)> {
     Ok(rows)
 }
 
-/// One CSV line's fields (RFC 4180 quoting: `"a, b"`, `""` for a quote).
-fn fields(line: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut started = true;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (false, '"') if started && field.is_empty() => quoted = true,
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => {
-                quoted = false;
-                started = false;
-            }
-            (false, ',') => {
-                out.push(std::mem::take(&mut field));
-                started = true;
-            }
-            (_, c) => field.push(c),
+/// The largest count a database column holds (a signed 64-bit integer).
+const MAX_STORED: u64 = i64::MAX as u64;
+
+/// A CSV the csv crate could not read (not UTF-8, say), with its line.
+fn csv_problem(error: &csv::Error) -> (usize, String) {
+    let line = error.position().map_or(1, |p| p.line() as usize);
+    let what = match error.kind() {
+        csv::ErrorKind::Utf8 { .. } => "not UTF-8 text".to_owned(),
+        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+            format!("{len} fields where the header has {expected_len}")
         }
-    }
-    if quoted {
-        return Err("a quoted field is not closed".into());
-    }
-    out.push(field);
-    Ok(out)
+        _ => "not a readable CSV line".to_owned(),
+    };
+    (line, what)
 }
 
 #[cfg(test)]
@@ -258,8 +283,24 @@ mod tests {
 
     #[test]
     fn quoted_csv_fields() {
-        assert_eq!(fields(r#"1,"Ann, ""the"" first",3"#).unwrap(), ["1", r#"Ann, "the" first"#, "3"]);
-        assert!(fields(r#"1,"open"#).is_err());
+        let text = "user_id,name,xp\n1,\"Ann, \"\"the\"\" first\nof her name\",3\n2,Bob,4\n";
+        let (_, rows) = parse("q.csv", text).unwrap();
+        assert_eq!(rows[0].name.as_deref(), Some("Ann, \"the\" first\nof her name"));
+        assert_eq!((rows[1].user_id, rows[1].xp), (2, 4));
+        let error = parse("q.csv", "user_id,xp\n1,2\n3,x\n").unwrap_err();
+        assert_eq!(error.place, "line 3");
+    }
+
+    #[test]
+    fn numbers_that_do_not_fit_are_refused_with_their_line() {
+        let error = parse("big.csv", "user_id,xp\n1,2\n2,18446744073709551616\n").unwrap_err();
+        assert_eq!(error.place, "line 3");
+        assert!(error.problem.contains("xp: too large"), "{error}");
+        let error = parse("big.csv", "user_id,xp\n1,9223372036854775808\n").unwrap_err();
+        assert!(error.problem.contains("xp: too large"), "one past what a database column holds: {error}");
+        let error = parse("big.csv", "user_id,xp,voice_seconds\n1,2,18446744073709551\n").unwrap_err();
+        assert_eq!(error.place, "line 2");
+        assert!(error.problem.contains("voice_seconds: too large"), "{error}");
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub struct Applied {
     pub guilds: Vec<Id>,
     /// Servers purged whole: their standings go, before `moves` apply.
     pub purged: Vec<Id>,
+    /// Servers where a member was hidden or erased: every board kept for
+    /// them is dropped at once, however long it took to build (`/privacy
+    /// hide` is immediate everywhere).
+    pub withdrawn: Vec<Id>,
 }
 
 /// One member in a batch: the row, whether it changed, and the row as loaded.
@@ -116,7 +120,9 @@ impl Wanted {
         for activity in activities {
             match activity {
                 Activity::GuildSeen { guild_id, .. } => w.guilds.push(*guild_id),
-                Activity::MemberSeen(p) => w.members.push((p.guild_id, p.user_id)),
+                Activity::MemberSeen(p) | Activity::MemberListed { profile: p, .. } => {
+                    w.members.push((p.guild_id, p.user_id));
+                }
                 Activity::MemberJoined(p) => {
                     // Its rules say whether a member who comes back gets their rewards back.
                     w.guilds.push(p.guild_id);
@@ -166,7 +172,7 @@ impl Wanted {
                     w.guilds.push(*guild_id);
                     w.members.push((*guild_id, *user_id));
                 }
-                Activity::Notify { .. } => {}
+                Activity::Notify { .. } | Activity::ShardGuilds { .. } => {}
                 Activity::Import { guild_id, .. }
                 | Activity::GuildRemoved { guild_id, .. }
                 | Activity::PurgeGuild { guild_id, .. } => w.guilds.push(*guild_id),
@@ -226,6 +232,8 @@ struct Touched<'o> {
     erased: Vec<RankChange>,
     /// Servers purged in the batch, off the standings whole.
     purged: Vec<Id>,
+    /// Servers where a member was hidden or erased (see [`Applied::withdrawn`]).
+    withdrawn: Vec<Id>,
     /// Servers the bot left (Some: since when) or is in (None).
     removed: BTreeMap<Id, Option<i64>>,
     /// Admins' XP changes, for the audit log.
@@ -296,6 +304,7 @@ impl<'o> Touched<'o> {
             forget: Vec::new(),
             erased: Vec::new(),
             purged: Vec::new(),
+            withdrawn: Vec::new(),
             removed: BTreeMap::new(),
             audit: Vec::new(),
             reward_sync_all: Vec::new(),
@@ -621,7 +630,10 @@ impl<'o> Touched<'o> {
         if !writes.is_empty() {
             self.ops.write(&writes)?;
         }
-        Ok(Applied { moves, guilds, purged: self.purged })
+        let mut withdrawn = self.withdrawn;
+        withdrawn.sort_unstable();
+        withdrawn.dedup();
+        Ok(Applied { moves, guilds, purged: self.purged, withdrawn })
     }
 }
 
@@ -645,8 +657,17 @@ where
             Activity::GuildSeen { guild_id, name, afk_channel_id } => {
                 touched.guild_seen(*guild_id, name, *afk_channel_id)?;
             }
-            Activity::MemberSeen(profile) => {
+            Activity::MemberSeen(profile) | Activity::MemberListed { profile, .. } => {
                 let member = touched.member_mut(profile.guild_id, profile.user_id)?;
+                let here_now = match activity {
+                    Activity::MemberListed { requested_at_ms, .. } => {
+                        requested_at_ms.is_some_and(|asked| member.left_at_ms.is_some_and(|left| left < asked))
+                    }
+                    _ => true,
+                };
+                if here_now {
+                    come_back(member);
+                }
                 if let Some(joined) = observe(member, profile) {
                     joins.push(LogEntry {
                         guild_id: profile.guild_id,
@@ -719,9 +740,15 @@ where
             }
             Activity::Privacy { guild_id, user_id, change, at_ms } => {
                 privacy::choose(&mut touched, *guild_id, *user_id, *change, *at_ms)?;
+                if *change == crate::domain::privacy::PrivacyChange::Hide {
+                    touched.withdrawn.push(*guild_id);
+                }
             }
             Activity::GuildRemoved { guild_id, at_ms } => {
                 touched.removed.insert(*guild_id, Some(*at_ms));
+            }
+            Activity::ShardGuilds { shard_id, shard_count, listed, at_ms } => {
+                retention::unlisted_are_removed(&mut touched, *shard_id, *shard_count, listed, *at_ms)?;
             }
             Activity::PurgeGuild { guild_id, removed_at_ms, request_id } => {
                 if retention::purge(&mut touched, *guild_id, *removed_at_ms, *request_id)? {
@@ -729,6 +756,7 @@ where
                 }
             }
             Activity::Forget { guild_id, user_id, request_id } => {
+                touched.withdrawn.push(*guild_id);
                 privacy::forget(&mut touched, *guild_id, *user_id, *request_id)?;
                 joins.retain(|e| (e.guild_id, e.user_id) != (*guild_id, *user_id));
             }
@@ -739,6 +767,7 @@ where
                 let curve = rules.leveling.curve;
                 let announce_in = rules.leveling.levelup.target(*channel_id);
                 let member = touched.member_mut(author.guild_id, author.user_id)?;
+                come_back(member);
                 if let Some(joined) = observe(member, author) {
                     joins.push(LogEntry {
                         guild_id: author.guild_id,
@@ -883,6 +912,11 @@ fn add_reaction(
         return Ok(());
     }
     let reactor = touched.member(guild_id, key.user_id)?;
+    if reactor.left_at_ms.is_some() {
+        // Reacting shows they are in the server.
+        come_back(touched.member_mut(guild_id, key.user_id)?);
+    }
+    let reactor = touched.member(guild_id, key.user_id)?;
     if reactor.bot || reactor.stopped {
         return Ok(());
     }
@@ -944,6 +978,14 @@ fn update_profile(member: &mut Member, profile: &MemberProfile) {
         member.avatar.clone_from(&profile.avatar);
     }
     member.bot = profile.bot;
+}
+
+/// A payload in the gateway's order shows the member in the server now: a
+/// leave recorded before it was wrong (a member list that missed them, say)
+/// and they are present again at once. Their join date is what Discord
+/// says; the wrong leave stays in the log and the day's leaves.
+fn come_back(member: &mut Member) {
+    member.left_at_ms = None;
 }
 
 /// Records what a payload shows about a present member. Returns the join time

@@ -93,7 +93,10 @@ pub fn decode(json: String, received_at_ms: i64) -> Decoded {
                     Err(error) => Decoded::Rejected(Rejected {
                         event_type: event_type.to_owned(),
                         bytes,
-                        cause: error.to_string(),
+                        cause: super::problem::describe(
+                            &error,
+                            super::fast::failure_path(event_type, &json).as_deref(),
+                        ),
                     }),
                 };
             }
@@ -114,12 +117,21 @@ pub fn decode_with_twilight(json: String) -> Decoded {
         Ok(Some(GatewayEvent::Dispatch(sequence, event))) => Decoded::Dispatch { sequence, event: Event::from(event) },
         Ok(_) => Decoded::Ignored,
         Err(error) => {
-            let event_type = match error.kind() {
-                ReceiveMessageErrorType::Deserializing { event } => event_type_of(event).to_owned(),
-                _ => "?".to_owned(),
+            let frame = match error.kind() {
+                ReceiveMessageErrorType::Deserializing { event } => event.as_str(),
+                _ => "",
             };
-            let cause = std::error::Error::source(&error).map_or_else(|| error.to_string(), ToString::to_string);
-            Decoded::Rejected(Rejected { event_type, bytes, cause })
+            let json_error = std::error::Error::source(&error).and_then(|e| e.downcast_ref::<serde_json::Error>());
+            let cause = match json_error {
+                Some(json_error) => {
+                    let path = GatewayEventDeserializer::from_json(frame)
+                        .and_then(|seed| super::problem::path_of_seed(seed, frame));
+                    super::problem::describe(json_error, path.as_deref())
+                }
+                // Not JSON at all, or no header twilight can read: its own fixed words.
+                None => "not a gateway frame".to_owned(),
+            };
+            Decoded::Rejected(Rejected { event_type: event_type_of(frame).to_owned(), bytes, cause })
         }
     }
 }
@@ -143,8 +155,7 @@ mod tests {
     fn dispatches_unwanted_events_and_garbage() {
         let message = r#"{"op":0,"s":7,"t":"RESUMED","d":{}}"#;
         assert!(matches!(decode(message.into(), 0), Decoded::Dispatch { sequence: 7, event: Event::Resumed }));
-        let dm =
-            r#"{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"id":"5","channel_id":"9","author":{"id":"6","username":"a"}}}"#;
+        let dm = r#"{"t":"MESSAGE_CREATE","s":8,"op":0,"d":{"id":"5","channel_id":"9","type":0,"author":{"id":"6","username":"a"}}}"#;
         assert!(matches!(decode(dm.into(), 0), Decoded::Counted { sequence: 8, activities } if activities.is_empty()));
         assert!(matches!(decode(r#"{"op":0,"s":8,"t":"TYPING_START","d":{}}"#.into(), 0), Decoded::Ignored));
         assert!(matches!(decode(r#"{"op":11,"d":null,"s":null,"t":null}"#.into(), 0), Decoded::Ignored));
@@ -157,6 +168,21 @@ mod tests {
         };
         assert_eq!((r.event_type.as_str(), r.bytes), ("MESSAGE_CREATE", 50));
         assert!(matches!(decode("{not json".into(), 0), Decoded::Rejected(_)));
+    }
+
+    /// A skipped payload is described by where it broke and how, never by
+    /// what it held: on the fast path and on twilight's.
+    #[test]
+    fn a_rejection_never_quotes_the_payload() {
+        let message = r#"{"op":0,"s":9,"t":"MESSAGE_CREATE","d":{"id":"5","channel_id":"9","guild_id":"2","type":0,"author":{"id":"6","username":"a","bot":"secret-yes"}}}"#;
+        let Decoded::Rejected(r) = decode(message.into(), 0) else { panic!("a bot flag that is a string") };
+        assert_eq!(r.cause, "invalid type, expected a boolean at d.author.bot");
+        let member = r#"{"op":0,"s":9,"t":"GUILD_MEMBER_ADD","d":{"guild_id":"2","roles":[],"joined_at":"2024-01-01T00:00:00Z","deaf":false,"mute":false,"flags":0,"user":{"id":"6","username":"a","bot":"secret-yes","discriminator":"0","avatar":null}}}"#;
+        let Decoded::Rejected(r) = decode(member.into(), 0) else { panic!("a bot flag that is a string") };
+        assert_eq!(r.event_type, "GUILD_MEMBER_ADD");
+        assert!(!r.cause.contains("secret"), "{}", r.cause);
+        // twilight reads a member through its own layers: the path ends at `d`.
+        assert!(r.cause.starts_with("invalid") && r.cause.contains(" at d"), "{}", r.cause);
     }
 
     #[test]

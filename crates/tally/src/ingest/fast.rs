@@ -11,6 +11,7 @@ use serde::de::{Error as _, IgnoredAny};
 use serde::{Deserialize, Deserializer};
 use twilight_model::util::Timestamp;
 
+use crate::domain::activity::is_written_by_member;
 use crate::domain::{Activity, MemberProfile, ReactionKey};
 
 /// The events this path reads.
@@ -33,6 +34,18 @@ pub fn read(event_type: &str, frame: &str, received_at_ms: i64) -> Result<Vec<Ac
     })
 }
 
+/// Where `frame` (of an `event_type` [`handles`] accepts, that [`read`]
+/// refused) broke, as a field path: read again with the path tracked.
+pub fn failure_path(event_type: &str, frame: &str) -> Option<String> {
+    use super::problem::path_of;
+    match event_type {
+        "MESSAGE_CREATE" => path_of::<Frame<Message<'_>>>(frame),
+        "MESSAGE_REACTION_ADD" => path_of::<Frame<ReactionAdd>>(frame),
+        "MESSAGE_REACTION_REMOVE" => path_of::<Frame<ReactionRemove>>(frame),
+        _ => None,
+    }
+}
+
 #[derive(Deserialize)]
 struct Frame<T> {
     d: T,
@@ -48,6 +61,9 @@ struct Message<'a> {
     guild_id: Option<u64>,
     #[serde(default)]
     webhook_id: Option<IgnoredAny>,
+    /// Discord's message type: only those a member wrote count.
+    #[serde(rename = "type")]
+    kind: u8,
     #[serde(borrow)]
     author: User<'a>,
     #[serde(default, borrow)]
@@ -56,8 +72,12 @@ struct Message<'a> {
 
 impl Message<'_> {
     fn into_activity(self) -> Option<Activity> {
-        // Webhook posts are not members; DMs are not in a server.
+        // Webhook posts are not members; DMs are not in a server; Discord's
+        // own notices (joins, boosts, pins) are no one's message.
         let (Some(guild_id), None) = (self.guild_id, self.webhook_id) else { return None };
+        if !is_written_by_member(self.kind) {
+            return None;
+        }
         let member = self.member.as_ref();
         let nick = member.and_then(|m| m.nick.as_deref());
         let joined_at_ms = member.and_then(|m| m.joined_at_ms);

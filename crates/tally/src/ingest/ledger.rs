@@ -298,6 +298,7 @@ fn run(
             };
             rankings.apply(&changes.purged, &changes.moves);
             rankings.boards.changed(&changes.guilds);
+            rankings.boards.withdraw(&changes.withdrawn);
             committed.send_modify(|c| {
                 for e in last_per_shard(&batch) {
                     let session_id = e.session.session_id.clone();
@@ -362,7 +363,7 @@ fn commit_with_retry(
             Ok(changes) => return Ok(changes),
             Err(error) if error.is_transient() => {
                 stats.retries.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(%error, events = batch.len(), retry_in = ?backoff, "commit failed; retrying, nothing is lost");
+                tracing::warn!(%error, events = batch.len(), retry_in = ?backoff, "commit failed; retrying, nothing is lost");
                 std::thread::sleep(backoff);
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
@@ -372,14 +373,29 @@ fn commit_with_retry(
 }
 
 /// Whether the database already holds `batch`: every shard's stored
-/// position has reached the batch's last event of that shard.
+/// position has reached the batch's last event of that shard, and every
+/// stored request the batch applies is marked applied. Each batch writes
+/// one or the other (events move positions, requests are claimed), so a
+/// batch of requests alone is read back as surely as one of events.
 fn holds(writer: &mut Writer, batch: &[Envelope]) -> Result<bool, StoreError> {
     let stored = writer.positions()?;
-    Ok(last_per_shard(batch).all(|e| {
+    let positions_reached = last_per_shard(batch).all(|e| {
         stored.iter().any(|p| {
             p.shard_id == e.session.shard_id && p.session_id == e.session.session_id && p.sequence >= e.sequence
         })
-    }))
+    });
+    let requests: Vec<_> = batch.iter().flat_map(|e| &e.activities).filter_map(Activity::request_id).collect();
+    if !positions_reached || requests.is_empty() {
+        return Ok(positions_reached);
+    }
+    writer.transaction(|ops| {
+        for id in requests {
+            if !ops.request_applied(id)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })
 }
 
 /// Each shard's last event in `batch`: where the shard stands once it is committed.
@@ -416,4 +432,27 @@ fn commit(
         *reached = Some(changes.clone());
         Ok(changes)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::suite::{on_every_backend, TestDb};
+
+    /// A batch of stored requests alone moves no shard position, yet its
+    /// commit is read back: before it, the database does not hold it (so a
+    /// commit whose outcome was lost is tried again); after it, it does (so
+    /// it is not applied twice).
+    fn a_batch_of_requests_alone_is_read_back(mut db: TestDb) {
+        let payload = serde_json::to_string(&crate::requests::ForgetRequest { user_id: 5, asked_at_ms: 1 }).unwrap();
+        let state = db.database.submit_requests(1, crate::requests::FORGET, &[("d1".into(), payload)]).unwrap();
+        let forget = Activity::Forget { guild_id: 1, user_id: 5, request_id: Some(state[0].id) };
+        let batch = [Envelope { session: Arc::new(SessionInfo::requests()), sequence: 1, activities: vec![forget] }];
+        assert!(!holds(&mut db.writer, &batch).unwrap(), "not applied yet");
+        let mut reached = None;
+        commit(&mut db.writer, &batch, 10, &mut reached).unwrap();
+        assert!(holds(&mut db.writer, &batch).unwrap(), "applied");
+    }
+
+    on_every_backend!(a_batch_of_requests_alone_is_read_back);
 }

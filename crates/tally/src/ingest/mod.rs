@@ -8,6 +8,7 @@ pub mod decode;
 pub mod fast;
 pub mod ledger;
 pub mod privacy;
+pub mod problem;
 pub mod translate;
 
 pub use ledger::{Envelope, Ledger, LedgerHandle, LedgerStats, SessionInfo};

@@ -8,6 +8,7 @@ use twilight_model::guild::{Member, PartialMember};
 use twilight_model::user::User;
 use twilight_model::util::Timestamp;
 
+use crate::domain::activity::is_written_by_member;
 use crate::domain::{Activity, MemberProfile, ReactionKey};
 
 /// Translates one gateway event into the activity it records. Events Tally
@@ -35,6 +36,15 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             }
             GuildCreate::Unavailable(_) => Vec::new(),
         },
+        Event::Ready(ready) => {
+            let (shard_id, shard_count) = ready.shard.map_or((0, 1), |s| (s.number(), s.total()));
+            vec![Activity::ShardGuilds {
+                shard_id,
+                shard_count,
+                listed: ready.guilds.iter().map(|g| g.id.get()).collect(),
+                at_ms: received_at_ms,
+            }]
+        }
         // Without `unavailable` the bot was removed; with it, an outage,
         // which never starts the retention clock.
         Event::GuildDelete(delete) if delete.unavailable != Some(true) => {
@@ -48,7 +58,10 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             }]
         }
         Event::MemberChunk(chunk) => {
-            chunk.members.iter().map(|m| Activity::MemberSeen(from_member(chunk.guild_id.get(), m))).collect()
+            // The shard fills in when its request was made (the chunk's nonce).
+            let listed =
+                |m| Activity::MemberListed { profile: from_member(chunk.guild_id.get(), m), requested_at_ms: None };
+            chunk.members.iter().map(listed).collect()
         }
         Event::MemberAdd(add) => vec![Activity::MemberJoined(from_member(add.guild_id.get(), &add.member))],
         Event::MemberUpdate(update) => vec![Activity::MemberSeen(profile(
@@ -63,10 +76,14 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
             at_ms: received_at_ms,
         }],
         Event::MessageCreate(message) => {
-            // Webhook posts are not members; DMs are not in a server.
+            // Webhook posts are not members; DMs are not in a server; Discord's
+            // own notices (joins, boosts, pins) are no one's message.
             let (Some(guild_id), None) = (message.guild_id, message.webhook_id) else {
                 return Vec::new();
             };
+            if !is_written_by_member(u8::from(message.kind)) {
+                return Vec::new();
+            }
             let member = message.member.as_ref();
             vec![Activity::Message {
                 author: from_partial_member(guild_id.get(), &message.author, member),
@@ -111,8 +128,14 @@ pub fn translate(event: &Event, received_at_ms: i64) -> Vec<Activity> {
         Event::VoiceStateUpdate(update) => {
             let state = &update.0;
             let Some(guild_id) = state.guild_id else { return Vec::new() };
-            // The member object keeps names current, like a message's does.
-            let seen = state.member.as_ref().map(|m| Activity::MemberSeen(from_member(guild_id.get(), m)));
+            // The member object keeps names current, like a message's does;
+            // in a channel, they are in the server (leaving voice may come
+            // with leaving the server, so it shows nothing).
+            let seen = state
+                .member
+                .as_ref()
+                .filter(|_| state.channel_id.is_some())
+                .map(|m| Activity::MemberSeen(from_member(guild_id.get(), m)));
             let changed = Activity::VoiceChanged {
                 guild_id: guild_id.get(),
                 user_id: state.user_id.get(),

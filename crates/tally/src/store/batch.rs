@@ -225,6 +225,10 @@ pub trait StoreOps {
     /// members they changed, not in a second copy (the digest stays, so a
     /// second run of the same import still finds it applied).
     fn claim_request(&mut self, request_id: Id, at_ms: i64) -> Result<bool, StoreError>;
+    /// Whether a stored request was applied: marked done, or gone (a purge
+    /// of its server takes the requests it finished). What the ledger reads
+    /// back after a commit whose outcome it could not learn.
+    fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError>;
     /// Every member ever stored for a server, present or not.
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Erases everything stored about a member in a server (`/privacy
@@ -235,6 +239,8 @@ pub trait StoreOps {
     /// their card colour when no other server holds them. The server's days
     /// keep their sums.
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError>;
+    /// Servers stored and not removed: those Tally holds as the bot's.
+    fn held_guilds(&mut self) -> Result<Vec<Id>, StoreError>;
     /// When the bot was removed from a server (None: it is there).
     fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError>;
     /// Erases every row of a server in every table, its days included, and

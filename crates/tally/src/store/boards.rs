@@ -35,6 +35,9 @@ struct Kept {
     order: Arc<BoardOrder>,
     /// The server's generation when the build began.
     generation: u64,
+    /// The server's withdrawals when the build began: an order from before
+    /// a member was hidden is never served, slow or not.
+    withdrawal: u64,
     built_at: Instant,
     slow: bool,
 }
@@ -44,6 +47,7 @@ struct Kept {
 pub struct BoardCache {
     kept: Mutex<HashMap<BoardKey, Kept>>,
     generations: Mutex<HashMap<Id, u64>>,
+    withdrawals: Mutex<HashMap<Id, u64>>,
 }
 
 impl BoardCache {
@@ -56,6 +60,27 @@ impl BoardCache {
         for guild in guilds {
             *generations.entry(*guild).or_default() += 1;
         }
+    }
+
+    /// Drops every order kept for `guilds`, slow or not: a member was
+    /// hidden or erased there, and no board may show them again.
+    pub fn withdraw(&self, guilds: &[Id]) {
+        if guilds.is_empty() {
+            return;
+        }
+        self.changed(guilds);
+        {
+            let mut withdrawals = self.withdrawals.lock().unwrap_or_else(|p| p.into_inner());
+            for guild in guilds {
+                *withdrawals.entry(*guild).or_default() += 1;
+            }
+        }
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.retain(|(guild, _, _), _| !guilds.contains(guild));
+    }
+
+    fn withdrawal(&self, guild: Id) -> u64 {
+        self.withdrawals.lock().unwrap_or_else(|p| p.into_inner()).get(&guild).copied().unwrap_or_default()
     }
 
     fn generation(&self, guild: Id) -> u64 {
@@ -74,9 +99,10 @@ impl BoardCache {
     ) -> Result<Arc<BoardOrder>, StoreError> {
         // Read before building: a commit during the build makes it stale.
         let generation = self.generation(key.0);
+        let withdrawal = self.withdrawal(key.0);
         {
             let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(k) = kept.get(&key) {
+            if let Some(k) = kept.get(&key).filter(|k| k.withdrawal == withdrawal) {
                 let current = tracked && k.generation == generation;
                 if current || (k.slow && k.built_at.elapsed() < MAX_AGE) {
                     return Ok(Arc::clone(&k.order));
@@ -93,7 +119,7 @@ impl BoardCache {
             let Some(oldest) = kept.iter().min_by_key(|(_, k)| k.built_at).map(|(key, _)| *key) else { break };
             total -= kept.remove(&oldest).map_or(0, |k| k.order.len());
         }
-        kept.insert(key, Kept { order: Arc::clone(&order), generation, built_at: started, slow });
+        kept.insert(key, Kept { order: Arc::clone(&order), generation, withdrawal, built_at: started, slow });
         Ok(order)
     }
 }
@@ -153,6 +179,23 @@ mod tests {
             })
             .unwrap();
         assert!(rebuilt.get(), "server 1's order was dropped");
+    }
+
+    #[test]
+    fn a_withdrawal_drops_even_a_slow_order() {
+        let cache = BoardCache::default();
+        let key = (1, Span::Days { first: 1, last: 7 }, Measure::Xp);
+        let other = (2, Span::Days { first: 1, last: 7 }, Measure::Xp);
+        let slow = || {
+            std::thread::sleep(SLOW_BUILD);
+            Ok(vec![(7, 1)])
+        };
+        cache.get_or_build(key, true, slow).unwrap();
+        cache.get_or_build(other, true, slow).unwrap();
+        cache.withdraw(&[1]);
+        let rebuilt = cache.get_or_build(key, true, || Ok(vec![])).unwrap();
+        assert!(rebuilt.is_empty(), "a member hidden in server 1 leaves its boards at once");
+        cache.get_or_build(other, true, || panic!("server 2's order stays")).unwrap();
     }
 
     #[test]

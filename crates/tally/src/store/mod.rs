@@ -64,7 +64,7 @@ pub enum StoreError {
 
 /// A URL as it may be shown in a message: `scheme://user:password@host`
 /// becomes `scheme://…@host`, so a mistyped URL never prints its secret.
-pub(crate) fn without_credentials(url: &str) -> String {
+pub fn without_credentials(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
     let authority_end = rest.find('/').unwrap_or(rest.len());
     match rest[..authority_end].rfind('@') {

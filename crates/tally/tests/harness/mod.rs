@@ -24,6 +24,8 @@ pub struct Harness {
     pub dir: tempfile::TempDir,
     /// The MongoDB database the bot uses, when not SQLite.
     pub mongo: Option<tally::store::mongo::scratch::ScratchDatabase>,
+    /// The PostgreSQL database the bot uses, when not SQLite.
+    pub postgres: Option<tally::store::postgres::scratch::ScratchDatabase>,
 }
 
 impl Harness {
@@ -44,8 +46,28 @@ impl Harness {
             .await
     }
 
+    /// As [`Harness::start`], on a fresh database of the test PostgreSQL server.
+    pub async fn start_on_postgres(members: usize) -> Self {
+        let postgres = tally::store::postgres::scratch::ScratchDatabase::create();
+        let mut harness = Self::prepare(SimConfig::default(), members, None).await;
+        harness.postgres = Some(postgres);
+        harness.connect().await;
+        harness
+    }
+
     /// As [`Harness::start_with`], on `mongo` when given, SQLite otherwise.
     pub async fn start_on(
+        config: SimConfig,
+        members: usize,
+        mongo: Option<tally::store::mongo::scratch::ScratchDatabase>,
+    ) -> Self {
+        let mut harness = Self::prepare(config, members, mongo).await;
+        harness.connect().await;
+        harness
+    }
+
+    /// The simulator and its server, with no bot yet.
+    async fn prepare(
         config: SimConfig,
         members: usize,
         mongo: Option<tally::store::mongo::scratch::ScratchDatabase>,
@@ -61,15 +83,21 @@ impl Harness {
             })
             .collect();
         let dir = tempfile::tempdir().unwrap();
-        let mut harness = Self { sim, guild, members, bot: None, dir, mongo };
-        harness.start_bot().await;
-        harness.sim.wait_for_member_request(guild, 1, WAIT).await.expect("bot requests the member list");
-        harness
+        Self { sim, guild, members, bot: None, dir, mongo, postgres: None }
+    }
+
+    /// Starts the bot and waits for its first member-list request.
+    async fn connect(&mut self) {
+        self.start_bot().await;
+        self.sim.wait_for_member_request(self.guild, 1, WAIT).await.expect("bot requests the member list");
     }
 
     pub fn database_url(&self) -> String {
         if let Some(mongo) = &self.mongo {
             return mongo.url().to_owned();
+        }
+        if let Some(postgres) = &self.postgres {
+            return postgres.url().to_owned();
         }
         format!("sqlite://{}", self.dir.path().join("tally.db").display())
     }

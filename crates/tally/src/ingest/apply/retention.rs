@@ -4,9 +4,39 @@
 //! nothing is written back after the rows are gone.
 
 use crate::domain::activity::Id;
+use crate::domain::shards::shard_of;
 use crate::store::StoreError;
 
 use super::{Slot, Touched};
+
+/// At a new session's READY for shard `shard_id` of `shard_count`: every
+/// server Tally holds on that shard (stored and not removed, or seen in
+/// this batch) that READY does not list has removed the bot while Tally
+/// was away. Its retention clock starts at `at_ms`, as a GUILD_DELETE's
+/// would. A server listed as unavailable (an outage) is listed, so never.
+pub(super) fn unlisted_are_removed(
+    touched: &mut Touched<'_>,
+    shard_id: u32,
+    shard_count: u32,
+    listed: &[Id],
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let listed: std::collections::HashSet<Id> = listed.iter().copied().collect();
+    let mut held: std::collections::BTreeSet<Id> = touched.ops.held_guilds()?.into_iter().collect();
+    // This batch's own word on a server comes after the stored one.
+    for (guild_id, removed) in &touched.removed {
+        match removed {
+            None => held.insert(*guild_id),
+            Some(_) => held.remove(guild_id),
+        };
+    }
+    for guild_id in held {
+        if shard_of(guild_id, shard_count) == shard_id && !listed.contains(&guild_id) {
+            touched.removed.insert(guild_id, Some(at_ms));
+        }
+    }
+    Ok(())
+}
 
 /// Purges `guild_id` if it should be: true when it was.
 pub(super) fn purge(

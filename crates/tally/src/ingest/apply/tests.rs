@@ -251,7 +251,31 @@ fn voice_time_counts_from_join_to_leave_on_each_day(mut db: TestDb) {
     assert_eq!(voice_min(&db, 6), 60, "a session begun after Tally last watched earns nothing from the gap");
 }
 
+fn a_wrong_leave_heals_when_the_member_shows_up(mut db: TestDb) {
+    let left = |user| Activity::MemberLeft { guild_id: 1, user_id: user, at_ms: 2_000 };
+    let everyone = [5, 6, 7, 8, 9];
+    db.apply(&everyone.map(|u| Activity::MemberSeen(profile(u, false))));
+    db.apply(&everyone.map(left));
+    assert!(everyone.iter().all(|u| member(&db, *u).left_at_ms.is_some()));
+    let listed = |user, requested_at_ms| Activity::MemberListed { profile: profile(user, false), requested_at_ms };
+    db.apply(&[
+        message(5, message_at(10, 1)),
+        reaction(message_at(10, 1), 6, 5),
+        Activity::MemberSeen(profile(7, false)), // GUILD_MEMBER_UPDATE
+        listed(8, Some(3_000)),                  // a list asked for after the leave
+        listed(9, Some(1_500)),                  // a list asked for before it: stale
+    ]);
+    for user in [5, 6, 7, 8] {
+        assert_eq!(member(&db, user).left_at_ms, None, "member {user} is present again");
+    }
+    assert_eq!(member(&db, 9).left_at_ms, Some(2_000), "a list older than the leave brings no one back");
+    db.apply(&[listed(9, None)]);
+    assert_eq!(member(&db, 9).left_at_ms, Some(2_000), "nor does a list Tally did not ask for");
+    assert_eq!(member(&db, 6).reactions_given, 1, "the reaction counts");
+}
+
 on_every_backend!(
+    a_wrong_leave_heals_when_the_member_shows_up,
     cooldown_holds_within_one_batch_and_across_batches,
     a_reaction_added_and_removed_in_one_batch_nets_zero,
     reactions_to_known_bots_do_not_count,

@@ -65,6 +65,26 @@ fn direct_messages_and_webhooks_count_nothing() {
 }
 
 #[test]
+fn only_messages_a_member_wrote_count() {
+    let payload = |kind: u8| {
+        json!({
+            "id": "4194304", "channel_id": "3", "guild_id": "2", "author": user(7, "ann", None, false),
+            "content": "", "timestamp": "2024-01-02T03:04:05.678000+00:00", "edited_timestamp": null,
+            "tts": false, "mention_everyone": false, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": [], "pinned": false, "type": kind
+        })
+    };
+    // DEFAULT and REPLY are written by the member.
+    for kind in [0, 19] {
+        assert_eq!(translate(&event("MESSAGE_CREATE", payload(kind)), 0).len(), 1, "type {kind}");
+    }
+    // A pin notice, "joined the server", boosts, "thread created": Discord's own.
+    for kind in [6, 7, 8, 9, 10, 11, 18] {
+        assert!(translate(&event("MESSAGE_CREATE", payload(kind)), 0).is_empty(), "type {kind}");
+    }
+}
+
+#[test]
 fn reactions_carry_author_and_emoji_key() {
     let e = event(
         "MESSAGE_REACTION_ADD",
@@ -160,12 +180,14 @@ fn the_simulators_guild_create_parses_into_a_named_server() {
             Activity::VoiceRoster { guild_id: 2, in_voice: vec![(8, 4, false)], at_ms: 9, unseen_since: None }
         ]
     );
-    let left = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, None, &ann, &user));
-    let activities = translate(&left, 10);
+    let joined = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, Some(4), &ann, &user));
+    let activities = translate(&joined, 10);
     assert!(matches!(&activities[0], Activity::MemberSeen(p) if p.user_id == 8 && p.username == "ann"));
+    // Leaving voice may come with leaving the server: it shows no one present.
+    let left = event("VOICE_STATE_UPDATE", discord_sim::payloads::voice_state(2, None, &ann, &user));
     assert_eq!(
-        activities[1],
-        Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, muted: false, at_ms: 10 }
+        translate(&left, 10),
+        [Activity::VoiceChanged { guild_id: 2, user_id: 8, channel_id: None, bot: false, muted: false, at_ms: 10 }]
     );
     // Self-muted or self-deafened: no voice XP.
     for field in ["self_mute", "self_deaf"] {

@@ -276,6 +276,16 @@ impl StoreOps for MongoOps<'_> {
         Ok(())
     }
 
+    fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError> {
+        let found = self.find("admin_requests", doc! { "id": request_id as i64 })?;
+        Ok(found.first().is_none_or(|d| opt_int(d, "done_at").is_some()))
+    }
+
+    fn held_guilds(&mut self) -> Result<Vec<Id>, StoreError> {
+        let found = self.find("guilds", doc! { "removed_at": null })?;
+        Ok(found.iter().map(|d| int(d, "guild_id") as Id).collect())
+    }
+
     fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError> {
         let found = self.find("guilds", doc! { "guild_id": guild_id as i64 })?;
         Ok(found.first().and_then(|d| opt_int(d, "removed_at")))

@@ -727,6 +727,17 @@ impl StoreOps for PgOps<'_, '_> {
         Ok(rows.len() == 1)
     }
 
+    fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError> {
+        let rows =
+            self.run("SELECT done_at FROM admin_requests WHERE id = $1", &[(&(request_id as i64), Type::INT8)])?;
+        Ok(rows.first().is_none_or(|r| r.get::<_, Option<i64>>(0).is_some()))
+    }
+
+    fn held_guilds(&mut self) -> Result<Vec<Id>, StoreError> {
+        let rows = self.run("SELECT guild_id FROM guilds WHERE removed_at IS NULL", &[])?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as Id).collect())
+    }
+
     fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError> {
         let rows =
             self.run("SELECT removed_at FROM guilds WHERE guild_id = $1", &[(&(guild_id as i64), Type::INT8)])?;

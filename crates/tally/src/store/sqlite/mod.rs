@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 
 pub(crate) mod copy;
 mod migrations;
@@ -95,7 +95,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         return Err(StoreError::TooNew { found: version, supported });
     }
     for (index, sql) in migrations::SQLITE.iter().enumerate().skip(version as usize) {
-        let tx = conn.transaction()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute_batch(sql)?;
         tx.pragma_update(None, "user_version", index as i64 + 1)?;
         tx.commit()?;
@@ -109,7 +109,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(
             "UPDATE levelups SET sent_at = ?4 WHERE guild_id = ?1 AND user_id = ?2 AND level = ?3 AND sent_at IS NULL",
@@ -135,7 +135,7 @@ pub fn submit_requests(
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     migrate(&mut conn)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let mut states = Vec::with_capacity(requests.len());
     {
         let mut insert = tx.prepare_cached(
@@ -197,7 +197,7 @@ pub fn find_requests(
 pub fn mark_requests_picked(path: &Path, ids: &[Id], at_ms: i64) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut mark = tx.prepare_cached("UPDATE admin_requests SET picked_at = ?2 WHERE id = ?1")?;
         for id in ids {
@@ -216,7 +216,7 @@ pub fn mark_log_posts_sent(
 ) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(
             "UPDATE log_posts SET sent_at = ?5 WHERE guild_id = ?1 AND user_id = ?2 AND change = ?3 AND at = ?4",
@@ -234,7 +234,7 @@ pub fn mark_log_posts_sent(
 pub fn finish_reward_syncs(path: &Path, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt =
             tx.prepare_cached("DELETE FROM reward_queue WHERE guild_id = ?1 AND user_id = ?2 AND queued_at = ?3")?;
@@ -306,11 +306,17 @@ pub struct SqliteWriter {
 
 impl SqliteWriter {
     /// Runs `work` inside one transaction and commits it; on any error nothing is written.
+    ///
+    /// The transaction is IMMEDIATE: it takes the write lock when it begins
+    /// (waiting out another writer through the busy timeout). A deferred one
+    /// reads first and then fails at its first write, at once and with no
+    /// wait, whenever another connection committed in between: in the demo,
+    /// "database is locked" several times a minute.
     pub fn transaction<T>(
         &mut self,
         work: impl FnOnce(&mut dyn StoreOps) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = work(&mut SqliteOps { tx: &tx })?;
         tx.commit()?;
         Ok(value)
@@ -426,6 +432,18 @@ impl StoreOps for SqliteOps<'_> {
             .prepare_cached("UPDATE admin_requests SET done_at = ?2, payload = '' WHERE id = ?1 AND done_at IS NULL")?
             .execute(params![request_id as i64, at_ms])?;
         Ok(claimed == 1)
+    }
+
+    fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT done_at FROM admin_requests WHERE id = ?1")?;
+        let done: Option<Option<i64>> = stmt.query_row([request_id as i64], |r| r.get(0)).optional()?;
+        Ok(done.is_none_or(|at| at.is_some()))
+    }
+
+    fn held_guilds(&mut self) -> Result<Vec<Id>, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT guild_id FROM guilds WHERE removed_at IS NULL")?;
+        let rows = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        Ok(rows.map(|r| r.map(|id| id as Id)).collect::<Result<_, _>>()?)
     }
 
     fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError> {

@@ -93,3 +93,38 @@ fn an_unsupported_url_is_shown_without_its_password() {
     assert!(error.contains("mysql://…@db.example/tally"), "{error}");
     assert!(path_from_url("tally.db").unwrap_err().to_string().contains("\"tally.db\""));
 }
+
+/// Another connection's short write while a batch is open never fails the
+/// batch: the ledger's transaction holds the write lock from its start, so
+/// the other write waits its turn (busy timeout) instead of slipping in
+/// between the batch's reads and its writes, which SQLite answers with an
+/// immediate "database is locked" that no timeout can wait out.
+#[test]
+fn a_write_beside_an_open_batch_waits_instead_of_failing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.db");
+    let mut writer = open_writer(&path).unwrap();
+    let (committed_tx, committed_rx) = std::sync::mpsc::channel();
+    let other = {
+        let path = path.clone();
+        move || {
+            set_web_public(&path, 9, true).unwrap();
+            committed_tx.send(()).unwrap();
+        }
+    };
+    let mut other = Some(other);
+    let mut side = None;
+    writer
+        .transaction(|ops| {
+            ops.guild_rules(&[9])?; // the batch reads first, as every batch does
+            side = Some(std::thread::spawn(other.take().unwrap()));
+            // The other write cannot commit while the batch is open.
+            let slipped_in = committed_rx.recv_timeout(std::time::Duration::from_millis(300)).is_ok();
+            assert!(!slipped_in, "another connection committed inside the batch");
+            let joined = crate::domain::Activity::GuildSeen { guild_id: 9, name: "nine".into(), afk_channel_id: None };
+            crate::ingest::apply::apply(ops, &[joined], 0)
+        })
+        .expect("the batch commits");
+    side.unwrap().join().unwrap();
+    committed_rx.recv().expect("the other write commits after the batch");
+}
