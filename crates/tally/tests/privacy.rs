@@ -134,49 +134,23 @@ async fn a_stopped_member_is_not_counted_until_they_start_again() {
     assert_eq!(h.record(ann).messages, before.messages + 1, "counted again");
 }
 
-/// Rows in each table that name `user` in `guild` (as member, reactor or author, target or admin).
-fn rows_about(database_url: &str, guild: u64, user: u64) -> Vec<(&'static str, i64)> {
-    let path = database_url.strip_prefix("sqlite://").unwrap();
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [guild as i64, user as i64], |r| r.get(0)).unwrap() };
-    let member_tables = [
-        "members",
-        "member_days",
-        "membership_log",
-        "voice_sessions",
-        "member_prefs",
-        "levelups",
-        "reward_queue",
-        "log_posts",
-    ];
-    let mut rows: Vec<(&'static str, i64)> = member_tables
-        .iter()
-        .map(|t| (*t, count(&format!("SELECT COUNT(*) FROM {t} WHERE guild_id = ?1 AND user_id = ?2"))))
-        .collect();
-    rows.push((
-        "counted_reactions (given)",
-        count("SELECT COUNT(*) FROM counted_reactions WHERE guild_id = ?1 AND user_id = ?2"),
-    ));
-    rows.push((
-        "counted_reactions (received)",
-        count("SELECT COUNT(*) FROM counted_reactions WHERE guild_id = ?1 AND author_id = ?2"),
-    ));
-    rows.push((
-        "xp_audit",
-        count("SELECT COUNT(*) FROM xp_audit WHERE guild_id = ?1 AND (target_id = ?2 OR by_id = ?2)"),
-    ));
-    rows.push(("card_prefs", count("SELECT COUNT(*) FROM card_prefs WHERE user_id = ?2 AND ?1 = ?1")));
+/// Rows in each table that name `user` in `guild` (as member, reactor or
+/// author, target or admin): every table with a user column, as the
+/// store's schema lists them, on any backend.
+fn rows_about(database_url: &str, guild: u64, user: u64) -> Vec<(String, u64)> {
+    let database = tally::store::Database::from_url(database_url).unwrap();
+    let rows = tokio::task::block_in_place(|| database.rows_naming_member(guild, user)).unwrap();
+    assert!(rows.len() >= 13, "every table naming a member: {rows:?}");
     rows
 }
 
-fn guild_day_sums(database_url: &str, guild: u64) -> (i64, i64, i64) {
-    let conn = rusqlite::Connection::open(database_url.strip_prefix("sqlite://").unwrap()).unwrap();
-    conn.query_row(
-        "SELECT SUM(messages), SUM(xp), SUM(reactions) FROM guild_days WHERE guild_id = ?1",
-        [guild as i64],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )
-    .unwrap()
+/// The server's messages, XP and reactions over all its days.
+fn guild_day_sums(database_url: &str, guild: u64) -> (u64, u64, u64) {
+    let days = tokio::task::block_in_place(|| {
+        let reader = tally::store::Database::from_url(database_url).unwrap().open_reader().unwrap();
+        reader.guild_days(guild, 0, i64::MAX / tally::store::DAY_MS).unwrap()
+    });
+    days.iter().fold((0, 0, 0), |(m, x, r), d| (m + d.messages, x + d.xp, r + d.reactions))
 }
 
 fn custom_id(reply: &discord_sim::InteractionReply, button: usize) -> String {
@@ -185,11 +159,32 @@ fn custom_id(reply: &discord_sim::InteractionReply, button: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn delete_erases_every_row_about_the_member_after_their_confirmation() {
-    let h = Harness::start(3).await;
+    delete_erases_every_row(Harness::start(3).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_erases_every_row_on_postgres() {
+    delete_erases_every_row(Harness::start_on_postgres(3).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_erases_every_row_on_mongodb() {
+    delete_erases_every_row(Harness::start_on_mongo(3).await).await;
+}
+
+async fn delete_erases_every_row(h: Harness) {
     let (ann, bea, owner) = (h.members[0], h.members[1], h.sim.owner_id());
     let config = |sub: &str| Invocation::new(h.guild, owner, "config").subcommand(sub);
     h.invoke(config("xp").option("min", 100).option("max", 100).option("cooldown", 0)).await;
     h.invoke(config("log").option("channel", h.sim.channel_of(h.guild).unwrap())).await;
+    // A reward at level 1, which Discord keeps failing to give Ann for now:
+    // she stays queued for her reward check.
+    let reward = h.sim.add_role(h.guild, "Regular", 0).unwrap();
+    let rewards = Invocation::new(h.guild, owner, "rewards").subcommand("add");
+    h.invoke(rewards.option("level", 1).option("role", reward)).await;
+    let ann_on_discord = format!("guilds/{}/members/{ann}", h.guild);
+    h.sim.inject_rest_faults(&ann_on_discord, std::iter::repeat_n(discord_sim::RestFault::ServerError(503), 100_000));
+
     // Ann leaves and comes back (log posts, membership log), talks and
     // levels up, reacts and is reacted to, sets her card and pings, gets
     // XP from an admin and is in voice.
@@ -205,14 +200,16 @@ async fn delete_erases_every_row_about_the_member_after_their_confirmation() {
     h.invoke(Invocation::new(h.guild, ann, "card").option("colour", "teal")).await;
     h.invoke(Invocation::new(h.guild, ann, "notify").subcommand("off")).await;
     h.invoke(Invocation::new(h.guild, owner, "xp").subcommand("add").option("member", ann).option("amount", 50)).await;
+    // Ann moderates too: her own /xp change names her as the admin.
+    let mods = h.sim.add_role(h.guild, "Mods", discord_sim::world::permissions::MANAGE_GUILD).unwrap();
+    h.sim.set_roles(h.guild, ann, &[mods]).unwrap();
+    h.invoke(Invocation::new(h.guild, ann, "xp").subcommand("add").option("member", bea).option("amount", 5)).await;
     let voice = h.sim.voice_channels_of(h.guild).unwrap()[0];
     h.sim.set_voice(h.guild, ann, Some(voice)).unwrap();
     h.settle().await;
     let before = rows_about(&h.database_url(), h.guild, ann);
     for (table, rows) in &before {
-        if !matches!(*table, "reward_queue" | "member_prefs" | "log_posts") {
-            assert!(*rows > 0, "the scenario fills {table}: {before:?}");
-        }
+        assert!(*rows > 0, "the scenario fills {table}: {before:?}");
     }
     let sums = guild_day_sums(&h.database_url(), h.guild);
 

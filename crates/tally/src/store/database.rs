@@ -279,6 +279,37 @@ impl Database {
         copy::check_schema(self.open_copy_end()?.as_mut(), "database")
     }
 
+    /// What Tally holds about one member, table by table: for every table
+    /// with a column naming a user (`user_id`, `author_id`, `target_id`,
+    /// `by_id`), the rows whose server is `guild_id` (when the table has a
+    /// server) and whose user column is `user_id`. Read from one snapshot,
+    /// over every table `tally copy` knows (which a test holds equal to
+    /// each backend's real schema), so an audit of an erasure cannot miss a
+    /// table added later.
+    pub fn rows_naming_member(&self, guild_id: Id, user_id: Id) -> Result<Vec<(String, u64)>, StoreError> {
+        const USER_COLUMNS: [&str; 4] = ["user_id", "author_id", "target_id", "by_id"];
+        let mut end = self.open_copy_end()?;
+        end.begin_snapshot()?;
+        let mut found = Vec::new();
+        for table in copy::TABLES {
+            let position = |name: &str| table.columns.iter().position(|(column, _)| *column == name);
+            let guild_column = position("guild_id");
+            for user_column in USER_COLUMNS.iter().filter_map(|c| position(c).map(|at| (*c, at))) {
+                let mut rows = 0;
+                end.scan(table, &mut |row| {
+                    let here = guild_column.is_none_or(|at| row[at] == copy::Value::Int(guild_id as i64));
+                    if here && row[user_column.1] == copy::Value::Int(user_id as i64) {
+                        rows += 1;
+                    }
+                    Ok(())
+                })?;
+                found.push((format!("{}.{}", table.name, user_column.0), rows));
+            }
+        }
+        end.commit()?;
+        Ok(found)
+    }
+
     fn open_copy_end(&self) -> Result<Box<dyn CopyEnd>, StoreError> {
         Ok(match &self.location {
             Location::Sqlite(path) => Box::new(sqlite::copy::open(path)?),
