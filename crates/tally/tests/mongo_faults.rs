@@ -106,3 +106,52 @@ async fn injected_mongodb_faults_lose_and_double_nothing() {
     drop(ledger); // a handle held here would keep the ledger from finishing
     h.stop_bot().await;
 }
+
+/// A batch that holds only a stored request (here `tally import`, taken by
+/// the running bot) whose commit fails with its outcome unknown to the
+/// driver, and did not commit. The ledger reads the request back, finds it
+/// not applied, and applies it once (a blind retry of one that did commit
+/// would apply it twice). Before requests were read back, the batch was
+/// taken as done and the bot's request taker found the request again a
+/// moment later; `ledger::tests` holds the read-back itself to account.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_whose_commit_outcome_is_lost_is_applied_once() {
+    let app = format!("tally-import-cut-{}", std::process::id());
+    let h = Harness::start_on(SimConfig::default(), 3, Some(ScratchDatabase::create_for_app(&app))).await;
+    let off = Invocation::new(h.guild, h.sim.owner_id(), "config").subcommand("levelup").option("where", "off");
+    h.invoke(off).await;
+    h.settle().await;
+    let ledger = h.bot.as_ref().unwrap().context().ledger.clone();
+    let member = h.members[1];
+    let before = h.record(member).xp;
+
+    // Both tries of the commit (the driver retries a commit once on its
+    // own) fail before the server runs them, with an error that leaves the
+    // outcome unknown to the client: the import is not committed.
+    let scratch = h.mongo.as_ref().expect("on MongoDB");
+    let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": 2 },
+        "data": { "failCommands": ["commitTransaction"], "errorCode": 91,
+                  "errorLabels": ["UnknownTransactionCommitResult"], "appName": app } });
+    scratch.command(&arm.to_string());
+    let retries = ledger.stats().retries.load(Ordering::Relaxed);
+    let file = h.dir.path().join("xp.csv");
+    std::fs::write(&file, format!("user_id,xp\n{member},500\n")).unwrap();
+    let url = h.database_url();
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+            .args(["import", "--guild", &h.guild.to_string(), "--mode", "add"])
+            .arg(&file)
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    scratch.command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+    assert!(ledger.stats().retries.load(Ordering::Relaxed) > retries, "the failed commit was retried");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(printed.contains("through the running bot"), "the bot applied it, not the command's fallback: {printed}");
+    assert_eq!(h.record(member).xp, before + 500, "the import counts once");
+    drop(ledger);
+}

@@ -79,6 +79,10 @@ pub struct LedgerStats {
     pub commits: AtomicU64,
     /// Commits that failed and were retried.
     pub retries: AtomicU64,
+    /// Events shards handed to the ledger's queue.
+    pub submitted: AtomicU64,
+    /// Times a shard found the queue full and stopped reading until it had room.
+    pub full_waits: AtomicU64,
     /// Activities committed, by [`Activity::kind_index`].
     pub activities: [AtomicU64; Activity::KINDS.len()],
     /// Gateway events per committed batch.
@@ -94,6 +98,8 @@ impl Default for LedgerStats {
             replays_skipped: AtomicU64::new(0),
             commits: AtomicU64::new(0),
             retries: AtomicU64::new(0),
+            submitted: AtomicU64::new(0),
+            full_waits: AtomicU64::new(0),
             activities: std::array::from_fn(|_| AtomicU64::new(0)),
             batch_events: Histogram::new(metrics::BATCH_SIZES),
             commit_seconds: Histogram::new(metrics::SECONDS),
@@ -215,7 +221,18 @@ impl LedgerHandle {
     /// Queues an event, waiting while the queue is full. Fails only when the
     /// ledger has stopped.
     pub async fn submit(&self, envelope: Envelope) -> Result<(), LedgerStopped> {
-        self.sender.send(envelope).await.map_err(|_| LedgerStopped)
+        if self.sender.capacity() == 0 {
+            self.stats.full_waits.fetch_add(1, Ordering::Relaxed);
+        }
+        self.sender.send(envelope).await.map_err(|_| LedgerStopped)?;
+        self.stats.submitted.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Events waiting in the queue, and how many it holds at most: when
+    /// they are equal, shards wait before reading on.
+    pub fn queued(&self) -> (usize, usize) {
+        (self.sender.max_capacity() - self.sender.capacity(), self.sender.max_capacity())
     }
 
     /// Waits until `sequence` of `session_id` on `shard_id` is committed, at
