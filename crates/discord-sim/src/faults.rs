@@ -21,12 +21,17 @@ pub enum RestFault {
     },
     /// A 5xx status with Discord's plain error body (500, 502, 503, 504).
     ServerError(u16),
+    /// The request is carried out at once, as usual, but its answer comes
+    /// only after this long: what a client sees when its connection stalls
+    /// after Discord acted, or when it dies before the answer arrives.
+    LateAnswer(Duration),
 }
 
 impl RestFault {
     /// The HTTP response for this fault.
     pub(crate) fn response(&self) -> Response {
         match self {
+            Self::LateAnswer(_) => unreachable!("a late answer is the route's own, delayed"),
             Self::RateLimited { retry_after, global } => rate_limited(*retry_after, *global),
             Self::ServerError(status) => {
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -73,9 +73,13 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
         body: body.clone(),
         files: files.clone(),
     });
-    if let Some(fault) = shared.lock().take_rest_fault(&path) {
-        return fault.response();
-    }
+    shared.changed.notify_waiters();
+    let fault = shared.lock().take_rest_fault(&path);
+    let late = match fault {
+        Some(crate::faults::RestFault::LateAnswer(after)) => Some(after),
+        Some(fault) => return fault.response(),
+        None => None,
+    };
     let segments: Vec<&str> = path.split('/').collect();
     // Interaction and webhook calls carry their token in the path; Get
     // Gateway is open to anyone, as on Discord.
@@ -85,7 +89,7 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     }
     let bucket = crate::ratelimits::bucket_of(&shared.config.rate_limits, method.as_str(), &segments);
     let taken = bucket.map(|(name, limit)| shared.lock().buckets.take(&name, limit));
-    match taken {
+    let response = match taken {
         Some(Err(spent)) => {
             let body = json!({ "message": "You are being rate limited.", "retry_after": spent.retry_after(), "global": false, "code": 0 });
             let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
@@ -98,7 +102,11 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
             response
         }
         None => route(&shared, &method, &segments, &query, body, files),
+    };
+    if let Some(after) = late {
+        tokio::time::sleep(after).await;
     }
+    response
 }
 
 async fn read_multipart(request: Request) -> Result<(Value, Vec<(String, String, Vec<u8>)>), String> {

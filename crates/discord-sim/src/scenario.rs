@@ -1040,6 +1040,31 @@ impl Simulator {
         self.with(|s| s.requests.clone())
     }
 
+    /// Waits until the bot has made `count` requests `method path` (the
+    /// path after `/api/v10/`), answered or not; returns them.
+    pub async fn wait_for_requests(
+        &self,
+        method: &str,
+        path: &str,
+        count: usize,
+        timeout: Duration,
+    ) -> Result<Vec<Recorded>, SimError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let made: Vec<Recorded> =
+                self.requests().into_iter().filter(|r| r.method == method && r.path == path).collect();
+            if made.len() >= count {
+                return Ok(made);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return Err(SimError::Timeout("the bot's requests"));
+            }
+        }
+    }
+
     /// Messages the bot created with Create Message (not interaction
     /// answers), in order, as Discord returned them, plus the
     /// `allowed_mentions` the bot sent.

@@ -1,9 +1,9 @@
-//! Several processes, one PostgreSQL database: two real `tally run`
-//! processes share a four-shard simulator with 100 servers, each running
-//! two shards. Under a continuous stream one is killed with SIGKILL and
-//! restarted, and every connection to the database is cut three times; at
-//! the end every member of every server has exactly the messages and XP
-//! the script sent, and Discord's identify limit held across both
+//! Several processes, one database (PostgreSQL, then MongoDB): two real
+//! `tally run` processes share a four-shard simulator with 100 servers,
+//! each running two shards. Under a continuous stream one is killed with
+//! SIGKILL and restarted, and the database's connections are cut three
+//! times; at the end every member of every server has exactly the messages
+//! and XP the script sent, and Discord's identify limit held across both
 //! processes.
 
 mod harness;
@@ -18,7 +18,7 @@ use harness::{kill_9, settle, spawn_bot_with, terminate, WAIT};
 use tally::dice::Dice as Rng;
 use tally::domain::shards::shard_of;
 use tally::domain::XpSettings;
-use tally::store::postgres::scratch::ScratchDatabase;
+use tally::store::{mongo, postgres};
 
 const SHARDS: u32 = 4;
 const SERVERS: usize = 100;
@@ -55,20 +55,54 @@ impl Script {
     }
 }
 
-/// Cuts every connection to the scratch database, as a PostgreSQL restart
-/// or failover would, and waits until they are gone.
-fn cut_connections(scratch: &ScratchDatabase) {
-    scratch.execute(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-         WHERE datname = '{}' AND pid <> pg_backend_pid()",
-        scratch.name()
-    ));
+/// The database both processes share, dropped afterwards.
+enum Shared {
+    Postgres(postgres::scratch::ScratchDatabase),
+    /// With the application name the bots connect under.
+    Mongo(mongo::scratch::ScratchDatabase, String),
+}
+
+impl Shared {
+    fn url(&self) -> String {
+        match self {
+            Self::Postgres(scratch) => scratch.url().to_owned(),
+            Self::Mongo(scratch, _) => scratch.url().to_owned(),
+        }
+    }
+
+    /// Cuts the bots' connections, as a database restart or failover would:
+    /// on PostgreSQL every connection now open; on MongoDB the next three
+    /// commands of either bot that read or write lose their connection.
+    fn cut_connections(&self) {
+        match self {
+            Self::Postgres(scratch) => scratch.execute(&format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                scratch.name()
+            )),
+            Self::Mongo(scratch, app) => {
+                let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": 3 },
+                    "data": { "failCommands": ["find", "bulkWrite", "update", "commitTransaction"],
+                              "closeConnection": true, "appName": app } });
+                scratch.command(&arm.to_string());
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_four_shards_through_kills_and_a_lost_database() {
-    let scratch = ScratchDatabase::create();
-    let url = scratch.url().to_owned();
+    two_processes(Shared::Postgres(postgres::scratch::ScratchDatabase::create())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_mongodb_database() {
+    let app = format!("tally-two-{}", std::process::id());
+    two_processes(Shared::Mongo(mongo::scratch::ScratchDatabase::create_for_app(&app), app)).await;
+}
+
+async fn two_processes(scratch: Shared) {
+    let url = scratch.url();
     let config = SimConfig { shards: SHARDS, max_concurrency: 2, ..SimConfig::default() };
     let sim = Arc::new(Simulator::start(config).await.unwrap());
     let mut members = Vec::new();
@@ -112,7 +146,7 @@ async fn two_processes_share_four_shards_through_kills_and_a_lost_database() {
     };
     let pause = || tokio::time::sleep(Duration::from_millis(700));
     pause().await;
-    cut_connections(&scratch);
+    scratch.cut_connections();
     pause().await;
     kill_9(&a);
     assert!(!a.wait().await.unwrap().success());
@@ -121,9 +155,9 @@ async fn two_processes_share_four_shards_through_kills_and_a_lost_database() {
     a = spawn_bot_with(&sim, &url, quiet(), &first);
     sim.wait_for_session_starts(SHARDS as u64, resumes + 2, WAIT).await.unwrap();
     pause().await;
-    cut_connections(&scratch);
+    scratch.cut_connections();
     pause().await;
-    cut_connections(&scratch);
+    scratch.cut_connections();
     pause().await;
     streaming.store(false, Ordering::Relaxed);
     let script = stream.await.unwrap();
