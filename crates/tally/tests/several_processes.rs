@@ -57,7 +57,7 @@ impl Script {
 
 /// The database both processes share, dropped afterwards.
 enum Shared {
-    Postgres(postgres::scratch::ScratchDatabase),
+    Postgres(Box<postgres::scratch::ScratchDatabase>),
     /// With the application name the bots connect under.
     Mongo(mongo::scratch::ScratchDatabase, String),
 }
@@ -92,7 +92,7 @@ impl Shared {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_four_shards_through_kills_and_a_lost_database() {
-    two_processes(Shared::Postgres(postgres::scratch::ScratchDatabase::create())).await;
+    two_processes(Shared::Postgres(Box::new(postgres::scratch::ScratchDatabase::create()))).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
