@@ -257,7 +257,8 @@ fn a_bad_row_is_refused_with_its_line_and_nothing_is_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_export_imported_into_an_empty_database_exports_the_same() {
     let mut h = Harness::start(6).await;
-    let odd = h.sim.add_user("odd", Some("Ann, \"the\" first"), false);
+    // A name with a comma, quotes and a line break: CSV quotes all three.
+    let odd = h.sim.add_user("odd", Some("Ann, \"the\" first\nof her name"), false);
     h.sim.add_member(h.guild, odd, h.sim.now_ms() - 3_600_000).unwrap();
     let m = h.members.clone();
     for (i, &member) in m.iter().chain([&odd]).enumerate() {
