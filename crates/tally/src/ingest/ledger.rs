@@ -83,6 +83,8 @@ pub struct LedgerStats {
     pub submitted: AtomicU64,
     /// Times a shard found the queue full and stopped reading until it had room.
     pub full_waits: AtomicU64,
+    /// Batches the database gave up on for their size, committed in two pieces instead.
+    pub splits: AtomicU64,
     /// Activities committed, by [`Activity::kind_index`].
     pub activities: [AtomicU64; Activity::KINDS.len()],
     /// Gateway events per committed batch.
@@ -100,6 +102,7 @@ impl Default for LedgerStats {
             retries: AtomicU64::new(0),
             submitted: AtomicU64::new(0),
             full_waits: AtomicU64::new(0),
+            splits: AtomicU64::new(0),
             activities: std::array::from_fn(|_| AtomicU64::new(0)),
             batch_events: Histogram::new(metrics::BATCH_SIZES),
             commit_seconds: Histogram::new(metrics::SECONDS),
@@ -286,11 +289,30 @@ fn run(
     let _ = snapshot_taken.recv();
     let mut batch = Vec::with_capacity(max_batch);
     let mut last_now = 0;
-    while let Some(first) = receiver.blocking_recv() {
+    // An event taken from the queue that would have made the batch too heavy: the next batch's first.
+    let mut carried: Option<Envelope> = None;
+    loop {
+        let first = match carried.take() {
+            Some(envelope) => envelope,
+            None => match receiver.blocking_recv() {
+                Some(envelope) => envelope,
+                None => break,
+            },
+        };
+        // A batch is bounded by what it writes: an event weighs as much as
+        // the activities it carries (a member-list chunk, a thousand).
+        let mut weight = weight_of(&first);
         batch.push(first);
-        while batch.len() < max_batch {
+        while weight < max_batch {
             match receiver.try_recv() {
-                Ok(next) => batch.push(next),
+                Ok(next) if weight + weight_of(&next) > max_batch => {
+                    carried = Some(next);
+                    break;
+                }
+                Ok(next) => {
+                    weight += weight_of(&next);
+                    batch.push(next);
+                }
                 Err(_) => break,
             }
         }
@@ -301,8 +323,8 @@ fn run(
             // stamps what the batch queues for the role task.
             let now = crate::domain::days::now_ms().max(last_now + 1);
             last_now = now;
-            let changes = match commit_with_retry(&mut writer, &batch, now, stats) {
-                Ok(changes) => changes,
+            let pieces = match commit_in_pieces(&mut writer, &batch, now, stats) {
+                Ok(pieces) => pieces,
                 Err(error) => {
                     tracing::error!(
                         %error,
@@ -313,9 +335,11 @@ fn run(
                     return Err(error);
                 }
             };
-            rankings.apply(&changes.purged, &changes.moves);
-            rankings.boards.changed(&changes.guilds);
-            rankings.boards.withdraw(&changes.withdrawn);
+            for changes in &pieces {
+                rankings.apply(&changes.purged, &changes.moves);
+                rankings.boards.changed(&changes.guilds);
+                rankings.boards.withdraw(&changes.withdrawn);
+            }
             committed.send_modify(|c| {
                 for e in last_per_shard(&batch) {
                     let session_id = e.session.session_id.clone();
@@ -323,7 +347,7 @@ fn run(
                 }
             });
             stats.events.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            stats.commits.fetch_add(1, Ordering::Relaxed);
+            stats.commits.fetch_add(pieces.len() as u64, Ordering::Relaxed);
             stats.commit_seconds.observe_duration(started.elapsed());
             stats.batch_events.observe(batch.len() as f64);
             for activity in batch.iter().flat_map(|e| &e.activities) {
@@ -334,6 +358,64 @@ fn run(
     }
     tracing::debug!("ledger stopped");
     Ok(())
+}
+
+/// How much an event weighs in a batch: the activities it carries (at
+/// least one: its position is written too).
+fn weight_of(envelope: &Envelope) -> usize {
+    envelope.activities.len().max(1)
+}
+
+/// Commits `batch`, in smaller pieces when the database gives up on it for
+/// its size or length (see [`StoreError::is_overrun`]): halves, in order,
+/// each with the positions of its own events. Returns what each committed
+/// piece changed, in commit order.
+fn commit_in_pieces(
+    writer: &mut Writer,
+    batch: &[Envelope],
+    now_ms: i64,
+    stats: &LedgerStats,
+) -> Result<Vec<Applied>, StoreError> {
+    let error = match commit_with_retry(writer, batch, now_ms, stats) {
+        Ok(changes) => return Ok(vec![changes]),
+        Err(error) if error.is_overrun() => error,
+        Err(error) => return Err(error),
+    };
+    let halves = match batch {
+        [one] => split_event(one).ok_or(error)?,
+        _ => {
+            let (first, second) = batch.split_at(batch.len() / 2);
+            [first.to_vec(), second.to_vec()]
+        }
+    };
+    stats.splits.fetch_add(1, Ordering::Relaxed);
+    tracing::info!(events = batch.len(), "a batch was too large for the database; committing it in two pieces");
+    let mut pieces = commit_in_pieces(writer, &halves[0], now_ms, stats)?;
+    pieces.extend(commit_in_pieces(writer, &halves[1], now_ms, stats)?);
+    Ok(pieces)
+}
+
+/// One event's activities in two pieces, when applying its first half
+/// twice changes nothing (member lists: who is there, as the list shows
+/// them). The first piece is stored at the sequence before the event's, so
+/// a crash between the two replays the whole event; the second at its own.
+/// None for an event that cannot be split safely.
+fn split_event(envelope: &Envelope) -> Option<[Vec<Envelope>; 2]> {
+    let idempotent = |a: &Activity| {
+        matches!(a, Activity::MemberListed { .. } | Activity::MemberSeen(_) | Activity::GuildSeen { .. })
+    };
+    if envelope.activities.len() < 2 || !envelope.activities.iter().all(idempotent) {
+        return None;
+    }
+    let (first, second) = envelope.activities.split_at(envelope.activities.len() / 2);
+    let before = Envelope {
+        session: Arc::clone(&envelope.session),
+        sequence: envelope.sequence.saturating_sub(1),
+        activities: first.to_vec(),
+    };
+    let own =
+        Envelope { session: Arc::clone(&envelope.session), sequence: envelope.sequence, activities: second.to_vec() };
+    Some([vec![before], vec![own]])
 }
 
 /// Removes events already committed (a resumed session replays from the
@@ -364,6 +446,7 @@ fn commit_with_retry(
 ) -> Result<Applied, StoreError> {
     let mut backoff = Duration::from_millis(50);
     let mut unsure: Option<Applied> = None;
+    let mut overruns = 0;
     loop {
         let outcome = match unsure.take() {
             Some(applied) => match holds(writer, batch) {
@@ -378,7 +461,10 @@ fn commit_with_retry(
         };
         match outcome {
             Ok(changes) => return Ok(changes),
-            Err(error) if error.is_transient() => {
+            // Once may be a failover; twice, the batch is too much as it is.
+            Err(error) if error.is_overrun() && unsure.is_none() && overruns > 0 => return Err(error),
+            Err(error) if error.is_transient() || error.is_overrun() => {
+                overruns += usize::from(error.is_overrun());
                 stats.retries.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(%error, events = batch.len(), retry_in = ?backoff, "commit failed; retrying, nothing is lost");
                 std::thread::sleep(backoff);
@@ -472,4 +558,102 @@ mod tests {
     }
 
     on_every_backend!(a_batch_of_requests_alone_is_read_back);
+
+    fn message(n: u64) -> Activity {
+        let author = crate::store::suite::member_profile(1, 5 + n % 3);
+        Activity::Message { author, message_id: ((n * 61_000) << 22) | n, channel_id: 1, roles: Vec::new() }
+    }
+
+    fn session() -> Arc<SessionInfo> {
+        Arc::new(SessionInfo { shard_id: 0, shard_count: 1, session_id: "s".into(), resume_url: String::new() })
+    }
+
+    /// Arms MongoDB's fail point: the next `times` batch writes fail as a
+    /// transaction that outlived the server's lifetime limit (code 290).
+    fn overrun(db: &TestDb, app: &str, times: u32) {
+        let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": times },
+            "data": { "failCommands": ["bulkWrite"], "errorCode": 290, "appName": app } });
+        db.mongo_command(&arm.to_string());
+    }
+
+    /// A batch is bounded by what it writes, not by its events: member-list
+    /// chunks of 10,000 members each (on SQLite, 16,384 activities a
+    /// batch) commit one by one, not all five together.
+    #[test]
+    fn member_list_chunks_weigh_what_they_carry() {
+        let db = TestDb::sqlite();
+        let (taken_tx, taken_rx) = std::sync::mpsc::channel();
+        let ledger = Ledger::start(db.writer, Vec::new(), Arc::new(Rankings::default()), taken_rx);
+        let handle = ledger.handle();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            for chunk in 0..5u64 {
+                let listed = (0..10_000)
+                    .map(|i| Activity::MemberListed {
+                        profile: crate::store::suite::member_profile(1, 1 + chunk * 10_000 + i),
+                        requested_at_ms: None,
+                    })
+                    .collect();
+                handle.submit(Envelope { session: session(), sequence: chunk + 1, activities: listed }).await.unwrap();
+            }
+        });
+        // Everything is queued before the ledger's first commit may begin.
+        taken_tx.send(()).unwrap();
+        let stats = Arc::clone(&handle.stats);
+        drop(handle);
+        runtime.block_on(ledger.finish());
+        assert_eq!(stats.events.load(Ordering::Relaxed), 5);
+        assert_eq!(stats.commits.load(Ordering::Relaxed), 5, "one chunk a transaction");
+        assert_eq!(db.reader.member(1, 50_000).unwrap().map(|m| m.user_id), Some(50_000));
+    }
+
+    /// A batch the server gives up on for its length is retried once as
+    /// it is, then committed in halves (each with its own positions),
+    /// never retried whole forever; each event counts once.
+    #[test]
+    fn a_batch_too_long_for_mongodb_is_committed_in_pieces() {
+        let app = format!("ledger-overrun-{}", std::process::id());
+        let mut db = TestDb::mongo_for_app(&app);
+        let batch: Vec<Envelope> =
+            (1..=12).map(|n| Envelope { session: session(), sequence: n, activities: vec![message(n)] }).collect();
+        overrun(&db, &app, 3);
+        let stats = LedgerStats::default();
+        let pieces = commit_in_pieces(&mut db.writer, &batch, 10, &stats).unwrap();
+        db.mongo_command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+        assert!(pieces.len() >= 2, "committed in pieces: {}", pieces.len());
+        assert!(stats.splits.load(Ordering::Relaxed) >= 1);
+        let messages: u64 = (5..8).map(|u| db.reader.member(1, u).unwrap().unwrap().messages).sum();
+        assert_eq!(messages, 12, "every event once");
+        assert_eq!(db.writer.positions().unwrap()[0].sequence, 12, "the last piece stored the batch's end");
+    }
+
+    /// A member-list chunk is one event of many members: it splits into
+    /// its halves, the first stored at the sequence before its own (a
+    /// crash between them replays the whole chunk, which changes nothing
+    /// twice). An event that cannot be split is an error, not a loop.
+    #[test]
+    fn one_member_list_chunk_splits_and_a_single_message_does_not() {
+        let app = format!("ledger-chunk-{}", std::process::id());
+        let mut db = TestDb::mongo_for_app(&app);
+        let listed = (1..=10)
+            .map(|u| Activity::MemberListed {
+                profile: crate::store::suite::member_profile(1, u),
+                requested_at_ms: Some(1),
+            })
+            .collect();
+        let chunk = [Envelope { session: session(), sequence: 7, activities: listed }];
+        let halves = split_event(&chunk[0]).expect("a chunk splits");
+        assert_eq!((halves[0][0].sequence, halves[1][0].sequence), (6, 7));
+        overrun(&db, &app, 2);
+        let stats = LedgerStats::default();
+        commit_in_pieces(&mut db.writer, &chunk, 10, &stats).unwrap();
+        assert_eq!(stats.splits.load(Ordering::Relaxed), 1);
+        assert!((1..=10).all(|u| db.reader.member(1, u).unwrap().is_some()), "every member listed is stored");
+
+        overrun(&db, &app, 1_000);
+        let single = [Envelope { session: session(), sequence: 8, activities: vec![message(1)] }];
+        let error = commit_in_pieces(&mut db.writer, &single, 10, &stats).unwrap_err();
+        db.mongo_command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+        assert!(error.is_overrun(), "{error}");
+    }
 }

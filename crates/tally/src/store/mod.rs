@@ -74,6 +74,17 @@ pub fn without_credentials(url: &str) -> String {
 }
 
 impl StoreError {
+    /// Whether the server gave up on a transaction for its size or length
+    /// (MongoDB's transaction lifetime, its 16 MB limits). The ledger
+    /// retries such a batch once as it is (a stepdown says the same), then
+    /// in smaller pieces, never whole forever.
+    pub fn is_overrun(&self) -> bool {
+        match self {
+            Self::Mongo(error) => mongo::is_overrun(error),
+            _ => false,
+        }
+    }
+
     /// Whether waiting and trying again may succeed: the database is busy,
     /// locked by another process, unreachable or restarting, the disk is full,
     /// the file cannot be opened or written for now. Corruption, a wrong file

@@ -49,6 +49,22 @@ impl TestDb {
         Self::open(&url, Keeper::Mongo(Box::new(scratch)))
     }
 
+    /// A new database on the test MongoDB server, connected under the
+    /// application name `app` (a fail point armed for it meets only this).
+    pub fn mongo_for_app(app: &str) -> Self {
+        let scratch = MongoScratch::create_for_app(app);
+        let url = scratch.url().to_owned();
+        Self::open(&url, Keeper::Mongo(Box::new(scratch)))
+    }
+
+    /// Sends a command to the test MongoDB server (a fail point, say).
+    pub fn mongo_command(&self, json: &str) -> serde_json::Value {
+        match &self.keeper {
+            Keeper::Mongo(scratch) => scratch.command(json),
+            _ => panic!("not on MongoDB"),
+        }
+    }
+
     fn open(url: &str, keeper: Keeper) -> Self {
         let database = Database::from_url(url).unwrap();
         let writer = database.open_writer().unwrap();

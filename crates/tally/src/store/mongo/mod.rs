@@ -172,6 +172,18 @@ impl Connection {
 const TRANSIENT_CODES: &[i32] =
     &[6, 7, 24, 50, 64, 89, 91, 112, 189, 251, 262, 9001, 10107, 11600, 11602, 13388, 13435, 13436, 46841];
 
+/// Codes a server answers when a transaction was too much for it: it ran
+/// past `transactionLifetimeLimitSeconds` (290) and was aborted, so its
+/// next command finds no transaction (251); a time limit ran out (50); a
+/// document or command outgrew the 16 MB limit (10334, 10337).
+const OVERRUN_CODES: &[i32] = &[50, 251, 290, 10334, 10337];
+
+/// Whether the transaction was too long or too large for the server: the
+/// same work retried whole may meet the same end, smaller pieces will not.
+pub(crate) fn is_overrun(error: &Error) -> bool {
+    codes(error).iter().any(|code| OVERRUN_CODES.contains(code))
+}
+
 /// Whether waiting and trying again may help: the driver or server labels
 /// the error transient (`TransientTransactionError`,
 /// `UnknownTransactionCommitResult`, `RetryableWriteError`), the servers

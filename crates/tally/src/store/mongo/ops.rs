@@ -197,6 +197,9 @@ impl MongoOps<'_> {
     }
 }
 
+/// Most ids in one `$in` filter: a command must stay under 16 MB.
+const FILTER_IDS: usize = 20_000;
+
 impl StoreOps for MongoOps<'_> {
     fn guild_rules(&mut self, guilds: &[Id]) -> Result<Vec<(Id, GuildRules)>, StoreError> {
         let found = self.find("guilds", doc! { "guild_id": { "$in": ids(guilds.iter().copied()) } })?;
@@ -295,15 +298,16 @@ impl StoreOps for MongoOps<'_> {
         let g = guild_id as i64;
         let users: HashSet<i64> =
             self.find("members", doc! { "guild_id": g })?.iter().map(|d| int(d, "user_id")).collect();
-        let elsewhere: HashSet<i64> = self
-            .find(
-                "members",
-                doc! { "guild_id": { "$ne": g }, "user_id": { "$in": users.iter().copied().collect::<Vec<_>>() } },
-            )?
-            .iter()
-            .map(|d| int(d, "user_id"))
-            .collect();
-        let lonely: Vec<i64> = users.difference(&elsewhere).copied().collect();
+        // Filters stay far below the 16 MB a command may hold: ids go in
+        // pieces of FILTER_IDS (8 bytes and a key each, well under 1 MB).
+        let users: Vec<i64> = users.into_iter().collect();
+        let mut elsewhere: HashSet<i64> = HashSet::new();
+        for piece in users.chunks(FILTER_IDS) {
+            let found =
+                self.find("members", doc! { "guild_id": { "$ne": g }, "user_id": { "$in": piece.to_vec() } })?;
+            elsewhere.extend(found.iter().map(|d| int(d, "user_id")));
+        }
+        let lonely: Vec<i64> = users.iter().copied().filter(|u| !elsewhere.contains(u)).collect();
         let mut bulk = Bulk::new(self.connection);
         let server = doc! { "guild_id": g };
         for collection in [
@@ -322,7 +326,9 @@ impl StoreOps for MongoOps<'_> {
             bulk.delete_many(collection, server.clone());
         }
         bulk.delete_many("admin_requests", doc! { "guild_id": g, "done_at": { "$ne": Bson::Null } });
-        bulk.delete_many("card_prefs", doc! { "user_id": { "$in": lonely } });
+        for piece in lonely.chunks(FILTER_IDS) {
+            bulk.delete_many("card_prefs", doc! { "user_id": { "$in": piece.to_vec() } });
+        }
         bulk.delete_many("members", server.clone());
         bulk.delete_many("guilds", server);
         self.send(bulk)
