@@ -241,6 +241,9 @@ impl Reader for MongoReader {
     }
 
     fn members(&self, guild_id: Id, user_ids: &[Id]) -> Result<Vec<Member>, StoreError> {
+        if user_ids.is_empty() {
+            return Ok(Vec::new());
+        }
         let keys: Vec<(Id, Id)> = user_ids.iter().map(|u| (guild_id, *u)).collect();
         let mut found = self.members_by_key(&keys)?;
         Ok(user_ids.iter().filter_map(|u| found.remove(&(guild_id, *u))).collect())
