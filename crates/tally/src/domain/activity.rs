@@ -301,6 +301,13 @@ impl Activity {
         "member_listed",
     ];
 
+    /// Whether this is work over a whole server that may be too much for
+    /// one transaction (an XP reset): the ledger applies its event alone,
+    /// in pieces, each committed before the next.
+    pub fn is_whole_server(&self) -> bool {
+        matches!(self, Self::ResetServerXp { .. })
+    }
+
     /// The stored request (an import, a forget, a purge) this applies, if
     /// any: the transaction that applies it marks it done.
     pub fn request_id(&self) -> Option<Id> {

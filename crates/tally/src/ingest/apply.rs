@@ -51,6 +51,14 @@ pub struct Applied {
     /// them is dropped at once, however long it took to build (`/privacy
     /// hide` is immediate everywhere).
     pub withdrawn: Vec<Id>,
+    /// Servers whose XP is being reset: no one is ranked once it is done,
+    /// so their standings go whole, like a purged server's (each piece of a
+    /// reset says so, whichever pieces' commits the ledger learned of).
+    pub reset: Vec<Id>,
+    /// False when whole-server work (an XP reset) did one piece of its
+    /// work and more remain: the ledger commits it and applies the same
+    /// event again, without moving the event's gateway position until done.
+    pub finished: bool,
 }
 
 /// One member in a batch: the row, whether it changed, and the row as loaded.
@@ -234,6 +242,12 @@ struct Touched<'o> {
     purged: Vec<Id>,
     /// Servers where a member was hidden or erased (see [`Applied::withdrawn`]).
     withdrawn: Vec<Id>,
+    /// Servers whose XP is being reset (see [`Applied::reset`]).
+    reset: Vec<Id>,
+    /// Most members whole-server work changes in this transaction.
+    piece: usize,
+    /// Whole-server work stopped at `piece` with more to do.
+    unfinished: bool,
     /// Servers the bot left (Some: since when) or is in (None).
     removed: BTreeMap<Id, Option<i64>>,
     /// Admins' XP changes, for the audit log.
@@ -305,6 +319,9 @@ impl<'o> Touched<'o> {
             erased: Vec::new(),
             purged: Vec::new(),
             withdrawn: Vec::new(),
+            reset: Vec::new(),
+            piece: usize::MAX,
+            unfinished: false,
             removed: BTreeMap::new(),
             audit: Vec::new(),
             reward_sync_all: Vec::new(),
@@ -633,7 +650,7 @@ impl<'o> Touched<'o> {
         let mut withdrawn = self.withdrawn;
         withdrawn.sort_unstable();
         withdrawn.dedup();
-        Ok(Applied { moves, guilds, purged: self.purged, withdrawn })
+        Ok(Applied { moves, guilds, purged: self.purged, withdrawn, reset: self.reset, finished: !self.unfinished })
     }
 }
 
@@ -647,10 +664,27 @@ where
     I: IntoIterator<Item = &'a Activity>,
     I::IntoIter: Clone,
 {
+    apply_piece(ops, activities, now_ms, usize::MAX)
+}
+
+/// As [`apply`], with whole-server work (an XP reset: see
+/// [`Activity::is_whole_server`]) bounded to `piece` members per
+/// transaction: [`Applied::finished`] is false while more remain.
+pub fn apply_piece<'a, I>(
+    ops: &mut dyn StoreOps,
+    activities: I,
+    now_ms: i64,
+    piece: usize,
+) -> Result<Applied, StoreError>
+where
+    I: IntoIterator<Item = &'a Activity>,
+    I::IntoIter: Clone,
+{
     let activities = activities.into_iter();
     let mut joins: Vec<LogEntry> = Vec::new();
     let mut touched = Touched::prefetch(ops, activities.clone())?;
     touched.now_ms = now_ms;
+    touched.piece = piece.max(1);
     let mut leave_stamps: HashMap<(Id, Id), i64> = HashMap::new();
     for activity in activities {
         match activity {

@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, watch};
 
-use super::apply::{apply, Applied};
+use super::apply::{apply_piece, Applied};
+use crate::domain::activity::Id;
 use crate::domain::Activity;
 use crate::metrics::{self, Histogram};
 use crate::store::rankings::Rankings;
@@ -301,11 +302,12 @@ fn run(
         };
         // A batch is bounded by what it writes: an event weighs as much as
         // the activities it carries (a member-list chunk, a thousand).
-        let mut weight = weight_of(&first);
+        let mut weight = if is_whole_server(&first) { max_batch } else { weight_of(&first) };
         batch.push(first);
         while weight < max_batch {
             match receiver.try_recv() {
-                Ok(next) if weight + weight_of(&next) > max_batch => {
+                // Whole-server work goes in a batch of its own.
+                Ok(next) if weight + weight_of(&next) > max_batch || is_whole_server(&next) => {
                     carried = Some(next);
                     break;
                 }
@@ -323,7 +325,7 @@ fn run(
             // stamps what the batch queues for the role task.
             let now = crate::domain::days::now_ms().max(last_now + 1);
             last_now = now;
-            let pieces = match commit_in_pieces(&mut writer, &batch, now, stats) {
+            let pieces = match commit_in_pieces(&mut writer, &batch, now, stats, max_batch) {
                 Ok(pieces) => pieces,
                 Err(error) => {
                     tracing::error!(
@@ -336,7 +338,9 @@ fn run(
                 }
             };
             for changes in &pieces {
-                rankings.apply(&changes.purged, &changes.moves);
+                // A server whose XP is being reset leaves the standings whole.
+                let gone: Vec<Id> = changes.purged.iter().chain(&changes.reset).copied().collect();
+                rankings.apply(&gone, &changes.moves);
                 rankings.boards.changed(&changes.guilds);
                 rankings.boards.withdraw(&changes.withdrawn);
             }
@@ -366,6 +370,42 @@ fn weight_of(envelope: &Envelope) -> usize {
     envelope.activities.len().max(1)
 }
 
+/// Whether the event carries whole-server work ([`Activity::is_whole_server`]).
+fn is_whole_server(envelope: &Envelope) -> bool {
+    envelope.activities.iter().any(Activity::is_whole_server)
+}
+
+/// Applies one event of whole-server work in pieces of at most `piece`
+/// members, each its own transaction, until it is done; only the last
+/// stores the event's gateway position, so a crash between pieces replays
+/// the event, which goes on from where the last committed piece ended.
+/// A piece the database gives up on for its size is tried at half the size.
+fn commit_whole_server(
+    writer: &mut Writer,
+    batch: &[Envelope],
+    now_ms: i64,
+    stats: &LedgerStats,
+    mut piece: usize,
+) -> Result<Vec<Applied>, StoreError> {
+    let mut pieces = Vec::new();
+    loop {
+        match commit_with_retry(writer, batch, now_ms, stats, piece) {
+            Ok(changes) => {
+                let finished = changes.finished;
+                pieces.push(changes);
+                if finished {
+                    return Ok(pieces);
+                }
+            }
+            Err(error) if error.is_overrun() && piece > 1 => {
+                stats.splits.fetch_add(1, Ordering::Relaxed);
+                piece /= 2;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
 /// Commits `batch`, in smaller pieces when the database gives up on it for
 /// its size or length (see [`StoreError::is_overrun`]): halves, in order,
 /// each with the positions of its own events. Returns what each committed
@@ -375,8 +415,14 @@ fn commit_in_pieces(
     batch: &[Envelope],
     now_ms: i64,
     stats: &LedgerStats,
+    piece: usize,
 ) -> Result<Vec<Applied>, StoreError> {
-    let error = match commit_with_retry(writer, batch, now_ms, stats) {
+    if let [one] = batch {
+        if is_whole_server(one) {
+            return commit_whole_server(writer, batch, now_ms, stats, piece);
+        }
+    }
+    let error = match commit_with_retry(writer, batch, now_ms, stats, usize::MAX) {
         Ok(changes) => return Ok(vec![changes]),
         Err(error) if error.is_overrun() => error,
         Err(error) => return Err(error),
@@ -390,8 +436,8 @@ fn commit_in_pieces(
     };
     stats.splits.fetch_add(1, Ordering::Relaxed);
     tracing::info!(events = batch.len(), "a batch was too large for the database; committing it in two pieces");
-    let mut pieces = commit_in_pieces(writer, &halves[0], now_ms, stats)?;
-    pieces.extend(commit_in_pieces(writer, &halves[1], now_ms, stats)?);
+    let mut pieces = commit_in_pieces(writer, &halves[0], now_ms, stats, piece)?;
+    pieces.extend(commit_in_pieces(writer, &halves[1], now_ms, stats, piece)?);
     Ok(pieces)
 }
 
@@ -443,6 +489,7 @@ fn commit_with_retry(
     batch: &[Envelope],
     now_ms: i64,
     stats: &LedgerStats,
+    piece: usize,
 ) -> Result<Applied, StoreError> {
     let mut backoff = Duration::from_millis(50);
     let mut unsure: Option<Applied> = None;
@@ -451,13 +498,13 @@ fn commit_with_retry(
         let outcome = match unsure.take() {
             Some(applied) => match holds(writer, batch) {
                 Ok(true) => return Ok(applied),
-                Ok(false) => commit(writer, batch, now_ms, &mut unsure),
+                Ok(false) => commit(writer, batch, now_ms, piece, &mut unsure),
                 Err(error) => {
                     unsure = Some(applied);
                     Err(error)
                 }
             },
-            None => commit(writer, batch, now_ms, &mut unsure),
+            None => commit(writer, batch, now_ms, piece, &mut unsure),
         };
         match outcome {
             Ok(changes) => return Ok(changes),
@@ -517,10 +564,16 @@ fn commit(
     writer: &mut Writer,
     batch: &[Envelope],
     now_ms: i64,
+    piece: usize,
     reached: &mut Option<Applied>,
 ) -> Result<Applied, StoreError> {
     writer.transaction(|ops| {
-        let changes = apply(ops, batch.iter().flat_map(|e| &e.activities), now_ms)?;
+        let changes = apply_piece(ops, batch.iter().flat_map(|e| &e.activities), now_ms, piece)?;
+        if !changes.finished {
+            // More pieces follow: the event's position waits for the last.
+            *reached = Some(changes.clone());
+            return Ok(changes);
+        }
         let positions: Vec<ShardPosition> = last_per_shard(batch)
             .map(|e| ShardPosition {
                 shard_id: e.session.shard_id,
@@ -553,11 +606,52 @@ mod tests {
         let batch = [Envelope { session: Arc::new(SessionInfo::requests()), sequence: 1, activities: vec![forget] }];
         assert!(!holds(&mut db.writer, &batch).unwrap(), "not applied yet");
         let mut reached = None;
-        commit(&mut db.writer, &batch, 10, &mut reached).unwrap();
+        commit(&mut db.writer, &batch, 10, usize::MAX, &mut reached).unwrap();
         assert!(holds(&mut db.writer, &batch).unwrap(), "applied");
     }
 
-    on_every_backend!(a_batch_of_requests_alone_is_read_back);
+    /// `/xp reset-server` in pieces of 10 members: each piece its own
+    /// transaction, the event's position stored with the last; a crash
+    /// after the first piece (the event replayed) goes on from there. Every
+    /// member ends at 0, the audit log holds the server's whole XP once.
+    fn a_reset_of_a_whole_server_goes_in_pieces_through_a_crash(mut db: TestDb) {
+        let members = 25;
+        let talk: Vec<Envelope> = (0..members)
+            .map(|n| {
+                let author = crate::store::suite::member_profile(1, 100 + n);
+                let message_id = ((1_000_000 + n * 61_000) << 22) | n;
+                let message = Activity::Message { author, message_id, channel_id: 1, roles: Vec::new() };
+                Envelope { session: session(), sequence: n + 1, activities: vec![message] }
+            })
+            .collect();
+        let stats = LedgerStats::default();
+        commit_in_pieces(&mut db.writer, &talk, 10, &stats, 10).unwrap();
+        let total: u64 = (0..members).map(|n| db.reader.member(1, 100 + n).unwrap().unwrap().xp).sum();
+        assert!(total > 0);
+
+        let interaction_id = (2_000_000_u64 << 22) | 1;
+        let reset = Activity::ResetServerXp { guild_id: 1, by: 7, interaction_id };
+        let event = [Envelope { session: session(), sequence: members + 1, activities: vec![reset] }];
+        // The first piece commits; then the process dies.
+        let mut reached = None;
+        let first = commit(&mut db.writer, &event, 20, 10, &mut reached).unwrap();
+        assert!(!first.finished && first.reset == [1]);
+        assert_eq!(db.writer.positions().unwrap()[0].sequence, members, "the event's position waits");
+        let zeroed = (0..members).filter(|n| db.reader.member(1, 100 + n).unwrap().unwrap().xp == 0).count();
+        assert_eq!(zeroed, 10, "one piece: ten members");
+        // The event comes again (a replay): the rest, in pieces.
+        let pieces = commit_in_pieces(&mut db.writer, &event, 30, &stats, 10).unwrap();
+        assert_eq!(pieces.len(), 2, "15 members left: two more pieces");
+        assert!(pieces[1].finished);
+        assert!((0..members).all(|n| db.reader.member(1, 100 + n).unwrap().unwrap().xp == 0));
+        assert_eq!(db.writer.positions().unwrap()[0].sequence, members + 1);
+        let log = db.reader.xp_log(1, None, 15).unwrap();
+        let resets: Vec<_> = log.iter().filter(|e| e.action == "reset-server").collect();
+        assert_eq!(resets.len(), 1, "one audit entry");
+        assert_eq!((resets[0].before, resets[0].after), (total, 0), "the server's whole XP before the reset");
+    }
+
+    on_every_backend!(a_batch_of_requests_alone_is_read_back, a_reset_of_a_whole_server_goes_in_pieces_through_a_crash);
 
     fn message(n: u64) -> Activity {
         let author = crate::store::suite::member_profile(1, 5 + n % 3);
@@ -618,7 +712,7 @@ mod tests {
             (1..=12).map(|n| Envelope { session: session(), sequence: n, activities: vec![message(n)] }).collect();
         overrun(&db, &app, 3);
         let stats = LedgerStats::default();
-        let pieces = commit_in_pieces(&mut db.writer, &batch, 10, &stats).unwrap();
+        let pieces = commit_in_pieces(&mut db.writer, &batch, 10, &stats, usize::MAX).unwrap();
         db.mongo_command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
         assert!(pieces.len() >= 2, "committed in pieces: {}", pieces.len());
         assert!(stats.splits.load(Ordering::Relaxed) >= 1);
@@ -646,13 +740,13 @@ mod tests {
         assert_eq!((halves[0][0].sequence, halves[1][0].sequence), (6, 7));
         overrun(&db, &app, 2);
         let stats = LedgerStats::default();
-        commit_in_pieces(&mut db.writer, &chunk, 10, &stats).unwrap();
+        commit_in_pieces(&mut db.writer, &chunk, 10, &stats, usize::MAX).unwrap();
         assert_eq!(stats.splits.load(Ordering::Relaxed), 1);
         assert!((1..=10).all(|u| db.reader.member(1, u).unwrap().is_some()), "every member listed is stored");
 
         overrun(&db, &app, 1_000);
         let single = [Envelope { session: session(), sequence: 8, activities: vec![message(1)] }];
-        let error = commit_in_pieces(&mut db.writer, &single, 10, &stats).unwrap_err();
+        let error = commit_in_pieces(&mut db.writer, &single, 10, &stats, usize::MAX).unwrap_err();
         db.mongo_command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
         assert!(error.is_overrun(), "{error}");
     }

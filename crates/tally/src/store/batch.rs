@@ -229,6 +229,11 @@ pub trait StoreOps {
     /// of its server takes the requests it finished). What the ledger reads
     /// back after a commit whose outcome it could not learn.
     fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError>;
+    /// Up to `limit` members of a server who have XP, by user id: an XP
+    /// reset's next piece.
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError>;
+    /// The XP every member of a server holds, summed.
+    fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError>;
     /// Every member ever stored for a server, present or not.
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Erases everything stored about a member in a server (`/privacy

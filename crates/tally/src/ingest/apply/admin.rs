@@ -55,16 +55,23 @@ pub(super) fn reset_server(
     by: Id,
     interaction_id: Id,
 ) -> Result<(), StoreError> {
-    let everyone = touched.ops.all_member_ids(guild_id)?;
-    let keys: Vec<(Id, Id)> = everyone.iter().map(|u| (guild_id, *u)).collect();
+    // The server's XP before the reset, for the audit log: read by the
+    // first piece (the entry is written once; later pieces find it there).
+    let total = touched.ops.guild_xp_total(guild_id)?;
+    // In pieces: the members who still have XP, a piece at a time. A piece
+    // committed is done for good, so a crash between pieces goes on from
+    // where the last one ended, and nothing else interleaves (the ledger
+    // applies this event alone until it is finished).
+    let piece = touched.piece;
+    let holding = touched.ops.members_with_xp(guild_id, piece)?;
+    touched.unfinished |= holding.len() >= piece;
+    let keys: Vec<(Id, Id)> = holding.iter().map(|u| (guild_id, *u)).collect();
     let missing: Vec<(Id, Id)> = keys.iter().filter(|k| !touched.members.contains_key(k)).copied().collect();
     touched.load(&missing)?;
-    let mut total = 0u64;
-    for user_id in everyone {
-        let member = touched.member_mut(guild_id, user_id)?;
-        total = total.saturating_add(member.xp);
-        member.xp = 0;
+    for user_id in holding {
+        touched.member_mut(guild_id, user_id)?.xp = 0;
     }
+    touched.reset.push(guild_id);
     touched.forget.push((guild_id, 0, 0));
     touched.levelups.retain(|(guild, _), _| *guild != guild_id);
     touched.audit.push(AuditEntry {

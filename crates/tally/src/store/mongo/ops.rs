@@ -279,6 +279,37 @@ impl StoreOps for MongoOps<'_> {
         Ok(())
     }
 
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut cursor = self
+            .connection
+            .collection("members")
+            .find(doc! { "guild_id": guild_id as i64, "xp": { "$gt": 0_i64 } })
+            .sort(doc! { "user_id": 1 })
+            .limit(limit)
+            .projection(doc! { "user_id": 1 })
+            .session(&mut *self.session)
+            .run()?;
+        let mut found = Vec::new();
+        for document in cursor.iter(self.session) {
+            found.push(id(&document?, "user_id"));
+        }
+        Ok(found)
+    }
+
+    fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError> {
+        let pipeline = [
+            doc! { "$match": { "guild_id": guild_id as i64 } },
+            doc! { "$group": { "_id": Bson::Null, "total": { "$sum": "$xp" } } },
+        ];
+        let mut cursor = self.connection.collection("members").aggregate(pipeline).session(&mut *self.session).run()?;
+        let mut total = 0;
+        for document in cursor.iter(self.session) {
+            total = int(&document?, "total").max(0) as u64;
+        }
+        Ok(total)
+    }
+
     fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError> {
         let found = self.find("admin_requests", doc! { "id": request_id as i64 })?;
         Ok(found.first().is_none_or(|d| opt_int(d, "done_at").is_some()))

@@ -727,6 +727,23 @@ impl StoreOps for PgOps<'_, '_> {
         Ok(rows.len() == 1)
     }
 
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self.run(
+            "SELECT user_id FROM members WHERE guild_id = $1 AND xp > 0 ORDER BY user_id LIMIT $2",
+            &[(&(guild_id as i64), Type::INT8), (&limit, Type::INT8)],
+        )?;
+        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as Id).collect())
+    }
+
+    fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError> {
+        let rows = self.run(
+            "SELECT COALESCE(SUM(xp), 0)::BIGINT FROM members WHERE guild_id = $1",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
+        Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+    }
+
     fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError> {
         let rows =
             self.run("SELECT done_at FROM admin_requests WHERE id = $1", &[(&(request_id as i64), Type::INT8)])?;

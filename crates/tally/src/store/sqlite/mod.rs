@@ -434,6 +434,20 @@ impl StoreOps for SqliteOps<'_> {
         Ok(claimed == 1)
     }
 
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self
+            .tx
+            .prepare_cached("SELECT user_id FROM members WHERE guild_id = ?1 AND xp > 0 ORDER BY user_id LIMIT ?2")?;
+        let rows = stmt.query_map(params![guild_id as i64, limit], |r| r.get::<_, i64>(0))?;
+        Ok(rows.map(|r| r.map(|id| id as Id)).collect::<Result<_, _>>()?)
+    }
+
+    fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError> {
+        let mut stmt = self.tx.prepare_cached("SELECT COALESCE(SUM(xp), 0) FROM members WHERE guild_id = ?1")?;
+        Ok(stmt.query_row([guild_id as i64], |r| r.get::<_, i64>(0))?.max(0) as u64)
+    }
+
     fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError> {
         let mut stmt = self.tx.prepare_cached("SELECT done_at FROM admin_requests WHERE id = ?1")?;
         let done: Option<Option<i64>> = stmt.query_row([request_id as i64], |r| r.get(0)).optional()?;
