@@ -143,7 +143,39 @@ async fn tally_purge_erases_a_server_at_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn servers_removed_while_tally_was_away_are_let_go() {
     let config = discord_sim::SimConfig { shards: 2, ..discord_sim::SimConfig::default() };
-    let mut h = Harness::start_with(config, 2).await;
+    removed_while_away(Harness::start_with(config, 2).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_removed_while_tally_was_away_are_let_go_on_postgres() {
+    let config = discord_sim::SimConfig { shards: 2, ..discord_sim::SimConfig::default() };
+    removed_while_away(Harness::start_on_postgres_with(config, 2).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn servers_removed_while_tally_was_away_are_let_go_on_mongodb() {
+    let config = discord_sim::SimConfig { shards: 2, ..discord_sim::SimConfig::default() };
+    let mongo = tally::store::mongo::scratch::ScratchDatabase::create();
+    removed_while_away(Harness::start_on(config, 2, Some(mongo)).await).await;
+}
+
+/// Rows of `guild` in every table, on any backend.
+fn rows_anywhere(h: &Harness, guild: u64) -> Vec<(String, u64)> {
+    let url = h.database_url();
+    tokio::task::block_in_place(|| tally::store::Database::from_url(&url).unwrap().rows_of_server(guild).unwrap())
+}
+
+/// When the bot was removed from `guild`, on any backend.
+fn removed_at_anywhere(h: &Harness, guild: u64) -> Option<i64> {
+    let url = h.database_url();
+    tokio::task::block_in_place(|| {
+        let reader = tally::store::Database::from_url(&url).unwrap().open_reader().unwrap();
+        let all = tally::domain::shards::ShardRange::all(1);
+        reader.removed_guilds(all).unwrap().into_iter().find(|(g, _)| *g == guild).map(|(_, at)| at)
+    })
+}
+
+async fn removed_while_away(mut h: Harness) {
     h.sim.wait_for_bot(2, WAIT).await.expect("both shards connect");
     // Servers on both shards ((id >> 22) % 2), each with a message counted.
     let shard_of = |guild: u64| (guild >> 22) % 2;
@@ -170,7 +202,7 @@ async fn servers_removed_while_tally_was_away_are_let_go() {
     let removed: Vec<u64> = [0, 1].map(|s| *servers.iter().find(|g| shard_of(**g) == s).unwrap()).to_vec();
     let out = *servers.iter().find(|g| !removed.contains(g)).unwrap();
     let stayed: Vec<u64> = servers.iter().copied().filter(|g| !removed.contains(g) && *g != out).collect();
-    let kept_rows: Vec<_> = [out].iter().chain(&stayed).map(|g| rows_of(&h, *g)).collect();
+    let kept_rows: Vec<_> = [out].iter().chain(&stayed).map(|g| rows_anywhere(&h, *g)).collect();
 
     // Tally goes away; Discord forgets its session; meanwhile it is removed
     // from one server on each shard, and another server has an outage.
@@ -185,10 +217,12 @@ async fn servers_removed_while_tally_was_away_are_let_go() {
     h.settle().await;
 
     for &guild in &removed {
-        until("a server removed while Tally was away is purged", || rows_of(&h, guild).iter().all(|(_, n)| *n == 0))
-            .await;
+        until("a server removed while Tally was away is purged", || {
+            rows_anywhere(&h, guild).iter().all(|(_, n)| *n == 0)
+        })
+        .await;
     }
-    assert_eq!(removed_at(&h, out), None, "an outage listed in READY never starts the clock");
-    let now_rows: Vec<_> = [out].iter().chain(&stayed).map(|g| rows_of(&h, *g)).collect();
+    assert_eq!(removed_at_anywhere(&h, out), None, "an outage listed in READY never starts the clock");
+    let now_rows: Vec<_> = [out].iter().chain(&stayed).map(|g| rows_anywhere(&h, *g)).collect();
     assert_eq!(now_rows, kept_rows, "the outage and the servers that stayed keep every row");
 }

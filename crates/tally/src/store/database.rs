@@ -310,6 +310,26 @@ impl Database {
         Ok(found)
     }
 
+    /// Rows Tally holds about one server, table by table (every table with a
+    /// `guild_id` column `tally copy` knows), from one snapshot: what a
+    /// purge must leave at zero.
+    pub fn rows_of_server(&self, guild_id: Id) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut end = self.open_copy_end()?;
+        end.begin_snapshot()?;
+        let mut found = Vec::new();
+        for table in copy::TABLES {
+            let Some(at) = table.columns.iter().position(|(column, _)| *column == "guild_id") else { continue };
+            let mut rows = 0;
+            end.scan(table, &mut |row| {
+                rows += u64::from(row[at] == copy::Value::Int(guild_id as i64));
+                Ok(())
+            })?;
+            found.push((table.name.to_owned(), rows));
+        }
+        end.commit()?;
+        Ok(found)
+    }
+
     fn open_copy_end(&self) -> Result<Box<dyn CopyEnd>, StoreError> {
         Ok(match &self.location {
             Location::Sqlite(path) => Box::new(sqlite::copy::open(path)?),

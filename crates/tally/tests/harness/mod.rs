@@ -48,8 +48,13 @@ impl Harness {
 
     /// As [`Harness::start`], on a fresh database of the test PostgreSQL server.
     pub async fn start_on_postgres(members: usize) -> Self {
+        Self::start_on_postgres_with(SimConfig::default(), members).await
+    }
+
+    /// As [`Harness::start_on_postgres`], with the simulator set up as given.
+    pub async fn start_on_postgres_with(config: SimConfig, members: usize) -> Self {
         let postgres = tally::store::postgres::scratch::ScratchDatabase::create();
-        let mut harness = Self::prepare(SimConfig::default(), members, None).await;
+        let mut harness = Self::prepare(config, members, None).await;
         harness.postgres = Some(postgres);
         harness.connect().await;
         harness
