@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Semaphore};
 
 use super::apply::{apply_piece, Applied};
 use crate::domain::activity::Id;
@@ -138,8 +138,9 @@ fn max_batch(backend_limit: usize) -> usize {
         .unwrap_or(backend_limit)
 }
 
-/// Events that may wait in the queue before shards stop reading: two
-/// batches, so one fills while the other commits.
+/// Weight (events, a member-list chunk as its members) that may wait in
+/// the queue before shards stop reading: two batches, so one fills while
+/// the other commits.
 fn queue_capacity(max_batch: usize, backend_limit: usize) -> usize {
     2 * max_batch.max(backend_limit)
 }
@@ -155,6 +156,9 @@ pub struct Ledger {
 #[derive(Clone)]
 pub struct LedgerHandle {
     sender: mpsc::Sender<Envelope>,
+    /// Room in the queue, by weight ([`weight_of`]): a member-list chunk
+    /// takes as much room as a thousand messages.
+    room: Arc<Semaphore>,
     committed: watch::Receiver<Committed>,
     stats: Arc<LedgerStats>,
 }
@@ -172,7 +176,10 @@ impl Ledger {
     ) -> Self {
         let backend_limit = writer.batch_limit();
         let max_batch = max_batch(backend_limit);
-        let (sender, receiver) = mpsc::channel(queue_capacity(max_batch, backend_limit));
+        let capacity = queue_capacity(max_batch, backend_limit);
+        let (sender, receiver) = mpsc::channel(capacity);
+        let room = Arc::new(Semaphore::new(capacity));
+        let taken = Taken { room: Arc::clone(&room), capacity };
         let committed: Committed = start_from
             .into_iter()
             .map(|p| {
@@ -187,13 +194,14 @@ impl Ledger {
         let thread = std::thread::Builder::new()
             .name("tally-ledger".into())
             .spawn(move || {
-                let outcome = run(writer, max_batch, receiver, committed_tx, &thread_stats, &rankings, snapshot_taken);
+                let queue = (receiver, taken);
+                let outcome = run(writer, max_batch, queue, committed_tx, &thread_stats, &rankings, snapshot_taken);
                 if let Err(error) = outcome {
                     failure_tx.send_replace(Some(error.to_string()));
                 }
             })
             .expect("spawn ledger thread");
-        Self { handle: LedgerHandle { sender, committed: committed_rx, stats }, thread, failure }
+        Self { handle: LedgerHandle { sender, room, committed: committed_rx, stats }, thread, failure }
     }
 
     /// Resolves if the ledger stops on a failure that retrying cannot fix,
@@ -225,9 +233,12 @@ impl LedgerHandle {
     /// Queues an event, waiting while the queue is full. Fails only when the
     /// ledger has stopped.
     pub async fn submit(&self, envelope: Envelope) -> Result<(), LedgerStopped> {
-        if self.sender.capacity() == 0 {
+        let weight = room_for(&envelope, self.sender.max_capacity());
+        if self.room.available_permits() < weight {
             self.stats.full_waits.fetch_add(1, Ordering::Relaxed);
         }
+        // The room is given back by the ledger thread as it takes the event.
+        self.room.acquire_many(weight as u32).await.map_err(|_| LedgerStopped)?.forget();
         self.sender.send(envelope).await.map_err(|_| LedgerStopped)?;
         self.stats.submitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -236,7 +247,8 @@ impl LedgerHandle {
     /// Events waiting in the queue, and how many it holds at most: when
     /// they are equal, shards wait before reading on.
     pub fn queued(&self) -> (usize, usize) {
-        (self.sender.max_capacity() - self.sender.capacity(), self.sender.max_capacity())
+        let capacity = self.sender.max_capacity();
+        (capacity - self.room.available_permits().min(capacity), capacity)
     }
 
     /// Waits until `sequence` of `session_id` on `shard_id` is committed, at
@@ -279,7 +291,7 @@ pub struct LedgerStopped;
 fn run(
     mut writer: Writer,
     max_batch: usize,
-    mut receiver: mpsc::Receiver<Envelope>,
+    (mut receiver, taken): (mpsc::Receiver<Envelope>, Taken),
     committed: watch::Sender<Committed>,
     stats: &LedgerStats,
     rankings: &Rankings,
@@ -296,7 +308,7 @@ fn run(
         let first = match carried.take() {
             Some(envelope) => envelope,
             None => match receiver.blocking_recv() {
-                Some(envelope) => envelope,
+                Some(envelope) => taken.give_back(envelope),
                 None => break,
             },
         };
@@ -305,7 +317,7 @@ fn run(
         let mut weight = if is_whole_server(&first) { max_batch } else { weight_of(&first) };
         batch.push(first);
         while weight < max_batch {
-            match receiver.try_recv() {
+            match receiver.try_recv().map(|next| taken.give_back(next)) {
                 // Whole-server work goes in a batch of its own.
                 Ok(next) if weight + weight_of(&next) > max_batch || is_whole_server(&next) => {
                     carried = Some(next);
@@ -368,6 +380,26 @@ fn run(
 /// least one: its position is written too).
 fn weight_of(envelope: &Envelope) -> usize {
     envelope.activities.len().max(1)
+}
+
+/// The room an event takes in a queue of `capacity`: its weight, or the
+/// whole queue for one heavier than that.
+fn room_for(envelope: &Envelope, capacity: usize) -> usize {
+    weight_of(envelope).min(capacity)
+}
+
+/// The ledger thread's side of the queue's room.
+struct Taken {
+    room: Arc<Semaphore>,
+    capacity: usize,
+}
+
+impl Taken {
+    /// An event out of the queue: its room is free again.
+    fn give_back(&self, envelope: Envelope) -> Envelope {
+        self.room.add_permits(room_for(&envelope, self.capacity));
+        envelope
+    }
 }
 
 /// Whether the event carries whole-server work ([`Activity::is_whole_server`]).
@@ -672,7 +704,8 @@ mod tests {
 
     /// A batch is bounded by what it writes, not by its events: member-list
     /// chunks of 10,000 members each (on SQLite, 16,384 activities a
-    /// batch) commit one by one, not all five together.
+    /// batch) commit one by one, not all five together; and in the queue a
+    /// chunk takes the room of its members.
     #[test]
     fn member_list_chunks_weigh_what_they_carry() {
         let db = TestDb::sqlite();
@@ -680,19 +713,29 @@ mod tests {
         let ledger = Ledger::start(db.writer, Vec::new(), Arc::new(Rankings::default()), taken_rx);
         let handle = ledger.handle();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let chunk = |n: u64| {
+            let listed = (0..10_000)
+                .map(|i| Activity::MemberListed {
+                    profile: crate::store::suite::member_profile(1, 1 + n * 10_000 + i),
+                    requested_at_ms: None,
+                })
+                .collect();
+            Envelope { session: session(), sequence: n + 1, activities: listed }
+        };
+        // Before the ledger may commit: three chunks take 30,000 of the
+        // queue's 32,768 places, as many as 30,000 messages would.
         runtime.block_on(async {
-            for chunk in 0..5u64 {
-                let listed = (0..10_000)
-                    .map(|i| Activity::MemberListed {
-                        profile: crate::store::suite::member_profile(1, 1 + chunk * 10_000 + i),
-                        requested_at_ms: None,
-                    })
-                    .collect();
-                handle.submit(Envelope { session: session(), sequence: chunk + 1, activities: listed }).await.unwrap();
+            for n in 0..3 {
+                handle.submit(chunk(n)).await.unwrap();
             }
         });
-        // Everything is queued before the ledger's first commit may begin.
+        assert_eq!(handle.queued(), (30_000, 32_768));
         taken_tx.send(()).unwrap();
+        runtime.block_on(async {
+            for n in 3..5 {
+                handle.submit(chunk(n)).await.unwrap();
+            }
+        });
         let stats = Arc::clone(&handle.stats);
         drop(handle);
         runtime.block_on(ledger.finish());
