@@ -70,6 +70,27 @@ impl Shared {
         }
     }
 
+    /// Events sent per pause, and the pause (ms): the MongoDB-compatible
+    /// test server commits about a thousand upserts a second, and a stream
+    /// faster than it would only pile up replays (as in `kill_9`).
+    fn pace(&self) -> (usize, u64) {
+        match self {
+            Self::Postgres(_) => (4, 1),
+            Self::Mongo(..) => (1, 3),
+        }
+    }
+
+    /// How long a process restarted after SIGKILL may take to resume: on
+    /// MongoDB a transaction the dead process left open can hold its
+    /// positions until the server's transaction lifetime (60 s) ends it,
+    /// should ending its sessions at start not reach it first.
+    fn restart_wait(&self) -> Duration {
+        match self {
+            Self::Postgres(_) => WAIT,
+            Self::Mongo(..) => Duration::from_secs(90),
+        }
+    }
+
     /// Cuts the bots' connections, as a database restart or failover would:
     /// on PostgreSQL every connection now open; on MongoDB the next three
     /// commands of either bot that read or write lose their connection.
@@ -87,6 +108,21 @@ impl Shared {
                 scratch.command(&arm.to_string());
             }
         }
+    }
+}
+
+/// Waits until the database holds a committed position for each of `shards`.
+async fn committed_on(url: &str, shards: &[u32]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let stored = tokio::task::block_in_place(|| {
+            tally::store::Database::from_url(url).unwrap().open_reader().unwrap().positions().unwrap()
+        });
+        if shards.iter().all(|s| stored.iter().any(|p| p.shard_id == *s && p.sequence > 0)) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "shards {shards:?} never committed: {stored:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -120,7 +156,14 @@ async fn two_processes(scratch: Shared) {
         assert!(guilds.iter().any(|g| shard_of(*g, SHARDS) == shard), "every shard has servers");
     }
 
-    let quiet = || std::process::Stdio::null();
+    // TALLY_SHARED_LOG=1 shows what the two bots log.
+    let quiet = || {
+        if std::env::var_os("TALLY_SHARED_LOG").is_some() {
+            std::process::Stdio::inherit()
+        } else {
+            std::process::Stdio::null()
+        }
+    };
     let first = [("TALLY_SHARDS", "0-1"), ("TALLY_TOTAL_SHARDS", "4")];
     let second = [("TALLY_SHARDS", "2-3"), ("TALLY_TOTAL_SHARDS", "4")];
     let mut a = spawn_bot_with(&sim, &url, quiet(), &first);
@@ -134,12 +177,13 @@ async fn two_processes(scratch: Shared) {
     let stream = {
         let (sim, streaming) = (Arc::clone(&sim), Arc::clone(&streaming));
         let mut script = Script { rng: Rng(0x5A4D), members, expected: HashMap::new(), sent: 0 };
+        let (steps, tick_ms) = scratch.pace();
         tokio::spawn(async move {
             while streaming.load(Ordering::Relaxed) {
-                for _ in 0..4 {
+                for _ in 0..steps {
                     script.step(&sim);
                 }
-                tokio::time::sleep(Duration::from_millis(1)).await;
+                tokio::time::sleep(Duration::from_millis(tick_ms)).await;
             }
             script
         })
@@ -147,13 +191,15 @@ async fn two_processes(scratch: Shared) {
     let pause = || tokio::time::sleep(Duration::from_millis(700));
     pause().await;
     scratch.cut_connections();
-    pause().await;
+    // The kill must find a session to resume on each of its shards: on a
+    // slow server (the MongoDB test server) wait for its first commits.
+    committed_on(&url, &[0, 1]).await;
     kill_9(&a);
     assert!(!a.wait().await.unwrap().success());
     pause().await;
     let resumes = sim.session_starts().1;
     a = spawn_bot_with(&sim, &url, quiet(), &first);
-    sim.wait_for_session_starts(SHARDS as u64, resumes + 2, WAIT).await.unwrap();
+    sim.wait_for_session_starts(SHARDS as u64, resumes + 2, scratch.restart_wait()).await.unwrap();
     pause().await;
     scratch.cut_connections();
     pause().await;
