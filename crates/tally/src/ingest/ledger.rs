@@ -194,8 +194,11 @@ impl Ledger {
         let thread = std::thread::Builder::new()
             .name("tally-ledger".into())
             .spawn(move || {
+                let closing = Arc::clone(&taken.room);
                 let queue = (receiver, taken);
                 let outcome = run(writer, max_batch, queue, committed_tx, &thread_stats, &rankings, snapshot_taken);
+                // Shards waiting for room learn the ledger stopped.
+                closing.close();
                 if let Err(error) = outcome {
                     failure_tx.send_replace(Some(error.to_string()));
                 }
