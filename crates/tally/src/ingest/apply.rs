@@ -945,8 +945,7 @@ fn add_reaction(
     if reactor_is_bot || author_id == Some(key.user_id) {
         return Ok(());
     }
-    let reactor = touched.member(guild_id, key.user_id)?;
-    if reactor.left_at_ms.is_some() {
+    if touched.member(guild_id, key.user_id)?.left_at_ms.is_some() {
         // Reacting shows they are in the server.
         come_back(touched.member_mut(guild_id, key.user_id)?);
     }

@@ -155,10 +155,13 @@ pub struct Ledger {
 /// What shards and commands hold to talk to the ledger.
 #[derive(Clone)]
 pub struct LedgerHandle {
-    sender: mpsc::Sender<Envelope>,
+    sender: mpsc::UnboundedSender<Envelope>,
     /// Room in the queue, by weight ([`weight_of`]): a member-list chunk
-    /// takes as much room as a thousand messages.
+    /// takes as much room as a thousand messages. The one bound on the
+    /// queue: the channel itself is unbounded.
     room: Arc<Semaphore>,
+    /// The room there is in all.
+    capacity: usize,
     committed: watch::Receiver<Committed>,
     stats: Arc<LedgerStats>,
 }
@@ -177,7 +180,7 @@ impl Ledger {
         let backend_limit = writer.batch_limit();
         let max_batch = max_batch(backend_limit);
         let capacity = queue_capacity(max_batch, backend_limit);
-        let (sender, receiver) = mpsc::channel(capacity);
+        let (sender, receiver) = mpsc::unbounded_channel();
         let room = Arc::new(Semaphore::new(capacity));
         let taken = Taken { room: Arc::clone(&room), capacity };
         let committed: Committed = start_from
@@ -204,7 +207,7 @@ impl Ledger {
                 }
             })
             .expect("spawn ledger thread");
-        Self { handle: LedgerHandle { sender, room, committed: committed_rx, stats }, thread, failure }
+        Self { handle: LedgerHandle { sender, room, capacity, committed: committed_rx, stats }, thread, failure }
     }
 
     /// Resolves if the ledger stops on a failure that retrying cannot fix,
@@ -236,13 +239,13 @@ impl LedgerHandle {
     /// Queues an event, waiting while the queue is full. Fails only when the
     /// ledger has stopped.
     pub async fn submit(&self, envelope: Envelope) -> Result<(), LedgerStopped> {
-        let weight = room_for(&envelope, self.sender.max_capacity());
+        let weight = room_for(&envelope, self.capacity);
         if self.room.available_permits() < weight {
             self.stats.full_waits.fetch_add(1, Ordering::Relaxed);
         }
         // The room is given back by the ledger thread as it takes the event.
         self.room.acquire_many(weight as u32).await.map_err(|_| LedgerStopped)?.forget();
-        self.sender.send(envelope).await.map_err(|_| LedgerStopped)?;
+        self.sender.send(envelope).map_err(|_| LedgerStopped)?;
         self.stats.submitted.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
@@ -250,8 +253,7 @@ impl LedgerHandle {
     /// Events waiting in the queue, and how many it holds at most: when
     /// they are equal, shards wait before reading on.
     pub fn queued(&self) -> (usize, usize) {
-        let capacity = self.sender.max_capacity();
-        (capacity - self.room.available_permits().min(capacity), capacity)
+        (self.capacity - self.room.available_permits().min(self.capacity), self.capacity)
     }
 
     /// Waits until `sequence` of `session_id` on `shard_id` is committed, at
@@ -294,7 +296,7 @@ pub struct LedgerStopped;
 fn run(
     mut writer: Writer,
     max_batch: usize,
-    (mut receiver, taken): (mpsc::Receiver<Envelope>, Taken),
+    (mut receiver, taken): (mpsc::UnboundedReceiver<Envelope>, Taken),
     committed: watch::Sender<Committed>,
     stats: &LedgerStats,
     rankings: &Rankings,
