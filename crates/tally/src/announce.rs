@@ -114,8 +114,8 @@ async fn drain(
                 }
             }
         }
-        let keys: Vec<(RawId, RawId, u32)> =
-            done.iter().map(|l| (l.row.guild_id, l.row.user_id, l.row.level)).collect();
+        let keys: Vec<(RawId, RawId, u32, i64)> =
+            done.iter().map(|l| (l.row.guild_id, l.row.user_id, l.row.level, l.row.created_at_ms)).collect();
         let database = context.database.clone();
         let now = crate::domain::days::now_ms();
         tokio::task::spawn_blocking(move || database.mark_levelups_sent(&keys, now)).await??;

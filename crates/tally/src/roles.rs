@@ -4,7 +4,9 @@
 //! member, works out the reward roles their level earns *as a whole set*,
 //! reads the roles they hold, and adds and removes only the difference —
 //! roles that are not rewards are never touched. Then it takes the member
-//! off the queue, unless they were queued again meanwhile.
+//! off the queue, unless they were queued again meanwhile. A check of a
+//! whole server is one row (a sweep) that this task turns into queued
+//! members a thousand at a time, so no transaction writes a whole server.
 //!
 //! Per-role calls (Add/Remove Guild Member Role) rather than one Modify
 //! Guild Member with the whole list: the whole list would undo any role a
@@ -34,6 +36,9 @@ use crate::store::{PendingRewardSync, Settings};
 
 /// Members taken from the queue at a time.
 const ROUND: u32 = 50;
+/// Members a whole-server check (a sweep) queues per transaction: enough
+/// to stay ahead of the calls, few enough to keep every transaction small.
+const SWEEP_PIECE: u32 = 1_000;
 /// How long one call may keep failing with server errors before the round stops.
 const CALL_WINDOW: Duration = Duration::from_secs(30);
 /// Pause after a round that could not finish.
@@ -88,7 +93,17 @@ async fn drain(
     loop {
         let reader = Arc::clone(&context.reader);
         let (pending, servers) = tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
+        // A whole-server check goes into the queue a piece at a time, when
+        // the queue runs short.
+        let mut swept = false;
+        if pending.len() < ROUND as usize {
+            let database = context.database.clone();
+            swept = tokio::task::spawn_blocking(move || database.sweep_rewards(shards, SWEEP_PIECE)).await??;
+        }
         if pending.is_empty() {
+            if swept {
+                continue;
+            }
             return Ok(());
         }
         let mut done = Vec::with_capacity(pending.len());
@@ -110,7 +125,7 @@ async fn drain(
         if let Some(error) = failure {
             return Err(error.into());
         }
-        if *stop.borrow() || pending.len() < ROUND as usize {
+        if *stop.borrow() || (pending.len() < ROUND as usize && !swept) {
             return Ok(());
         }
     }

@@ -302,10 +302,10 @@ impl Activity {
     ];
 
     /// Whether this is work over a whole server that may be too much for
-    /// one transaction (an XP reset): the ledger applies its event alone,
-    /// in pieces, each committed before the next.
+    /// one transaction (an XP reset, a purge): the ledger applies its event
+    /// alone, in pieces, each committed before the next.
     pub fn is_whole_server(&self) -> bool {
-        matches!(self, Self::ResetServerXp { .. })
+        matches!(self, Self::ResetServerXp { .. } | Self::PurgeGuild { .. })
     }
 
     /// The stored request (an import, a forget, a purge) this applies, if

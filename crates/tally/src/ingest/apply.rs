@@ -55,7 +55,7 @@ pub struct Applied {
     /// so their standings go whole, like a purged server's (each piece of a
     /// reset says so, whichever pieces' commits the ledger learned of).
     pub reset: Vec<Id>,
-    /// False when whole-server work (an XP reset) did one piece of its
+    /// False when whole-server work (an XP reset, a purge) did one piece of its
     /// work and more remain: the ledger commits it and applies the same
     /// event again, without moving the event's gateway position until done.
     pub finished: bool,

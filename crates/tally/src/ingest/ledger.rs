@@ -688,7 +688,94 @@ mod tests {
         assert_eq!((resets[0].before, resets[0].after), (total, 0), "the server's whole XP before the reset");
     }
 
-    on_every_backend!(a_batch_of_requests_alone_is_read_back, a_reset_of_a_whole_server_goes_in_pieces_through_a_crash);
+    /// Members of server 1 who each wrote a message (their rows fill the
+    /// members, days and log tables), committed as events 1..=count.
+    fn talkers(db: &mut TestDb, count: u64) {
+        db.apply(&[Activity::GuildSeen { guild_id: 1, name: "Server".into(), afk_channel_id: None }]);
+        let talk: Vec<Envelope> = (0..count)
+            .map(|n| {
+                let author = crate::store::suite::member_profile(1, 100 + n);
+                let message_id = ((1_000_000 + n * 61_000) << 22) | n;
+                let message = Activity::Message { author, message_id, channel_id: 1, roles: Vec::new() };
+                Envelope { session: session(), sequence: n + 1, activities: vec![message] }
+            })
+            .collect();
+        commit_in_pieces(&mut db.writer, &talk, 10, &LedgerStats::default(), 10).unwrap();
+    }
+
+    /// A purge asked for from the command line, where a transaction is
+    /// bounded (MongoDB) in pieces of 10 rows: a crash after the first
+    /// piece leaves the server half gone and the request open; the event
+    /// replayed goes on and the last piece marks the request done. Every
+    /// backend ends with nothing of the server, the request done once.
+    fn a_purge_of_a_whole_server_goes_in_pieces_through_a_crash(mut db: TestDb) {
+        let members = 25;
+        talkers(&mut db, members);
+        assert!(db.database.rows_of_server(1).unwrap().iter().any(|(_, rows)| *rows > 0));
+        let payload = serde_json::to_string(&crate::requests::PurgeRequest { asked_at_ms: 1 }).unwrap();
+        let asked = db.database.submit_requests(1, crate::requests::PURGE, &[("p".into(), payload)]).unwrap();
+        let purge = Activity::PurgeGuild { guild_id: 1, removed_at_ms: None, request_id: Some(asked[0].id) };
+        let event = [Envelope { session: session(), sequence: members + 1, activities: vec![purge] }];
+        let mut reached = None;
+        let first = commit(&mut db.writer, &event, 20, 10, &mut reached).unwrap();
+        assert_eq!(first.purged, [1]);
+        let bounded = matches!(db.writer, crate::store::Writer::Mongo(_));
+        assert_eq!(first.finished, !bounded, "pieces only where transactions are bounded");
+        if bounded {
+            let left: u64 = db.database.rows_of_server(1).unwrap().iter().map(|(_, rows)| rows).sum();
+            assert!(left > 0, "one piece of ten rows leaves the rest");
+            assert!(db.reader.guild(1).unwrap().is_some(), "the server's own row goes last");
+            assert!(!holds(&mut db.writer, &event).unwrap(), "the request stays open until the last piece");
+            assert_eq!(db.writer.positions().unwrap()[0].sequence, members, "the event's position waits");
+            let rest = commit_in_pieces(&mut db.writer, &event, 30, &LedgerStats::default(), 10).unwrap();
+            assert!(rest.len() > 2 && rest.last().unwrap().finished, "{} pieces", rest.len());
+        }
+        let left: Vec<_> = db.database.rows_of_server(1).unwrap().into_iter().filter(|(_, rows)| *rows > 0).collect();
+        assert!(left.is_empty(), "nothing of the server is left, its finished requests included: {left:?}");
+        assert!(holds(&mut db.writer, &event).unwrap(), "the request reads as applied");
+        assert_eq!(db.writer.positions().unwrap()[0].sequence, members + 1);
+    }
+
+    /// A whole-server reward check is one row, turned into queued members
+    /// a piece at a time: exactly the present members who are not bots,
+    /// each piece with the sweep's progress; the backlog counts what is
+    /// queued and what is still to sweep.
+    fn a_whole_server_reward_check_is_swept_in_pieces(mut db: TestDb) {
+        talkers(&mut db, 25);
+        let mut bot = crate::store::suite::member_profile(1, 90);
+        bot.bot = true;
+        db.apply(&[
+            Activity::MemberSeen(bot),
+            Activity::MemberLeft { guild_id: 1, user_id: 124, at_ms: 6 },
+            Activity::SyncRewards { guild_id: 1 },
+        ]);
+        let all = crate::domain::shards::ShardRange::all(1);
+        assert_eq!(db.reader.reward_backlog(1).unwrap(), 24, "24 present members to check, none queued yet");
+        assert!(db.reader.pending_reward_syncs(all, 100).unwrap().is_empty());
+        let queued = |db: &TestDb| db.reader.pending_reward_syncs(all, 100).unwrap().len();
+        assert!(db.database.sweep_rewards(all, 10).unwrap());
+        assert_eq!((queued(&db), db.reader.reward_backlog(1).unwrap()), (10, 24));
+        assert!(db.database.sweep_rewards(all, 10).unwrap());
+        assert!(db.database.sweep_rewards(all, 10).unwrap());
+        assert!(!db.database.sweep_rewards(all, 10).unwrap(), "the sweep is done");
+        let mut users: Vec<u64> = db.reader.pending_reward_syncs(all, 100).unwrap().iter().map(|p| p.user_id).collect();
+        users.sort_unstable();
+        let present: Vec<u64> = (100..125).filter(|u| *u != 124).collect();
+        assert_eq!(users, present, "every present member once; not the bot, not who left");
+        assert_eq!(db.reader.reward_backlog(1).unwrap(), 24);
+        // Shards that do not hold the server leave its sweep alone.
+        db.apply(&[Activity::SyncRewards { guild_id: 1 }]);
+        let elsewhere = crate::domain::shards::ShardRange { first: 1, last: 1, total: 2 };
+        assert!(crate::domain::shards::ShardRange::all(2).owns(1) && !elsewhere.owns(1));
+        assert!(!db.database.sweep_rewards(elsewhere, 10).unwrap());
+    }
+
+    on_every_backend!(
+        a_batch_of_requests_alone_is_read_back,
+        a_reset_of_a_whole_server_goes_in_pieces_through_a_crash,
+        a_purge_of_a_whole_server_goes_in_pieces_through_a_crash,
+        a_whole_server_reward_check_is_swept_in_pieces
+    );
 
     fn message(n: u64) -> Activity {
         let author = crate::store::suite::member_profile(1, 5 + n % 3);

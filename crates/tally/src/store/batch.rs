@@ -161,7 +161,10 @@ pub struct Writes<'a> {
     /// at `queued_at` (ms) for the role task to bring in line.
     pub reward_syncs: Vec<((Id, Id), i64)>,
     /// Servers whose every present member's reward roles must be checked
-    /// (rewards, their mode or the curve changed; `/rewards sync`), with when.
+    /// (rewards, their mode or the curve changed; `/rewards sync`), with
+    /// when. Each starts (or starts again) a sweep: one row here, which the
+    /// role task turns into queued members a bounded piece at a time
+    /// ([`crate::store::Database::sweep_rewards`]).
     pub reward_sync_all: Vec<(Id, i64)>,
     /// When the bot was removed from servers (GUILD_DELETE without
     /// `unavailable`), or None where it is back (GUILD_CREATE): the
@@ -249,8 +252,11 @@ pub trait StoreOps {
     /// When the bot was removed from a server (None: it is there).
     fn guild_removed_at(&mut self, guild_id: Id) -> Result<Option<i64>, StoreError>;
     /// Erases every row of a server in every table, its days included, and
-    /// card colours of members no other server holds.
-    fn purge_guild(&mut self, guild_id: Id) -> Result<(), StoreError>;
+    /// card colours of members no other server holds: all of it, or (where
+    /// a transaction is bounded by what it writes, as on MongoDB) at least
+    /// one and at most `limit` rows of it, the server's own row last. True
+    /// once nothing of the server is left.
+    fn purge_guild(&mut self, guild_id: Id, limit: usize) -> Result<bool, StoreError>;
     /// Counted reactions with one of `keys`, or on one of `messages`.
     fn counted_reactions(
         &mut self,
@@ -298,6 +304,7 @@ pub const PURGE_GUILD: &[&str] = &[
     "DELETE FROM member_prefs WHERE guild_id = {g}",
     "DELETE FROM levelups WHERE guild_id = {g}",
     "DELETE FROM reward_queue WHERE guild_id = {g}",
+    "DELETE FROM reward_sweeps WHERE guild_id = {g}",
     "DELETE FROM reward_problems WHERE guild_id = {g}",
     "DELETE FROM log_posts WHERE guild_id = {g}",
     "DELETE FROM xp_audit WHERE guild_id = {g}",

@@ -123,8 +123,11 @@ impl Database {
         }
     }
 
-    /// Marks level-ups `(guild, member, level)` as announced at `at_ms`.
-    pub fn mark_levelups_sent(&self, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+    /// Marks level-ups `(guild, member, level, found at)` as announced at
+    /// `at_ms`. The moment it was found is part of the key: a level an
+    /// admin took away and the member reached again while the first was
+    /// being sent is a new level-up, still to announce.
+    pub fn mark_levelups_sent(&self, keys: &[(Id, Id, u32, i64)], at_ms: i64) -> Result<(), StoreError> {
         if keys.is_empty() {
             return Ok(());
         }
@@ -200,6 +203,19 @@ impl Database {
             Location::Sqlite(path) => sqlite::mark_log_posts_sent(path, keys, at_ms),
             Location::Postgres(target) => postgres::mark_log_posts_sent(target, keys, at_ms),
             Location::Mongo(target) => mongo::mark_log_posts_sent(target, keys, at_ms),
+        }
+    }
+
+    /// Turns the next piece of a whole-server reward check (a sweep,
+    /// [`crate::store::Writes::reward_sync_all`]) on `shards` into queued
+    /// members: at most `limit`, in one transaction with the sweep's
+    /// progress, so no transaction writes a whole server. False when no
+    /// sweep was waiting.
+    pub fn sweep_rewards(&self, shards: crate::domain::shards::ShardRange, limit: u32) -> Result<bool, StoreError> {
+        match &self.location {
+            Location::Sqlite(path) => sqlite::sweep_rewards(path, shards, limit),
+            Location::Postgres(target) => postgres::sweep_rewards(target, shards, limit),
+            Location::Mongo(target) => mongo::sweep_rewards(target, shards, limit),
         }
     }
 

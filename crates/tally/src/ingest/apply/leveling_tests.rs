@@ -107,9 +107,24 @@ fn only_the_final_level_of_a_batch_is_queued_once(mut db: TestDb) {
     assert!(pending[0].pings);
     // The next batch's level-up is a row of its own; marking one sent leaves the other.
     db.apply(&[message(5, 103, 50, &[])]);
-    db.database.mark_levelups_sent(&[(GUILD, 5, 3)], 1).unwrap();
+    db.database.mark_levelups_sent(&[(GUILD, 5, 3, row.created_at_ms)], 1).unwrap();
     let pending = db.reader.pending_levelups(ShardRange::all(1), 10).unwrap();
     assert_eq!(pending.iter().map(|p| (p.row.old_level, p.row.level)).collect::<Vec<_>>(), [(3, 4)]);
+    // Level 4 taken away and reached again while its first announcement
+    // was being sent: marking the first sent leaves the second to send.
+    let first = pending[0].row;
+    db.apply(&[Activity::AdjustXp {
+        guild_id: GUILD,
+        user_id: 5,
+        change: crate::domain::xp::XpChange::Set(300),
+        by: 1,
+        interaction_id: (5_000_000 << 22) | 1,
+    }]);
+    db.apply(&[message(5, 104, 50, &[])]);
+    db.database.mark_levelups_sent(&[(GUILD, 5, 4, first.created_at_ms)], 2).unwrap();
+    let pending = db.reader.pending_levelups(ShardRange::all(1), 10).unwrap();
+    assert_eq!(pending.iter().map(|p| p.row.level).collect::<Vec<_>>(), [4], "reached again: still to announce");
+    assert_ne!(pending[0].row.created_at_ms, first.created_at_ms);
 }
 
 fn announcements_go_where_configured_and_respect_notify(mut db: TestDb) {

@@ -45,8 +45,11 @@ pub(super) fn purge(
     removed_at_ms: Option<i64>,
     request_id: Option<Id>,
 ) -> Result<bool, StoreError> {
+    // Whole-server work, in pieces (the ledger applies it alone): a
+    // request is claimed with the last piece, so every piece before it
+    // finds the request still open.
     if let Some(id) = request_id {
-        if !touched.ops.claim_request(id, touched.now_ms)? {
+        if touched.ops.request_applied(id)? {
             return Ok(false);
         }
     }
@@ -90,6 +93,14 @@ pub(super) fn purge(
     touched.reward_sync_all.retain(|g| *g != guild_id);
     touched.removed.remove(&guild_id);
     touched.purged.push(guild_id);
-    touched.ops.purge_guild(guild_id)?;
+    if touched.ops.purge_guild(guild_id, touched.piece)? {
+        if let Some(id) = request_id {
+            // Done, and then gone with the rest of the server's requests.
+            touched.ops.claim_request(id, touched.now_ms)?;
+            touched.ops.purge_guild(guild_id, touched.piece)?;
+        }
+    } else {
+        touched.unfinished = true;
+    }
     Ok(true)
 }

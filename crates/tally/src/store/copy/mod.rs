@@ -174,6 +174,7 @@ pub const TABLES: &[Table] = &[
         ],
     },
     Table { name: "reward_queue", columns: &[("guild_id", Int8), ("user_id", Int8), ("queued_at", Int8)] },
+    Table { name: "reward_sweeps", columns: &[("guild_id", Int8), ("queued_at", Int8), ("after_user", Int8)] },
     Table {
         name: "log_posts",
         columns: &[

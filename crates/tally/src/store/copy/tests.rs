@@ -23,6 +23,7 @@ const ODD_ROWS: &str = "
     INSERT INTO log_posts VALUES (2, 3, 'leave', 5, 7, NULL, NULL), (2, 3, 'join', -5, 9223372036854775807, 1, 2);
     INSERT INTO admin_requests VALUES (7, 2, 'import', 'abc', '{\"rows\":[]}', 1, 2, NULL);
     INSERT INTO reward_queue VALUES (2, 3, 1700000000000);
+    INSERT INTO reward_sweeps VALUES (2, -1, 9223372036854775807);
     INSERT INTO reward_problems VALUES (2, 9223372036854775807, -5);
     INSERT INTO member_prefs VALUES (2, 3, false), (2, 4, true);
     INSERT INTO levelups VALUES (2, 3, 7, 5, 1234, NULL, 1700000000000, NULL), (2, 4, 1, 0, 100, 9223372036854775807, 1, 2);

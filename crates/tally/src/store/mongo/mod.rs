@@ -461,15 +461,19 @@ fn bulk_in_transaction(connection: &Connection, models: Vec<mongodb::options::Wr
 }
 
 /// Marks level-ups as announced.
-pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32, i64)], at_ms: i64) -> Result<(), StoreError> {
     let connection = target.connect()?;
     let levelups = connection.collection("levelups");
-    let models = keys.iter().map(|(g, u, level)| {
+    let models = keys.iter().map(|(g, u, level, found_at)| {
         mongodb::options::UpdateOneModel::builder()
             .namespace(levelups.namespace())
-            .filter(
-                doc! { "guild_id": *g as i64, "user_id": *u as i64, "level": i64::from(*level), "sent_at": Bson::Null },
-            )
+            .filter(doc! {
+                "guild_id": *g as i64,
+                "user_id": *u as i64,
+                "level": i64::from(*level),
+                "created_at": *found_at,
+                "sent_at": Bson::Null,
+            })
             .update(doc! { "$set": { "sent_at": at_ms } })
             .build()
     });
@@ -492,6 +496,75 @@ pub fn mark_log_posts_sent(
             .build()
     });
     bulk_in_transaction(&connection, models.map(Into::into).collect())
+}
+
+/// Queues the next `limit` present members of the oldest reward sweep on
+/// `shards`, and moves the sweep on (or ends it), in one transaction.
+/// False when no sweep was waiting.
+pub fn sweep_rewards(
+    target: &Target,
+    shards: crate::domain::shards::ShardRange,
+    limit: u32,
+) -> Result<bool, StoreError> {
+    let connection = target.connect()?;
+    let sweeps = connection.collection("reward_sweeps");
+    let members = connection.collection("members");
+    let queue = connection.collection("reward_queue");
+    patient_transaction(&connection, |session| {
+        let mut sweep = None;
+        let mut cursor = sweeps.find(doc! {}).sort(doc! { "queued_at": 1 }).session(&mut *session).run()?;
+        for document in cursor.iter(session) {
+            let document = document?;
+            if shards.owns(int(&document, "guild_id") as Id) {
+                sweep = Some(document);
+                break;
+            }
+        }
+        let Some(sweep) = sweep else {
+            return Ok(false);
+        };
+        let (guild_id, queued_at, after) =
+            (int(&sweep, "guild_id"), int(&sweep, "queued_at"), int(&sweep, "after_user"));
+        let filter = doc! { "guild_id": guild_id, "left_at": Bson::Null, "bot": false, "user_id": { "$gt": after } };
+        let mut cursor = members
+            .find(filter)
+            .sort(doc! { "user_id": 1 })
+            .projection(doc! { "user_id": 1 })
+            .limit(i64::from(limit))
+            .session(&mut *session)
+            .run()?;
+        let mut users = Vec::new();
+        for document in cursor.iter(session) {
+            users.push(int(&document?, "user_id"));
+        }
+        let mut models: Vec<mongodb::options::WriteModel> = users
+            .iter()
+            .map(|user_id| {
+                let key = doc! { "guild_id": guild_id, "user_id": *user_id };
+                let mut queued = key.clone();
+                queued.insert("queued_at", queued_at);
+                mongodb::options::ReplaceOneModel::builder()
+                    .namespace(queue.namespace())
+                    .filter(key)
+                    .replacement(queued)
+                    .upsert(true)
+                    .build()
+                    .into()
+            })
+            .collect();
+        let key = doc! { "guild_id": guild_id };
+        models.push(match users.last() {
+            Some(last) if users.len() == limit as usize => mongodb::options::UpdateOneModel::builder()
+                .namespace(sweeps.namespace())
+                .filter(key)
+                .update(doc! { "$set": { "after_user": *last } })
+                .build()
+                .into(),
+            _ => mongodb::options::DeleteOneModel::builder().namespace(sweeps.namespace()).filter(key).build().into(),
+        });
+        connection.client.bulk_write(models).session(&mut *session).run()?;
+        Ok(true)
+    })
 }
 
 /// Removes members from the reward queue, each only if not queued again since.

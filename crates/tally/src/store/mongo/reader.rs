@@ -388,7 +388,17 @@ impl Reader for MongoReader {
     }
 
     fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
-        self.count("reward_queue", doc! { "guild_id": guild_id as i64 })
+        let g = guild_id as i64;
+        let queued = self.count("reward_queue", doc! { "guild_id": g })?;
+        let sweep = self.find("reward_sweeps", doc! { "guild_id": g }, doc! {}, 1)?;
+        let unswept = match sweep.first() {
+            Some(sweep) => self.count(
+                "members",
+                doc! { "guild_id": g, "left_at": Bson::Null, "bot": false, "user_id": { "$gt": int(sweep, "after_user") } },
+            )?,
+            None => 0,
+        };
+        Ok(queued + unswept)
     }
 
     fn reward_problems(&self, guild_id: Id) -> Result<Vec<(Id, i64)>, StoreError> {

@@ -63,6 +63,7 @@ pub const INDEXES: &[(&str, &[Index])] = &[
         ],
     ),
     ("reward_queue", &[(&[("guild_id", 1), ("user_id", 1)], true), (&[("queued_at", 1)], false)]),
+    ("reward_sweeps", &[(&[("guild_id", 1)], true), (&[("queued_at", 1)], false)]),
     (
         "log_posts",
         &[(&[("guild_id", 1), ("user_id", 1), ("at", 1), ("change", 1)], true), (&[("sent_at", 1), ("at", 1)], false)],

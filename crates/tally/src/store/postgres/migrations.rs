@@ -192,4 +192,12 @@ pub const POSTGRES: &[&str] = &[
         WHERE left_at IS NULL AND NOT bot AND NOT hidden AND xp > 0;
     ALTER TABLE guilds ADD COLUMN removed_at BIGINT;
     ",
+    // 9: as SQLite's version 17: whole-server reward sweeps.
+    "
+    CREATE TABLE reward_sweeps (
+        guild_id   BIGINT PRIMARY KEY,
+        queued_at  BIGINT NOT NULL,
+        after_user BIGINT NOT NULL
+    );
+    ",
 ];

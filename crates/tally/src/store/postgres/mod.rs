@@ -290,16 +290,18 @@ impl PgWriter {
 }
 
 /// Marks level-ups as announced, in one statement.
-pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32, i64)], at_ms: i64) -> Result<(), StoreError> {
     let mut client = target.connect()?;
     let guilds: Vec<i64> = keys.iter().map(|k| k.0 as i64).collect();
     let users: Vec<i64> = keys.iter().map(|k| k.1 as i64).collect();
     let levels: Vec<i32> = keys.iter().map(|k| k.2 as i32).collect();
+    let found: Vec<i64> = keys.iter().map(|k| k.3).collect();
     client.execute(
         "UPDATE levelups l SET sent_at = $4
-         FROM UNNEST($1::int8[], $2::int8[], $3::int4[]) AS k (guild_id, user_id, level)
-         WHERE l.guild_id = k.guild_id AND l.user_id = k.user_id AND l.level = k.level AND l.sent_at IS NULL",
-        &[&guilds, &users, &levels, &at_ms],
+         FROM UNNEST($1::int8[], $2::int8[], $3::int4[], $5::int8[]) AS k (guild_id, user_id, level, created_at)
+         WHERE l.guild_id = k.guild_id AND l.user_id = k.user_id AND l.level = k.level
+           AND l.created_at = k.created_at AND l.sent_at IS NULL",
+        &[&guilds, &users, &levels, &at_ms, &found],
     )?;
     Ok(())
 }
@@ -394,6 +396,51 @@ pub fn mark_log_posts_sent(
         &[&guilds, &users, &changes, &at, &at_ms],
     )?;
     Ok(())
+}
+
+/// Queues the next `limit` present members of the oldest reward sweep on
+/// `shards`, and moves the sweep on (or ends it), in one transaction.
+/// False when no sweep was waiting.
+pub fn sweep_rewards(
+    target: &Target,
+    shards: crate::domain::shards::ShardRange,
+    limit: u32,
+) -> Result<bool, StoreError> {
+    let mut client = target.connect()?;
+    let mut tx = client.transaction()?;
+    let sweep = tx.query_opt(
+        "SELECT guild_id, queued_at, after_user FROM reward_sweeps
+         WHERE (guild_id >> 22) % $1 BETWEEN $2 AND $3 ORDER BY queued_at LIMIT 1 FOR UPDATE",
+        &[&i64::from(shards.total), &i64::from(shards.first), &i64::from(shards.last)],
+    )?;
+    let Some(sweep) = sweep else {
+        return Ok(false);
+    };
+    let (guild_id, queued_at, after): (i64, i64, i64) = (sweep.get(0), sweep.get(1), sweep.get(2));
+    let users: Vec<i64> = tx
+        .query(
+            "SELECT user_id FROM members WHERE guild_id = $1 AND left_at IS NULL AND NOT bot AND user_id > $2
+             ORDER BY user_id LIMIT $3",
+            &[&guild_id, &after, &i64::from(limit)],
+        )?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    tx.execute(
+        "INSERT INTO reward_queue (guild_id, user_id, queued_at) SELECT $1, u, $3 FROM UNNEST($2::int8[]) AS u
+         ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = EXCLUDED.queued_at",
+        &[&guild_id, &users, &queued_at],
+    )?;
+    match users.last() {
+        Some(last) if users.len() == limit as usize => {
+            tx.execute("UPDATE reward_sweeps SET after_user = $2 WHERE guild_id = $1", &[&guild_id, last])?;
+        }
+        _ => {
+            tx.execute("DELETE FROM reward_sweeps WHERE guild_id = $1", &[&guild_id])?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
 }
 
 /// Removes members from the reward queue, each only if not queued again since.
@@ -643,9 +690,8 @@ impl PgOps<'_, '_> {
         }
         for (guild_id, at) in &writes.reward_sync_all {
             self.run(
-                "INSERT INTO reward_queue (guild_id, user_id, queued_at)
-                 SELECT guild_id, user_id, $2 FROM members WHERE guild_id = $1 AND left_at IS NULL AND NOT bot
-                 ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = EXCLUDED.queued_at",
+                "INSERT INTO reward_sweeps (guild_id, queued_at, after_user) VALUES ($1, $2, 0)
+                 ON CONFLICT (guild_id) DO UPDATE SET queued_at = EXCLUDED.queued_at, after_user = 0",
                 &[(&(*guild_id as i64), Type::INT8), (at, Type::INT8)],
             )?;
         }
@@ -761,11 +807,12 @@ impl StoreOps for PgOps<'_, '_> {
         Ok(rows.first().and_then(|r| r.get::<_, Option<i64>>(0)))
     }
 
-    fn purge_guild(&mut self, guild_id: Id) -> Result<(), StoreError> {
+    fn purge_guild(&mut self, guild_id: Id, _limit: usize) -> Result<bool, StoreError> {
+        // All at once: a transaction here is not bounded by what it writes.
         for statement in crate::store::batch::PURGE_GUILD {
             self.run(&statement.replace("{g}", "$1"), &[(&(guild_id as i64), Type::INT8)])?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {

@@ -248,8 +248,12 @@ impl Reader for PgReader {
     }
 
     fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
-        let rows =
-            self.query("SELECT COUNT(*) FROM reward_queue WHERE guild_id = $1", &[(&(guild_id as i64), Type::INT8)])?;
+        let rows = self.query(
+            "SELECT (SELECT COUNT(*) FROM reward_queue WHERE guild_id = $1)
+                    + (SELECT COUNT(*) FROM members m JOIN reward_sweeps s ON s.guild_id = m.guild_id
+                       WHERE m.guild_id = $1 AND m.left_at IS NULL AND NOT m.bot AND m.user_id > s.after_user)",
+            &[(&(guild_id as i64), Type::INT8)],
+        )?;
         Ok(rows.first().map_or(0, |r| r.get::<_, i64>(0) as u64))
     }
 

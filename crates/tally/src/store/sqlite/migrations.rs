@@ -218,4 +218,13 @@ pub const SQLITE: &[&str] = &[
         WHERE left_at IS NULL AND bot = 0 AND hidden = 0 AND xp > 0;
     ALTER TABLE guilds ADD COLUMN removed_at INTEGER;
     ",
+    // 17: whole-server reward checks, swept into the reward queue in
+    // pieces by the role task: where each sweep has got to.
+    "
+    CREATE TABLE reward_sweeps (
+        guild_id   INTEGER PRIMARY KEY,
+        queued_at  INTEGER NOT NULL,
+        after_user INTEGER NOT NULL
+    );
+    ",
 ];

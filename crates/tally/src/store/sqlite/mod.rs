@@ -106,16 +106,17 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Marks level-ups as announced (Discord has the message). Opens its own
 /// connection, like [`set_web_public`].
-pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32)], at_ms: i64) -> Result<(), StoreError> {
+pub fn mark_levelups_sent(path: &Path, keys: &[(Id, Id, u32, i64)], at_ms: i64) -> Result<(), StoreError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     {
         let mut stmt = tx.prepare_cached(
-            "UPDATE levelups SET sent_at = ?4 WHERE guild_id = ?1 AND user_id = ?2 AND level = ?3 AND sent_at IS NULL",
+            "UPDATE levelups SET sent_at = ?4
+             WHERE guild_id = ?1 AND user_id = ?2 AND level = ?3 AND created_at = ?5 AND sent_at IS NULL",
         )?;
-        for (guild_id, user_id, level) in keys {
-            stmt.execute(params![*guild_id as i64, *user_id as i64, level, at_ms])?;
+        for (guild_id, user_id, level, found_at) in keys {
+            stmt.execute(params![*guild_id as i64, *user_id as i64, level, at_ms, found_at])?;
         }
     }
     tx.commit()?;
@@ -227,6 +228,51 @@ pub fn mark_log_posts_sent(
     }
     tx.commit()?;
     Ok(())
+}
+
+/// Queues the next `limit` present members of the oldest reward sweep on
+/// `shards`, and moves the sweep on (or ends it), in one transaction.
+/// False when no sweep was waiting.
+pub fn sweep_rewards(path: &Path, shards: crate::domain::shards::ShardRange, limit: u32) -> Result<bool, StoreError> {
+    let mut conn = Connection::open(path)?;
+    configure(&conn)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let sweep: Option<(i64, i64, i64)> = tx
+        .prepare_cached(
+            "SELECT guild_id, queued_at, after_user FROM reward_sweeps
+             WHERE (guild_id >> 22) % ?1 BETWEEN ?2 AND ?3 ORDER BY queued_at LIMIT 1",
+        )?
+        .query_row(params![shards.total, shards.first, shards.last], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((guild_id, queued_at, after)) = sweep else {
+        return Ok(false);
+    };
+    let users: Vec<i64> = tx
+        .prepare_cached(
+            "SELECT user_id FROM members WHERE guild_id = ?1 AND left_at IS NULL AND bot = 0 AND user_id > ?2
+             ORDER BY user_id LIMIT ?3",
+        )?
+        .query_map(params![guild_id, after, limit], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    {
+        let mut queue = tx.prepare_cached(
+            "INSERT INTO reward_queue (guild_id, user_id, queued_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = excluded.queued_at",
+        )?;
+        for user_id in &users {
+            queue.execute(params![guild_id, user_id, queued_at])?;
+        }
+    }
+    match users.last() {
+        Some(last) if users.len() == limit as usize => {
+            tx.execute("UPDATE reward_sweeps SET after_user = ?2 WHERE guild_id = ?1", params![guild_id, last])?;
+        }
+        _ => {
+            tx.execute("DELETE FROM reward_sweeps WHERE guild_id = ?1", [guild_id])?;
+        }
+    }
+    tx.commit()?;
+    Ok(true)
 }
 
 /// Removes members from the reward queue, each only if it was not queued
@@ -465,11 +511,12 @@ impl StoreOps for SqliteOps<'_> {
         Ok(stmt.query_row([guild_id as i64], |r| r.get(0)).optional()?.flatten())
     }
 
-    fn purge_guild(&mut self, guild_id: Id) -> Result<(), StoreError> {
+    fn purge_guild(&mut self, guild_id: Id, _limit: usize) -> Result<bool, StoreError> {
+        // All at once: a transaction here is not bounded by what it writes.
         for statement in crate::store::batch::PURGE_GUILD {
             self.tx.prepare_cached(&statement.replace("{g}", "?1"))?.execute([guild_id as i64])?;
         }
-        Ok(())
+        Ok(true)
     }
 
     fn erase_member(&mut self, guild_id: Id, user_id: Id) -> Result<(), StoreError> {
@@ -689,9 +736,8 @@ impl StoreOps for SqliteOps<'_> {
         for (guild_id, at) in &writes.reward_sync_all {
             self.tx
                 .prepare_cached(
-                    "INSERT INTO reward_queue (guild_id, user_id, queued_at)
-                     SELECT guild_id, user_id, ?2 FROM members WHERE guild_id = ?1 AND left_at IS NULL AND bot = 0
-                     ON CONFLICT (guild_id, user_id) DO UPDATE SET queued_at = excluded.queued_at",
+                    "INSERT INTO reward_sweeps (guild_id, queued_at, after_user) VALUES (?1, ?2, 0)
+                     ON CONFLICT (guild_id) DO UPDATE SET queued_at = excluded.queued_at, after_user = 0",
                 )?
                 .execute(params![*guild_id as i64, at])?;
         }
@@ -902,6 +948,11 @@ impl SqliteReader {
 
 const RANKED: &str = "guild_id = ?1 AND left_at IS NULL AND bot = 0 AND hidden = 0 AND xp > 0";
 
+/// Members queued for a reward check, and those a sweep has still to queue.
+const SQL_REWARD_BACKLOG: &str = "SELECT (SELECT COUNT(*) FROM reward_queue WHERE guild_id = ?1)
+    + (SELECT COUNT(*) FROM members m JOIN reward_sweeps s ON s.guild_id = m.guild_id
+       WHERE m.guild_id = ?1 AND m.left_at IS NULL AND m.bot = 0 AND m.user_id > s.after_user)";
+
 fn guild_from_row(row: &Row<'_>) -> rusqlite::Result<Guild> {
     Ok(Guild { guild_id: row.get::<_, i64>(0)? as u64, name: row.get(1)?, web_public: row.get(2)? })
 }
@@ -1008,8 +1059,7 @@ impl Reader for SqliteReader {
 
     fn reward_backlog(&self, guild_id: Id) -> Result<u64, StoreError> {
         self.with(|c| {
-            c.prepare_cached("SELECT COUNT(*) FROM reward_queue WHERE guild_id = ?1")?
-                .query_row([guild_id as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
+            c.prepare_cached(SQL_REWARD_BACKLOG)?.query_row([guild_id as i64], |r| r.get::<_, i64>(0).map(|n| n as u64))
         })
     }
 
