@@ -355,6 +355,15 @@ impl<'o> Touched<'o> {
         Ok(())
     }
 
+    /// Members read whole by the caller, kept as if [`Self::load`] had read
+    /// them (a member already in the batch keeps its batch state).
+    fn take_loaded(&mut self, members: Vec<Member>) {
+        for stored in members {
+            let loaded = Loaded::of(&stored);
+            self.members.entry((stored.guild_id, stored.user_id)).or_insert((stored, false, Some(loaded)));
+        }
+    }
+
     fn member(&mut self, guild_id: Id, user_id: Id) -> Result<&mut Member, StoreError> {
         if !self.members.contains_key(&(guild_id, user_id)) {
             self.load(&[(guild_id, user_id)])?;

@@ -9,6 +9,8 @@ pub mod fast;
 pub mod ledger;
 pub mod privacy;
 pub mod problem;
+#[cfg(test)]
+mod scale_tests;
 pub mod translate;
 
 pub use ledger::{Envelope, Ledger, LedgerHandle, LedgerStats, SessionInfo};

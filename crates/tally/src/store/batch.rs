@@ -232,11 +232,16 @@ pub trait StoreOps {
     /// of its server takes the requests it finished). What the ledger reads
     /// back after a commit whose outcome it could not learn.
     fn request_applied(&mut self, request_id: Id) -> Result<bool, StoreError>;
-    /// Up to `limit` members of a server who have XP, by user id: an XP
-    /// reset's next piece.
-    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError>;
+    /// Up to `limit` members of a server who have XP, whole, in whatever
+    /// order the backend finds them cheapest without walking past those
+    /// already at zero: an XP reset's next piece, read once.
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Member>, StoreError>;
     /// The XP every member of a server holds, summed.
     fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError>;
+    /// Whether the audit log holds the entry of `interaction_id` on
+    /// `target` (0: the whole server): whole-server work written by an
+    /// earlier piece.
+    fn audit_written(&mut self, guild_id: Id, interaction_id: Id, target: Id) -> Result<bool, StoreError>;
     /// Every member ever stored for a server, present or not.
     fn all_member_ids(&mut self, guild_id: Id) -> Result<Vec<Id>, StoreError>;
     /// Erases everything stored about a member in a server (`/privacy

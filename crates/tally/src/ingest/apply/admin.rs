@@ -55,9 +55,6 @@ pub(super) fn reset_server(
     by: Id,
     interaction_id: Id,
 ) -> Result<(), StoreError> {
-    // The server's XP before the reset, for the audit log: read by the
-    // first piece (the entry is written once; later pieces find it there).
-    let total = touched.ops.guild_xp_total(guild_id)?;
     // In pieces: the members who still have XP, a piece at a time. A piece
     // committed is done for good, so a crash between pieces goes on from
     // where the last one ended, and nothing else interleaves (the ledger
@@ -65,10 +62,15 @@ pub(super) fn reset_server(
     let piece = touched.piece;
     let holding = touched.ops.members_with_xp(guild_id, piece)?;
     touched.unfinished |= holding.len() >= piece;
-    let keys: Vec<(Id, Id)> = holding.iter().map(|u| (guild_id, *u)).collect();
-    let missing: Vec<(Id, Id)> = keys.iter().filter(|k| !touched.members.contains_key(k)).copied().collect();
-    touched.load(&missing)?;
-    for user_id in holding {
+    let users: Vec<Id> = holding.iter().map(|m| m.user_id).collect();
+    // The server's XP before the reset, for the audit log: the whole of it
+    // while no member has been reset yet (the first piece, or the only
+    // one), which is the only piece whose entry is written (later pieces
+    // find it there and leave it).
+    let first_piece = !touched.ops.audit_written(guild_id, interaction_id, 0)?;
+    let total = if first_piece { touched.ops.guild_xp_total(guild_id)? } else { 0 };
+    touched.take_loaded(holding);
+    for user_id in users {
         touched.member_mut(guild_id, user_id)?.xp = 0;
     }
     touched.reset.push(guild_id);

@@ -344,22 +344,29 @@ impl StoreOps for MongoOps<'_> {
         Ok(())
     }
 
-    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError> {
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Member>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let mut cursor = self
             .connection
             .collection("members")
             .find(doc! { "guild_id": guild_id as i64, "xp": { "$gt": 0_i64 } })
-            .sort(doc! { "user_id": 1 })
+            // The board's index (guild, xp descending, user): members
+            // already reset sort last and are never walked.
+            .sort(doc! { "xp": -1, "user_id": 1 })
             .limit(limit)
-            .projection(doc! { "user_id": 1 })
             .session(&mut *self.session)
             .run()?;
         let mut found = Vec::new();
         for document in cursor.iter(self.session) {
-            found.push(id(&document?, "user_id"));
+            found.push(member_from(&document?));
         }
         Ok(found)
+    }
+
+    fn audit_written(&mut self, guild_id: Id, interaction_id: Id, target: Id) -> Result<bool, StoreError> {
+        let key =
+            doc! { "guild_id": guild_id as i64, "interaction_id": interaction_id as i64, "target_id": target as i64 };
+        Ok(!self.find("xp_audit", key)?.is_empty())
     }
 
     fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError> {

@@ -773,13 +773,21 @@ impl StoreOps for PgOps<'_, '_> {
         Ok(rows.len() == 1)
     }
 
-    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError> {
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Member>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = self.run(
-            "SELECT user_id FROM members WHERE guild_id = $1 AND xp > 0 ORDER BY user_id LIMIT $2",
+            &format!("SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = $1 AND xp > 0 ORDER BY user_id LIMIT $2"),
             &[(&(guild_id as i64), Type::INT8), (&limit, Type::INT8)],
         )?;
-        Ok(rows.iter().map(|r| r.get::<_, i64>(0) as Id).collect())
+        Ok(rows.iter().map(member_from_row).collect())
+    }
+
+    fn audit_written(&mut self, guild_id: Id, interaction_id: Id, target: Id) -> Result<bool, StoreError> {
+        let rows = self.run(
+            "SELECT 1 FROM xp_audit WHERE guild_id = $1 AND interaction_id = $2 AND target_id = $3",
+            &[(&(guild_id as i64), Type::INT8), (&(interaction_id as i64), Type::INT8), (&(target as i64), Type::INT8)],
+        )?;
+        Ok(!rows.is_empty())
     }
 
     fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError> {

@@ -480,13 +480,20 @@ impl StoreOps for SqliteOps<'_> {
         Ok(claimed == 1)
     }
 
-    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Id>, StoreError> {
+    fn members_with_xp(&mut self, guild_id: Id, limit: usize) -> Result<Vec<Member>, StoreError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = self.tx.prepare_cached(&format!(
+            "SELECT {MEMBER_COLUMNS} FROM members WHERE guild_id = ?1 AND xp > 0 ORDER BY user_id LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![guild_id as i64, limit], member_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn audit_written(&mut self, guild_id: Id, interaction_id: Id, target: Id) -> Result<bool, StoreError> {
         let mut stmt = self
             .tx
-            .prepare_cached("SELECT user_id FROM members WHERE guild_id = ?1 AND xp > 0 ORDER BY user_id LIMIT ?2")?;
-        let rows = stmt.query_map(params![guild_id as i64, limit], |r| r.get::<_, i64>(0))?;
-        Ok(rows.map(|r| r.map(|id| id as Id)).collect::<Result<_, _>>()?)
+            .prepare_cached("SELECT 1 FROM xp_audit WHERE guild_id = ?1 AND interaction_id = ?2 AND target_id = ?3")?;
+        Ok(stmt.exists(params![guild_id as i64, interaction_id as i64, target as i64])?)
     }
 
     fn guild_xp_total(&mut self, guild_id: Id) -> Result<u64, StoreError> {
