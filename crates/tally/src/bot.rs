@@ -53,7 +53,7 @@ pub struct Context {
     /// The database, for the few writes commands make themselves.
     pub database: Database,
     /// Avatars for rank cards, from Discord's CDN.
-    pub avatars: crate::card::avatars::Avatars,
+    pub avatars: crate::avatars::Avatars,
 }
 
 /// A running bot.
@@ -147,7 +147,7 @@ impl Bot {
             timings: Default::default(),
             rankings,
             database: database.clone(),
-            avatars: crate::card::avatars::Avatars::new(&config.cdn_base),
+            avatars: crate::avatars::Avatars::new(&config.cdn_base),
         });
         let (stop, stop_rx) = watch::channel(false);
         let web = match web_listener {

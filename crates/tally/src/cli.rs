@@ -91,7 +91,7 @@ struct RunArgs {
     #[arg(long, env = "TALLY_WEB_ADDR", default_value = DEFAULT_WEB_ADDR)]
     web_addr: String,
     /// Where rank cards fetch avatars from.
-    #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::card::avatars::DEFAULT_CDN_BASE)]
+    #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::avatars::DEFAULT_CDN_BASE)]
     cdn_base: String,
     /// The shards this process runs, like 0-3 (needs --total-shards and PostgreSQL).
     #[arg(long, env = "TALLY_SHARDS")]

@@ -6,15 +6,14 @@
 //! [`commands`], which read the store and answer over REST.
 
 pub mod announce;
+pub mod avatars;
 pub mod boards;
 pub mod bot;
-pub mod card;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod dice;
-pub mod domain;
 pub mod export;
 pub mod identify;
 pub mod import;
@@ -30,3 +29,8 @@ pub mod shard;
 pub mod store;
 pub mod timings;
 pub mod web;
+
+/// The images, in a crate of their own ([`tally_card`]).
+pub use tally_card as card;
+/// The pure rules, in a crate of their own ([`tally_domain`]).
+pub use tally_domain as domain;

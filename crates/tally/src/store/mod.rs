@@ -155,43 +155,7 @@ pub enum RowWrite {
     Everything,
 }
 
-pub use crate::domain::days::DAY_MS;
-
-/// One server's activity on one day.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct GuildDay {
-    /// Days since the Unix epoch (UTC).
-    pub day: i64,
-    /// Messages posted (by members, not bots).
-    pub messages: u64,
-    /// XP earned.
-    pub xp: u64,
-    /// Joins logged that day.
-    pub joins: u64,
-    /// Leaves logged that day.
-    pub leaves: u64,
-    /// Reactions given that day (by members, to members), still standing.
-    pub reactions: u64,
-    /// Time members spent in voice that day, ms.
-    pub voice_ms: u64,
-}
-
-/// One member's activity on one day.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MemberDay {
-    /// Days since the Unix epoch (UTC).
-    pub day: i64,
-    /// Messages posted.
-    pub messages: u64,
-    /// XP earned.
-    pub xp: u64,
-    /// Reactions given that day, still standing.
-    pub reactions_given: u64,
-    /// Reactions received that day, still standing.
-    pub reactions_received: u64,
-    /// Time in voice that day, ms.
-    pub voice_ms: u64,
-}
+pub use crate::domain::days::{GuildDay, MemberDay, DAY_MS};
 
 /// What one batch adds to one day's row, of a server or of a member.
 /// Signed: removing a reaction takes it off the day it was counted on.

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::activity::Id;
 use super::level::Curve;
 use super::rewards::RewardMode;
+use crate::snowflake::Id;
 
 /// A multiplier in hundredths: 100 is ×1, 250 is ×2.5, 0 earns nothing.
 pub type Hundredths = u32;

@@ -1,9 +1,13 @@
-//! Rank cards: the PNG `/stats` attaches. Drawn as SVG ([`svg`]), rendered
-//! in-process by resvg with a bundled font (DejaVu Sans, so every machine
-//! draws the same letters), and the member's avatar painted into its disc.
+//! Tally's images, pure rendering: the rank card `/stats` attaches and the
+//! `/activity` chart ([`activity`]). Each is drawn as SVG text ([`svg`]),
+//! rendered in-process by resvg with a bundled font (DejaVu Sans, so every
+//! machine draws the same letters); the card paints the member's avatar
+//! (bytes the caller fetched) into its disc.
+//!
+//! Depends on `tally-domain` only (numbers in words, days, the level
+//! curve): no network, no database. Start with [`render`] and [`CardData`].
 
 pub mod activity;
-pub mod avatars;
 pub mod svg;
 
 use std::sync::{Arc, OnceLock};
@@ -64,7 +68,7 @@ pub enum CardError {
 }
 
 const FONTS: [&[u8]; 2] =
-    [include_bytes!("../../assets/fonts/DejaVuSans.ttf"), include_bytes!("../../assets/fonts/DejaVuSans-Bold.ttf")];
+    [include_bytes!("../assets/fonts/DejaVuSans.ttf"), include_bytes!("../assets/fonts/DejaVuSans-Bold.ttf")];
 
 /// The bundled fonts, loaded once.
 fn options() -> &'static usvg::Options<'static> {
@@ -132,7 +136,7 @@ mod tests {
             name: name.into(),
             username: "someone".into(),
             xp: 1000,
-            curve: crate::domain::Curve::MEE6,
+            curve: tally_domain::Curve::MEE6,
             rank: Some(3),
             messages: 120,
             reactions_given: 5,

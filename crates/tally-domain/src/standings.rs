@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::activity::Id;
+use crate::snowflake::Id;
 
 /// Most entries in one block before it is split in two.
 const MAX_BLOCK: usize = 1024;

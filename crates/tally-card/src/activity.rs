@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::domain::days::date_of;
-use crate::domain::humanize::{escape_markup as escape, thousands};
-use crate::store::GuildDay;
+use tally_domain::days::date_of;
+use tally_domain::days::GuildDay;
+use tally_domain::humanize::{escape_markup as escape, thousands};
 
 /// Image width in pixels.
 pub const WIDTH: u32 = 934;

@@ -2,6 +2,10 @@
 //! since Discord's epoch. Tally measures cooldowns with these timestamps, never
 //! with the wall clock, so a replayed event earns exactly what it earned first.
 
+/// A Discord id (server, member, channel, message). Plain `u64` so the pure
+/// core does not depend on any Discord library.
+pub type Id = u64;
+
 /// Milliseconds between the Unix epoch and Discord's epoch (2015-01-01).
 pub const DISCORD_EPOCH_MS: i64 = 1_420_070_400_000;
 

@@ -1,9 +1,7 @@
 //! What happened in a server, in Tally's own terms. The gateway translator
 //! turns Discord events into these; the ledger turns these into counts.
 
-/// A Discord id (server, member, channel, message). Plain `u64` so the pure
-/// core does not depend on any Discord library.
-pub type Id = u64;
+pub use crate::snowflake::Id;
 
 /// Who a member is, as far as a payload tells: kept current for leaderboards.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,7 +89,7 @@ pub enum Activity {
         /// The server.
         guild_id: Id,
         /// What changed.
-        change: crate::domain::SettingChange,
+        change: crate::SettingChange,
     },
     /// An admin changed a member's XP (`/xp add|remove|set|reset`).
     AdjustXp {
@@ -100,7 +98,7 @@ pub enum Activity {
         /// Whose XP.
         user_id: Id,
         /// What was done.
-        change: crate::domain::xp::XpChange,
+        change: crate::xp::XpChange,
         /// The admin.
         by: Id,
         /// The interaction's id: its time dates the change, and it keys the
@@ -128,9 +126,9 @@ pub enum Activity {
         /// The server.
         guild_id: Id,
         /// The rows.
-        rows: Vec<crate::domain::import::ImportRow>,
+        rows: Vec<crate::import::ImportRow>,
         /// How they merge.
-        mode: crate::domain::import::ImportMode,
+        mode: crate::import::ImportMode,
         /// The stored request this applies.
         request_id: Id,
     },
@@ -141,7 +139,7 @@ pub enum Activity {
         /// The member.
         user_id: Id,
         /// What they chose.
-        change: crate::domain::privacy::PrivacyChange,
+        change: crate::privacy::PrivacyChange,
         /// When (the interaction's time): stopping ends a voice session here.
         at_ms: i64,
     },

@@ -1,7 +1,8 @@
 //! What an import brings in, and how it merges with what Tally holds. Pure:
-//! the files are read in `crate::import`, the rows applied by the ledger.
+//! the files are read by the command line's import, the rows applied by the
+//! ledger.
 
-use super::activity::Id;
+use crate::snowflake::Id;
 
 /// One member's figures from an import file. Fields a format does not
 /// carry are None and leave Tally's own figure alone.

@@ -2,7 +2,7 @@
 //! puts a server on shard `(guild_id >> 22) % shard_count`, so each server's
 //! events, and its commands, reach exactly one process.
 
-use super::activity::Id;
+use crate::snowflake::Id;
 
 /// The shard Discord delivers a server's events on.
 pub fn shard_of(guild_id: Id, total: u32) -> u32 {

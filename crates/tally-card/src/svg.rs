@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::domain::humanize::{escape_markup as escape, hue, initials, thousands};
+use tally_domain::humanize::{escape_markup as escape, hue, initials, thousands};
 
 /// Card width in pixels.
 pub const WIDTH: u32 = 934;
@@ -33,7 +33,7 @@ pub struct CardData {
     /// Total XP.
     pub xp: u64,
     /// The server's level curve.
-    pub curve: crate::domain::Curve,
+    pub curve: tally_domain::Curve,
     /// Place on the board; None when unranked.
     pub rank: Option<u64>,
     /// Messages posted.
@@ -151,7 +151,7 @@ mod tests {
             name: "Ada <Lovelace>".into(),
             username: "ada".into(),
             xp: 150,
-            curve: crate::domain::Curve::MEE6,
+            curve: tally_domain::Curve::MEE6,
             rank: Some(1234),
             messages: 12345,
             reactions_given: 3,
