@@ -11,6 +11,7 @@
 
 pub mod activity;
 pub mod days;
+pub mod dice;
 pub mod humanize;
 pub mod import;
 pub mod level;

@@ -1,6 +1,8 @@
 //! How much XP a message earns, and when. Defaults follow MEE6: 15 to 25 XP a
 //! message, at most once per 60 seconds per member.
 
+use crate::dice::mix;
+
 /// Per-server XP rules. Stored per server; these defaults apply until an admin
 /// changes them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,15 +40,6 @@ impl XpSettings {
             Some(last) => at_ms - last >= i64::from(self.cooldown_secs) * 1000,
         }
     }
-}
-
-/// SplitMix64's finaliser: a fixed, well-spread hash that never changes
-/// between Rust versions (unlike `std`'s hasher).
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
 }
 
 #[cfg(test)]

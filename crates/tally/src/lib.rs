@@ -13,7 +13,6 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod demo;
-pub mod dice;
 pub mod export;
 pub mod identify;
 pub mod import;
@@ -34,3 +33,5 @@ pub mod web;
 pub use tally_card as card;
 /// The pure rules, in a crate of their own ([`tally_domain`]).
 pub use tally_domain as domain;
+/// The seeded generator the demo, tests and benchmark share.
+pub use tally_domain::dice;

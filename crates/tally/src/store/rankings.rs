@@ -178,14 +178,14 @@ impl Rankings {
 }
 
 /// A [`Reader`] that answers ranks and leaderboard pages from [`Rankings`].
-pub struct IndexedReader<R> {
-    inner: R,
+pub struct IndexedReader {
+    inner: Arc<dyn Reader>,
     rankings: Arc<Rankings>,
 }
 
-impl<R: Reader> IndexedReader<R> {
+impl IndexedReader {
     /// Wraps `inner`, reading order from `rankings` once they are built.
-    pub fn new(inner: R, rankings: Arc<Rankings>) -> Self {
+    pub fn new(inner: Arc<dyn Reader>, rankings: Arc<Rankings>) -> Self {
         Self { inner, rankings }
     }
 
@@ -196,7 +196,7 @@ impl<R: Reader> IndexedReader<R> {
     }
 }
 
-impl<R: Reader> Reader for IndexedReader<R> {
+impl Reader for IndexedReader {
     fn guild(&self, guild_id: Id) -> Result<Option<Guild>, StoreError> {
         self.inner.guild(guild_id)
     }
