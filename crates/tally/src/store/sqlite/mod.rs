@@ -236,6 +236,11 @@ pub fn mark_log_posts_sent(
 pub fn sweep_rewards(path: &Path, shards: crate::domain::shards::ShardRange, limit: u32) -> Result<bool, StoreError> {
     let mut conn = Connection::open(path)?;
     configure(&conn)?;
+    // Asked after every commit: with no sweep waiting, a read, never the write lock.
+    let waiting: bool = conn.query_row("SELECT EXISTS (SELECT 1 FROM reward_sweeps)", [], |r| r.get(0))?;
+    if !waiting {
+        return Ok(false);
+    }
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let sweep: Option<(i64, i64, i64)> = tx
         .prepare_cached(
