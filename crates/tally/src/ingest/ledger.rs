@@ -653,16 +653,8 @@ mod tests {
     /// member ends at 0, the audit log holds the server's whole XP once.
     fn a_reset_of_a_whole_server_goes_in_pieces_through_a_crash(mut db: TestDb) {
         let members = 25;
-        let talk: Vec<Envelope> = (0..members)
-            .map(|n| {
-                let author = crate::store::suite::member_profile(1, 100 + n);
-                let message_id = ((1_000_000 + n * 61_000) << 22) | n;
-                let message = Activity::Message { author, message_id, channel_id: 1, roles: Vec::new() };
-                Envelope { session: session(), sequence: n + 1, activities: vec![message] }
-            })
-            .collect();
+        talkers(&mut db, members);
         let stats = LedgerStats::default();
-        commit_in_pieces(&mut db.writer, &talk, 10, &stats, 10).unwrap();
         let total: u64 = (0..members).map(|n| db.reader.member(1, 100 + n).unwrap().unwrap().xp).sum();
         assert!(total > 0);
 
