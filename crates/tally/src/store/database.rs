@@ -4,22 +4,17 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::backend::Backend;
 use super::copy::{self, CopyEnd, CopyError, CopyReport, Progress};
 use super::{mongo, postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
 use crate::domain::{activity::Id, shards::ShardRange};
 
-#[derive(Debug, Clone)]
-enum Location {
-    Sqlite(std::path::PathBuf),
-    Postgres(Box<postgres::Target>),
-    Mongo(Box<mongo::Target>),
-}
-
-/// A database Tally can open, named by a URL: `sqlite://PATH` or
-/// `postgres://…`. Cheap to clone; opening connections is explicit.
+/// A database Tally can open, named by a URL: `sqlite://PATH`,
+/// `postgres://…` or `mongodb://…`. Cheap to clone; opening connections is
+/// explicit. Every call goes to its [`Backend`].
 #[derive(Debug, Clone)]
 pub struct Database {
-    location: Location,
+    backend: Arc<dyn Backend>,
 }
 
 /// How often start-up says it is still waiting for a database server.
@@ -28,62 +23,38 @@ const START_RETRY_EVERY: Duration = Duration::from_secs(5);
 impl Database {
     /// Reads a `DATABASE_URL`. Nothing is opened yet.
     pub fn from_url(url: &str) -> Result<Self, StoreError> {
-        let location = if postgres::handles(url) {
-            Location::Postgres(Box::new(postgres::Target::parse(url)?))
+        let backend: Arc<dyn Backend> = if postgres::handles(url) {
+            Arc::new(postgres::Target::parse(url)?)
         } else if mongo::handles(url) {
-            Location::Mongo(Box::new(mongo::Target::parse(url)?))
+            Arc::new(mongo::Target::parse(url)?)
         } else {
-            Location::Sqlite(sqlite::path_from_url(url)?)
+            Arc::new(sqlite::SqliteFile { path: sqlite::path_from_url(url)? })
         };
-        Ok(Self { location })
+        Ok(Self { backend })
     }
 
     /// What it is, for logs and messages (never a password).
     pub fn describe(&self) -> String {
-        match &self.location {
-            Location::Sqlite(path) => format!("SQLite file {}", path.display()),
-            Location::Postgres(target) => target.to_string(),
-            Location::Mongo(target) => target.to_string(),
-        }
+        self.backend.describe()
     }
 
     /// Whether several bot processes may write it at once. A SQLite file
     /// belongs to one process.
     pub fn is_shared(&self) -> bool {
-        matches!(self.location, Location::Postgres(_) | Location::Mongo(_))
+        self.backend.is_shared()
     }
 
     /// Opens the one writing connection, creating the database and bringing
     /// its schema up to date. A database server that cannot be reached is
     /// waited for, with a log line every few seconds.
     pub fn open_writer(&self) -> Result<Writer, StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => Ok(Writer::Sqlite(sqlite::open_writer(path)?)),
-            Location::Postgres(target) => {
-                let writer = patiently(target, || postgres::open_writer(target))?;
-                Ok(Writer::Postgres(Box::new(writer)))
-            }
-            Location::Mongo(target) => {
-                let writer = patiently(target, || mongo::open_writer(target))?;
-                Ok(Writer::Mongo(Box::new(writer)))
-            }
-        }
+        self.backend.open_writer()
     }
 
     /// Opens `connections` reading connections (at least one) that read side
     /// by side, for commands and the web page. The database must exist.
     pub fn open_readers(&self, connections: usize) -> Result<Arc<dyn Reader>, StoreError> {
-        Ok(match &self.location {
-            Location::Sqlite(path) => {
-                if !path.exists() {
-                    return Err(StoreError::NotFound(self.describe()));
-                }
-                Arc::new(sqlite::open_readers(path, connections)?)
-            }
-            Location::Postgres(target) => Arc::new(postgres::PgReader::open(target, connections)?),
-            // The driver pools its own connections.
-            Location::Mongo(target) => Arc::new(mongo::MongoReader::open(target)?),
-        })
+        self.backend.open_readers(connections)
     }
 
     /// One reading connection, for tools that read one thing at a time.
@@ -100,27 +71,19 @@ impl Database {
         snapshot_taken: impl FnOnce(),
         mut each: impl FnMut(Id, Id, u64),
     ) -> Result<(), StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::open_reader(path)?.for_each_ranked(snapshot_taken, |guild, user, xp| {
-                if owned.is_none_or(|range| range.owns(guild)) {
-                    each(guild, user, xp);
-                }
-            }),
-            Location::Postgres(target) => {
-                postgres::PgReader::open(target, 1)?.for_each_ranked(owned, snapshot_taken, each)
+        let mut snapshot_taken = Some(snapshot_taken);
+        let mut taken = || {
+            if let Some(call) = snapshot_taken.take() {
+                call();
             }
-            Location::Mongo(target) => mongo::MongoReader::open(target)?.for_each_ranked(owned, snapshot_taken, each),
-        }
+        };
+        self.backend.for_each_ranked(owned, &mut taken, &mut each)
     }
 
     /// Shows or hides a server's leaderboard on the web page. Works whether
     /// or not the bot is running; the server need not be seen yet.
     pub fn set_web_public(&self, guild_id: Id, public: bool) -> Result<(), StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::set_web_public(path, guild_id, public),
-            Location::Postgres(target) => postgres::set_web_public(target, guild_id, public),
-            Location::Mongo(target) => mongo::set_web_public(target, guild_id, public),
-        }
+        self.backend.set_web_public(guild_id, public)
     }
 
     /// Marks level-ups `(guild, member, level, found at)` as announced at
@@ -131,11 +94,7 @@ impl Database {
         if keys.is_empty() {
             return Ok(());
         }
-        match &self.location {
-            Location::Sqlite(path) => sqlite::mark_levelups_sent(path, keys, at_ms),
-            Location::Postgres(target) => postgres::mark_levelups_sent(target, keys, at_ms),
-            Location::Mongo(target) => mongo::mark_levelups_sent(target, keys, at_ms),
-        }
+        self.backend.mark_levelups_sent(keys, at_ms)
     }
 
     /// Stores requests for the ledger, `(digest, payload)` each (the
@@ -147,21 +106,12 @@ impl Database {
         kind: &str,
         requests: &[(String, String)],
     ) -> Result<Vec<super::RequestState>, StoreError> {
-        let now = crate::domain::days::now_ms();
-        match &self.location {
-            Location::Sqlite(path) => sqlite::submit_requests(path, guild_id, kind, requests, now),
-            Location::Postgres(target) => postgres::submit_requests(target, guild_id, kind, requests, now),
-            Location::Mongo(target) => mongo::submit_requests(target, guild_id, kind, requests, now),
-        }
+        self.backend.submit_requests(guild_id, kind, requests, crate::domain::days::now_ms())
     }
 
     /// The states of stored requests.
     pub fn request_states(&self, ids: &[Id]) -> Result<Vec<super::RequestState>, StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::request_states(path, ids),
-            Location::Postgres(target) => postgres::request_states(target, ids),
-            Location::Mongo(target) => mongo::request_states(target, ids),
-        }
+        self.backend.request_states(ids)
     }
 
     /// Requests stored before with these digests, writing nothing (and
@@ -172,22 +122,13 @@ impl Database {
         kind: &str,
         digests: &[String],
     ) -> Result<Vec<Option<super::RequestState>>, StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::find_requests(path, guild_id, kind, digests),
-            Location::Postgres(target) => postgres::find_requests(target, guild_id, kind, digests),
-            Location::Mongo(target) => mongo::find_requests(target, guild_id, kind, digests),
-        }
+        self.backend.find_requests(guild_id, kind, digests)
     }
 
     /// Notes that this bot took requests into its ledger, so the command
     /// that left them waits for it instead of applying them itself.
     pub fn mark_requests_picked(&self, ids: &[Id]) -> Result<(), StoreError> {
-        let now = crate::domain::days::now_ms();
-        match &self.location {
-            Location::Sqlite(path) => sqlite::mark_requests_picked(path, ids, now),
-            Location::Postgres(target) => postgres::mark_requests_picked(target, ids, now),
-            Location::Mongo(target) => mongo::mark_requests_picked(target, ids, now),
-        }
+        self.backend.mark_requests_picked(ids, crate::domain::days::now_ms())
     }
 
     /// Marks join/leave posts `(guild, member, change, at)` as posted.
@@ -199,11 +140,7 @@ impl Database {
         if keys.is_empty() {
             return Ok(());
         }
-        match &self.location {
-            Location::Sqlite(path) => sqlite::mark_log_posts_sent(path, keys, at_ms),
-            Location::Postgres(target) => postgres::mark_log_posts_sent(target, keys, at_ms),
-            Location::Mongo(target) => mongo::mark_log_posts_sent(target, keys, at_ms),
-        }
+        self.backend.mark_log_posts_sent(keys, at_ms)
     }
 
     /// Turns the next piece of a whole-server reward check (a sweep,
@@ -211,12 +148,8 @@ impl Database {
     /// members: at most `limit`, in one transaction with the sweep's
     /// progress, so no transaction writes a whole server. False when no
     /// sweep was waiting.
-    pub fn sweep_rewards(&self, shards: crate::domain::shards::ShardRange, limit: u32) -> Result<bool, StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::sweep_rewards(path, shards, limit),
-            Location::Postgres(target) => postgres::sweep_rewards(target, shards, limit),
-            Location::Mongo(target) => mongo::sweep_rewards(target, shards, limit),
-        }
+    pub fn sweep_rewards(&self, shards: ShardRange, limit: u32) -> Result<bool, StoreError> {
+        self.backend.sweep_rewards(shards, limit)
     }
 
     /// Takes members off the reward queue (each only if not queued again since).
@@ -224,29 +157,17 @@ impl Database {
         if done.is_empty() {
             return Ok(());
         }
-        match &self.location {
-            Location::Sqlite(path) => sqlite::finish_reward_syncs(path, done),
-            Location::Postgres(target) => postgres::finish_reward_syncs(target, done),
-            Location::Mongo(target) => mongo::finish_reward_syncs(target, done),
-        }
+        self.backend.finish_reward_syncs(done)
     }
 
     /// Records that Tally cannot give `role_id`: true the first time, when the admins are told.
     pub fn note_reward_problem(&self, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::note_reward_problem(path, guild_id, role_id, at_ms),
-            Location::Postgres(target) => postgres::note_reward_problem(target, guild_id, role_id, at_ms),
-            Location::Mongo(target) => mongo::note_reward_problem(target, guild_id, role_id, at_ms),
-        }
+        self.backend.note_reward_problem(guild_id, role_id, at_ms)
     }
 
     /// Forgets that `role_id` could not be given (it was, now).
     pub fn clear_reward_problem(&self, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::clear_reward_problem(path, guild_id, role_id),
-            Location::Postgres(target) => postgres::clear_reward_problem(target, guild_id, role_id),
-            Location::Mongo(target) => mongo::clear_reward_problem(target, guild_id, role_id),
-        }
+        self.backend.clear_reward_problem(guild_id, role_id)
     }
 
     /// Takes this process's turn to IDENTIFY in `bucket` if the last turn
@@ -254,11 +175,7 @@ impl Database {
     /// taken, or how long to wait before asking again. A SQLite database has
     /// one process, which needs no turns: always None.
     pub fn take_identify_turn(&self, bucket: u32, interval: Duration) -> Result<Option<Duration>, StoreError> {
-        match &self.location {
-            Location::Sqlite(_) => Ok(None),
-            Location::Postgres(target) => postgres::take_identify_turn(target, bucket, interval),
-            Location::Mongo(target) => mongo::take_identify_turn(target, bucket, interval),
-        }
+        self.backend.take_identify_turn(bucket, interval)
     }
 
     /// Copies every row of this database into `target` (see [`copy`] for
@@ -347,38 +264,23 @@ impl Database {
     }
 
     fn open_copy_end(&self) -> Result<Box<dyn CopyEnd>, StoreError> {
-        Ok(match &self.location {
-            Location::Sqlite(path) => Box::new(sqlite::copy::open(path)?),
-            Location::Postgres(target) => Box::new(postgres::copy::open(target)?),
-            Location::Mongo(target) => Box::new(mongo::copy::open(target)?),
-        })
+        self.backend.open_copy_end()
     }
 
     /// Whether two URLs name the same database.
     fn same_place(&self, other: &Database) -> bool {
-        match (&self.location, &other.location) {
-            (Location::Sqlite(a), Location::Sqlite(b)) => {
-                a == b || matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
-            }
-            (Location::Postgres(a), Location::Postgres(b)) => a.same_database(b),
-            (Location::Mongo(a), Location::Mongo(b)) => a.same_database(b),
-            _ => false,
-        }
+        self.backend.is_same_as(other.backend.as_ref())
     }
 
     /// Records a member's rank card colour, or forgets it (None: the default).
     pub fn set_card_accent(&self, user_id: Id, accent: Option<u32>) -> Result<(), StoreError> {
-        match &self.location {
-            Location::Sqlite(path) => sqlite::set_card_accent(path, user_id, accent),
-            Location::Postgres(target) => postgres::set_card_accent(target, user_id, accent),
-            Location::Mongo(target) => mongo::set_card_accent(target, user_id, accent),
-        }
+        self.backend.set_card_accent(user_id, accent)
     }
 }
 
 /// Runs `open` until it succeeds or fails for good, saying every few
 /// seconds that the server cannot be reached yet.
-fn patiently<T>(
+pub(crate) fn patiently<T>(
     target: &dyn std::fmt::Display,
     mut open: impl FnMut() -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {

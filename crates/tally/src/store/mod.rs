@@ -4,6 +4,7 @@
 //! transaction per batch; commands and export read through [`Reader`].
 //! Nothing outside this module names a backend.
 
+pub(crate) mod backend;
 mod batch;
 pub mod boards;
 pub mod copy;

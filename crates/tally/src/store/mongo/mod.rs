@@ -10,11 +10,11 @@
 //! a standalone server is refused at start with a message saying how to
 //! make it a one-node replica set.
 
+mod backend;
 pub(crate) mod copy;
 mod fields;
 mod ops;
 mod reader;
-mod requests;
 pub(crate) mod schema;
 pub mod scratch;
 #[cfg(test)]
@@ -28,7 +28,6 @@ use mongodb::options::{ClientOptions, ConnectionString};
 use mongodb::sync::{Client, ClientSession, Collection, Database};
 
 pub use reader::MongoReader;
-pub use requests::{find_requests, mark_requests_picked, request_states, submit_requests};
 
 use super::{MembershipChange, ShardPosition, StoreError, StoreOps};
 use crate::domain::activity::Id;
@@ -458,215 +457,4 @@ fn bulk_in_transaction(connection: &Connection, models: Vec<mongodb::options::Wr
         connection.client.bulk_write(models.clone()).session(session).run()?;
         Ok(())
     })
-}
-
-/// Marks level-ups as announced.
-pub fn mark_levelups_sent(target: &Target, keys: &[(Id, Id, u32, i64)], at_ms: i64) -> Result<(), StoreError> {
-    let connection = target.connect()?;
-    let levelups = connection.collection("levelups");
-    let models = keys.iter().map(|(g, u, level, found_at)| {
-        mongodb::options::UpdateOneModel::builder()
-            .namespace(levelups.namespace())
-            .filter(doc! {
-                "guild_id": *g as i64,
-                "user_id": *u as i64,
-                "level": i64::from(*level),
-                "created_at": *found_at,
-                "sent_at": Bson::Null,
-            })
-            .update(doc! { "$set": { "sent_at": at_ms } })
-            .build()
-    });
-    bulk_in_transaction(&connection, models.map(Into::into).collect())
-}
-
-/// Marks join/leave posts as posted.
-pub fn mark_log_posts_sent(
-    target: &Target,
-    keys: &[(Id, Id, MembershipChange, i64)],
-    at_ms: i64,
-) -> Result<(), StoreError> {
-    let connection = target.connect()?;
-    let posts = connection.collection("log_posts");
-    let models = keys.iter().map(|(g, u, change, at)| {
-        mongodb::options::UpdateOneModel::builder()
-            .namespace(posts.namespace())
-            .filter(doc! { "guild_id": *g as i64, "user_id": *u as i64, "change": change.as_str(), "at": *at })
-            .update(doc! { "$set": { "sent_at": at_ms } })
-            .build()
-    });
-    bulk_in_transaction(&connection, models.map(Into::into).collect())
-}
-
-/// Queues the next `limit` present members of the oldest reward sweep on
-/// `shards`, and moves the sweep on (or ends it), in one transaction.
-/// False when no sweep was waiting.
-pub fn sweep_rewards(
-    target: &Target,
-    shards: crate::domain::shards::ShardRange,
-    limit: u32,
-) -> Result<bool, StoreError> {
-    let connection = target.connect()?;
-    let sweeps = connection.collection("reward_sweeps");
-    let members = connection.collection("members");
-    let queue = connection.collection("reward_queue");
-    // Asked after every commit: with no sweep waiting, one read, no transaction.
-    if sweeps.find_one(doc! {}).run()?.is_none() {
-        return Ok(false);
-    }
-    patient_transaction(&connection, |session| {
-        let mut sweep = None;
-        let mut cursor = sweeps.find(doc! {}).sort(doc! { "queued_at": 1 }).session(&mut *session).run()?;
-        for document in cursor.iter(session) {
-            let document = document?;
-            if shards.owns(int(&document, "guild_id") as Id) {
-                sweep = Some(document);
-                break;
-            }
-        }
-        let Some(sweep) = sweep else {
-            return Ok(false);
-        };
-        let (guild_id, queued_at, after) =
-            (int(&sweep, "guild_id"), int(&sweep, "queued_at"), int(&sweep, "after_user"));
-        let filter = doc! { "guild_id": guild_id, "left_at": Bson::Null, "bot": false, "user_id": { "$gt": after } };
-        let mut cursor = members
-            .find(filter)
-            .sort(doc! { "user_id": 1 })
-            .projection(doc! { "user_id": 1 })
-            .limit(i64::from(limit))
-            .session(&mut *session)
-            .run()?;
-        let mut users = Vec::new();
-        for document in cursor.iter(session) {
-            users.push(int(&document?, "user_id"));
-        }
-        let mut models: Vec<mongodb::options::WriteModel> = users
-            .iter()
-            .map(|user_id| {
-                let key = doc! { "guild_id": guild_id, "user_id": *user_id };
-                let mut queued = key.clone();
-                queued.insert("queued_at", queued_at);
-                mongodb::options::ReplaceOneModel::builder()
-                    .namespace(queue.namespace())
-                    .filter(key)
-                    .replacement(queued)
-                    .upsert(true)
-                    .build()
-                    .into()
-            })
-            .collect();
-        let key = doc! { "guild_id": guild_id };
-        models.push(match users.last() {
-            Some(last) if users.len() == limit as usize => mongodb::options::UpdateOneModel::builder()
-                .namespace(sweeps.namespace())
-                .filter(key)
-                .update(doc! { "$set": { "after_user": *last } })
-                .build()
-                .into(),
-            _ => mongodb::options::DeleteOneModel::builder().namespace(sweeps.namespace()).filter(key).build().into(),
-        });
-        connection.client.bulk_write(models).session(&mut *session).run()?;
-        Ok(true)
-    })
-}
-
-/// Removes members from the reward queue, each only if not queued again since.
-pub fn finish_reward_syncs(target: &Target, done: &[(Id, Id, i64)]) -> Result<(), StoreError> {
-    let connection = target.connect()?;
-    let queue = connection.collection("reward_queue");
-    let models = done.iter().map(|(g, u, at)| {
-        mongodb::options::DeleteOneModel::builder()
-            .namespace(queue.namespace())
-            .filter(doc! { "guild_id": *g as i64, "user_id": *u as i64, "queued_at": *at })
-            .build()
-    });
-    bulk_in_transaction(&connection, models.map(Into::into).collect())
-}
-
-/// Records that Tally cannot give a reward role; true the first time.
-pub fn note_reward_problem(target: &Target, guild_id: Id, role_id: Id, at_ms: i64) -> Result<bool, StoreError> {
-    let connection = target.connect()?;
-    let key = doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 };
-    let problems = connection.collection("reward_problems");
-    patient_transaction(&connection, |session| {
-        let outcome = problems
-            .update_one(key.clone(), doc! { "$setOnInsert": { "noticed_at": at_ms } })
-            .upsert(true)
-            .session(session)
-            .run()?;
-        Ok(outcome.upserted_id.is_some())
-    })
-}
-
-/// Forgets a reward problem once the role could be given.
-pub fn clear_reward_problem(target: &Target, guild_id: Id, role_id: Id) -> Result<(), StoreError> {
-    let connection = target.connect()?;
-    let problems = connection.collection("reward_problems");
-    patient_transaction(&connection, |session| {
-        problems.delete_one(doc! { "guild_id": guild_id as i64, "role_id": role_id as i64 }).session(session).run()?;
-        Ok(())
-    })
-}
-
-/// Shows or hides a server's leaderboard on the web page.
-pub fn set_web_public(target: &Target, guild_id: Id, public: bool) -> Result<(), StoreError> {
-    let connection = target.connect()?;
-    migrate(&connection)?;
-    let mut fresh = schema::new_guild(guild_id);
-    fresh.remove("web_public");
-    connection
-        .collection("guilds")
-        .update_one(
-            doc! { "guild_id": guild_id as i64 },
-            doc! { "$set": { "web_public": public }, "$setOnInsert": fresh },
-        )
-        .upsert(true)
-        .run()?;
-    Ok(())
-}
-
-/// Records a member's rank card colour, or forgets it (None: the default).
-pub fn set_card_accent(target: &Target, user_id: Id, accent: Option<u32>) -> Result<(), StoreError> {
-    let connection = target.connect()?;
-    let prefs = connection.collection("card_prefs");
-    let key = doc! { "user_id": user_id as i64 };
-    patient_transaction(&connection, |session| {
-        match accent {
-            Some(accent) => {
-                let set = doc! { "$set": { "accent": i64::from(accent) } };
-                prefs.update_one(key.clone(), set).upsert(true).session(session).run()?;
-            }
-            None => {
-                prefs.delete_one(key.clone()).session(session).run()?;
-            }
-        }
-        Ok(())
-    })
-}
-
-/// Takes the turn to IDENTIFY in `bucket` when the last one, by any
-/// process, is at least `interval` old, by the server's clock (`$$NOW`,
-/// the one clock all processes share). None when taken; otherwise how long
-/// until it is free.
-pub fn take_identify_turn(target: &Target, bucket: u32, interval: Duration) -> Result<Option<Duration>, StoreError> {
-    let connection = target.connect()?;
-    let ms = interval.as_millis() as i64;
-    let pipeline = vec![
-        doc! { "$set": { "now": { "$toLong": "$$NOW" } } },
-        doc! { "$set": { "taken": { "$lte": [{ "$ifNull": ["$last_at", 0_i64] }, { "$subtract": ["$now", ms] }] } } },
-        doc! { "$set": { "last_at": { "$cond": ["$taken", "$now", "$last_at"] } } },
-    ];
-    let turn = connection
-        .collection("identify_turns")
-        .find_one_and_update(doc! { "bucket": i64::from(bucket) }, pipeline)
-        .upsert(true)
-        .return_document(mongodb::options::ReturnDocument::After)
-        .run()?
-        .ok_or_else(|| StoreError::Corrupt("identify turn upsert returned nothing".into()))?;
-    if turn.get_bool("taken").unwrap_or(false) {
-        return Ok(None);
-    }
-    let wait = opt_int(&turn, "last_at").unwrap_or(0) + ms - int(&turn, "now");
-    Ok(Some(Duration::from_millis(wait.clamp(0, ms) as u64)))
 }

@@ -108,7 +108,8 @@ fn a_write_beside_an_open_batch_waits_instead_of_failing_it() {
     let other = {
         let path = path.clone();
         move || {
-            set_web_public(&path, 9, true).unwrap();
+            use crate::store::backend::Backend;
+            SqliteFile { path }.set_web_public(9, true).unwrap();
             committed_tx.send(()).unwrap();
         }
     };
