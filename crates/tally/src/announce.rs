@@ -26,12 +26,12 @@ use crate::domain::activity::Id as RawId;
 use crate::domain::humanize::thousands;
 use crate::domain::settings::render;
 use crate::domain::shards::ShardRange;
+use crate::outbox::{self, Outbox};
 use crate::pacing::Pacer;
 use crate::retry::{self, CallError, Retry};
-use crate::store::{PendingLevelUp, Settings};
+use crate::store::{Database, PendingLevelUp, PendingLogPost, Reader, Settings, StoreError};
+use futures_util::future::BoxFuture;
 
-/// Level-ups read from the outbox at a time.
-const ROUND: u32 = 50;
 /// How long one message may keep failing with server errors before the round stops.
 const SEND_WINDOW: Duration = Duration::from_secs(30);
 /// Pause after a round that could not finish (Discord or the database in trouble).
@@ -63,8 +63,8 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
     let mut commits = context.ledger.commits();
     let mut pacer = Pacer::default();
     loop {
-        let levelups = drain(&context, shards, &stop, &mut pacer).await;
-        let posts = drain_log_posts(&context, shards, &stop, &mut pacer).await;
+        let levelups = outbox::drain(LevelUps, &context, shards, &stop, &mut pacer).await;
+        let posts = outbox::drain(LogPosts, &context, shards, &stop, &mut pacer).await;
         let finished = match levelups.and(posts) {
             Ok(()) => true,
             Err(error) => {
@@ -79,114 +79,115 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
     }
 }
 
-/// Sends every pending announcement, a round at a time.
-async fn drain(
-    context: &Arc<Context>,
-    shards: ShardRange,
-    stop: &watch::Receiver<bool>,
-    pacer: &mut Pacer,
-) -> anyhow::Result<()> {
-    loop {
-        let reader = Arc::clone(&context.reader);
-        let (pending, servers, ranks) =
-            tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut done = Vec::with_capacity(pending.len());
-        let mut failure = None;
+/// The level-up announcements' outbox.
+#[derive(Debug, Clone, Copy)]
+struct LevelUps;
+
+impl Outbox for LevelUps {
+    type Item = PendingLevelUp;
+    type Round = Round;
+
+    fn read(
+        self,
+        reader: &dyn Reader,
+        shards: ShardRange,
+        limit: u32,
+    ) -> Result<(Vec<PendingLevelUp>, Round), StoreError> {
+        let pending = reader.pending_levelups(shards, limit)?;
+        let mut servers = HashMap::new();
+        let mut ranks = HashMap::new();
         for levelup in &pending {
-            if *stop.borrow() {
-                break;
+            let (guild_id, user_id) = (levelup.row.guild_id, levelup.row.user_id);
+            if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(guild_id) {
+                let name = reader.guild(guild_id)?.map(|g| g.name).unwrap_or_default();
+                slot.insert((name, reader.settings(guild_id)?));
             }
-            let (server, settings) = &servers[&levelup.row.guild_id];
-            let rank = ranks.get(&(levelup.row.guild_id, levelup.row.user_id)).copied().flatten();
+            ranks.insert((guild_id, user_id), reader.rank(guild_id, user_id)?);
+        }
+        Ok((pending, Round { servers, ranks }))
+    }
+
+    fn send<'a>(
+        self,
+        context: &'a Arc<Context>,
+        pacer: &'a mut Pacer,
+        levelup: &'a PendingLevelUp,
+        round: &'a Round,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            let (server, settings) = &round.servers[&levelup.row.guild_id];
+            let rank = round.ranks.get(&(levelup.row.guild_id, levelup.row.user_id)).copied().flatten();
             match send(context, pacer, levelup, server, settings, rank).await {
-                Ok(()) => done.push(levelup),
                 Err(CallError::Discord(error)) if !retry::is_transient(&error, Retry::ServerAndNetworkErrors) => {
                     tracing::warn!(%error, guild = levelup.row.guild_id, member = levelup.row.user_id,
                         "Discord refused a level-up announcement; it is not sent (check the channel and Tally's permissions)");
-                    done.push(levelup);
+                    Ok(())
                 }
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
+                other => other,
             }
-        }
+        })
+    }
+
+    fn mark(self, database: &Database, handled: &[PendingLevelUp]) -> Result<(), StoreError> {
         let keys: Vec<(RawId, RawId, u32, i64)> =
-            done.iter().map(|l| (l.row.guild_id, l.row.user_id, l.row.level, l.row.created_at_ms)).collect();
-        let database = context.database.clone();
-        let now = crate::domain::days::now_ms();
-        tokio::task::spawn_blocking(move || database.mark_levelups_sent(&keys, now)).await??;
-        if let Some(error) = failure {
-            return Err(error.into());
-        }
-        if *stop.borrow() || pending.len() < ROUND as usize {
-            return Ok(());
-        }
+            handled.iter().map(|l| (l.row.guild_id, l.row.user_id, l.row.level, l.row.created_at_ms)).collect();
+        database.mark_levelups_sent(&keys, crate::domain::days::now_ms())
     }
 }
 
-/// Posts every pending join and leave in its server's log channel.
-async fn drain_log_posts(
-    context: &Arc<Context>,
-    shards: ShardRange,
-    stop: &watch::Receiver<bool>,
-    pacer: &mut Pacer,
-) -> anyhow::Result<()> {
-    loop {
-        let reader = Arc::clone(&context.reader);
-        let (pending, counts) = tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
-            let pending = reader.pending_log_posts(shards, ROUND)?;
-            let mut counts = HashMap::new();
-            for p in &pending {
-                if let std::collections::hash_map::Entry::Vacant(slot) = counts.entry(p.post.guild_id) {
-                    slot.insert(reader.present_count(p.post.guild_id)?);
-                }
-            }
-            Ok((pending, counts))
-        })
-        .await??;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        let mut done = Vec::with_capacity(pending.len());
-        let mut failure = None;
+/// The join/leave posts' outbox: each post with its server's member count.
+#[derive(Debug, Clone, Copy)]
+struct LogPosts;
+
+impl Outbox for LogPosts {
+    type Item = PendingLogPost;
+    type Round = HashMap<RawId, u64>;
+
+    fn read(
+        self,
+        reader: &dyn Reader,
+        shards: ShardRange,
+        limit: u32,
+    ) -> Result<(Vec<PendingLogPost>, HashMap<RawId, u64>), StoreError> {
+        let pending = reader.pending_log_posts(shards, limit)?;
+        let mut counts = HashMap::new();
         for p in &pending {
-            if *stop.borrow() {
-                break;
+            if let std::collections::hash_map::Entry::Vacant(slot) = counts.entry(p.post.guild_id) {
+                slot.insert(reader.present_count(p.post.guild_id)?);
             }
-            let post = p.post;
+        }
+        Ok((pending, counts))
+    }
+
+    fn send<'a>(
+        self,
+        context: &'a Arc<Context>,
+        pacer: &'a mut Pacer,
+        pending: &'a PendingLogPost,
+        counts: &'a HashMap<RawId, u64>,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(async move {
+            let post = pending.post;
             let body = json!({
-                "content": log_text(p, counts[&post.guild_id]),
+                "content": log_text(pending, counts[&post.guild_id]),
                 "allowed_mentions": { "parse": [] },
                 "nonce": log_nonce(&post),
                 "enforce_nonce": true,
             });
             match post_message(context, pacer, post.channel_id, &body).await {
-                Ok(()) => done.push(p),
                 Err(CallError::Discord(error)) if !retry::is_transient(&error, Retry::ServerAndNetworkErrors) => {
                     tracing::warn!(%error, guild = post.guild_id, "Discord refused a join/leave post; check the log channel");
-                    done.push(p);
+                    Ok(())
                 }
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
+                other => other,
             }
-        }
+        })
+    }
+
+    fn mark(self, database: &Database, handled: &[PendingLogPost]) -> Result<(), StoreError> {
         let keys: Vec<_> =
-            done.iter().map(|p| (p.post.guild_id, p.post.user_id, p.post.change, p.post.at_ms)).collect();
-        let database = context.database.clone();
-        let now = crate::domain::days::now_ms();
-        tokio::task::spawn_blocking(move || database.mark_log_posts_sent(&keys, now)).await??;
-        if let Some(error) = failure {
-            return Err(error.into());
-        }
-        if *stop.borrow() || pending.len() < ROUND as usize {
-            return Ok(());
-        }
+            handled.iter().map(|p| (p.post.guild_id, p.post.user_id, p.post.change, p.post.at_ms)).collect();
+        database.mark_log_posts_sent(&keys, crate::domain::days::now_ms())
     }
 }
 
@@ -250,23 +251,11 @@ async fn post_message(
     Ok(())
 }
 
-/// What one round needs from the database: pending level-ups, their
+/// What a round of announcements needs besides the level-ups: their
 /// servers' names and settings, and the members' ranks now.
-type Round = (Vec<PendingLevelUp>, HashMap<RawId, (String, Settings)>, HashMap<(RawId, RawId), Option<u64>>);
-
-fn read_round(reader: &dyn crate::store::Reader, shards: ShardRange) -> Result<Round, crate::store::StoreError> {
-    let pending = reader.pending_levelups(shards, ROUND)?;
-    let mut servers = HashMap::new();
-    let mut ranks = HashMap::new();
-    for levelup in &pending {
-        let (guild_id, user_id) = (levelup.row.guild_id, levelup.row.user_id);
-        if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(guild_id) {
-            let name = reader.guild(guild_id)?.map(|g| g.name).unwrap_or_default();
-            slot.insert((name, reader.settings(guild_id)?));
-        }
-        ranks.insert((guild_id, user_id), reader.rank(guild_id, user_id)?);
-    }
-    Ok((pending, servers, ranks))
+struct Round {
+    servers: HashMap<RawId, (String, Settings)>,
+    ranks: HashMap<(RawId, RawId), Option<u64>>,
 }
 
 /// Sends one announcement (creating the DM channel when it goes to the member).

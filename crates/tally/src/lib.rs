@@ -18,6 +18,7 @@ pub mod identify;
 pub mod import;
 pub mod ingest;
 pub mod metrics;
+pub mod outbox;
 pub mod pacing;
 pub mod progress;
 pub mod requests;

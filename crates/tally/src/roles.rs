@@ -30,12 +30,12 @@ use crate::bot::Context;
 use crate::domain::activity::Id as RawId;
 use crate::domain::rewards;
 use crate::domain::shards::ShardRange;
+use crate::outbox::{self, Outbox};
 use crate::pacing::Pacer;
 use crate::retry::{self, CallError, Retry};
-use crate::store::{PendingRewardSync, Settings};
+use crate::store::{Database, PendingRewardSync, Reader, Settings, StoreError};
+use futures_util::future::BoxFuture;
 
-/// Members taken from the queue at a time.
-const ROUND: u32 = 50;
 /// Members a whole-server check (a sweep) queues per transaction: enough
 /// to stay ahead of the calls, few enough to keep every transaction small.
 const SWEEP_PIECE: u32 = 1_000;
@@ -57,7 +57,7 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
     let mut commits = context.ledger.commits();
     let mut pacer = Pacer::default();
     loop {
-        let wait = match drain(&context, shards, &stop, &mut pacer).await {
+        let wait = match outbox::drain(RewardQueue, &context, shards, &stop, &mut pacer).await {
             Ok(()) => IDLE_POLL,
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?BACKOFF, "reward roles paused; members stay queued and are retried");
@@ -70,64 +70,50 @@ pub async fn run(context: Arc<Context>, shards: ShardRange, mut stop: watch::Rec
     }
 }
 
-/// One round's reading: queued members and their servers' settings.
-type Round = (Vec<PendingRewardSync>, HashMap<RawId, Settings>);
+/// The reward queue: members whose reward roles may be wrong, with their
+/// servers' settings.
+#[derive(Debug, Clone, Copy)]
+struct RewardQueue;
 
-fn read_round(reader: &dyn crate::store::Reader, shards: ShardRange) -> Result<Round, crate::store::StoreError> {
-    let pending = reader.pending_reward_syncs(shards, ROUND)?;
-    let mut servers = HashMap::new();
-    for p in &pending {
-        if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(p.guild_id) {
-            slot.insert(reader.settings(p.guild_id)?);
+impl Outbox for RewardQueue {
+    type Item = PendingRewardSync;
+    type Round = HashMap<RawId, Settings>;
+
+    fn read(
+        self,
+        reader: &dyn Reader,
+        shards: ShardRange,
+        limit: u32,
+    ) -> Result<(Vec<PendingRewardSync>, HashMap<RawId, Settings>), StoreError> {
+        let pending = reader.pending_reward_syncs(shards, limit)?;
+        let mut servers = HashMap::new();
+        for p in &pending {
+            if let std::collections::hash_map::Entry::Vacant(slot) = servers.entry(p.guild_id) {
+                slot.insert(reader.settings(p.guild_id)?);
+            }
         }
+        Ok((pending, servers))
     }
-    Ok((pending, servers))
-}
 
-async fn drain(
-    context: &Arc<Context>,
-    shards: ShardRange,
-    stop: &watch::Receiver<bool>,
-    pacer: &mut Pacer,
-) -> anyhow::Result<()> {
-    loop {
-        let reader = Arc::clone(&context.reader);
-        let (pending, servers) = tokio::task::spawn_blocking(move || read_round(reader.as_ref(), shards)).await??;
-        // A whole-server check goes into the queue a piece at a time, when
-        // the queue runs short.
-        let mut swept = false;
-        if pending.len() < ROUND as usize {
-            let database = context.database.clone();
-            swept = tokio::task::spawn_blocking(move || database.sweep_rewards(shards, SWEEP_PIECE)).await??;
-        }
-        if pending.is_empty() {
-            if swept {
-                continue;
-            }
-            return Ok(());
-        }
-        let mut done = Vec::with_capacity(pending.len());
-        let mut failure = None;
-        for member in &pending {
-            if *stop.borrow() {
-                break;
-            }
-            match bring_in_line(context, pacer, member, &servers[&member.guild_id]).await {
-                Ok(()) => done.push((member.guild_id, member.user_id, member.queued_at_ms)),
-                Err(error) => {
-                    failure = Some(error);
-                    break;
-                }
-            }
-        }
-        let database = context.database.clone();
-        tokio::task::spawn_blocking(move || database.finish_reward_syncs(&done)).await??;
-        if let Some(error) = failure {
-            return Err(error.into());
-        }
-        if *stop.borrow() || (pending.len() < ROUND as usize && !swept) {
-            return Ok(());
-        }
+    /// A whole-server check goes into the queue a piece at a time, when
+    /// the queue runs short.
+    fn refill(self, database: &Database, shards: ShardRange) -> Result<bool, StoreError> {
+        database.sweep_rewards(shards, SWEEP_PIECE)
+    }
+
+    fn send<'a>(
+        self,
+        context: &'a Arc<Context>,
+        pacer: &'a mut Pacer,
+        member: &'a PendingRewardSync,
+        servers: &'a HashMap<RawId, Settings>,
+    ) -> BoxFuture<'a, Result<(), CallError>> {
+        Box::pin(bring_in_line(context, pacer, member, &servers[&member.guild_id]))
+    }
+
+    fn mark(self, database: &Database, handled: &[PendingRewardSync]) -> Result<(), StoreError> {
+        let done: Vec<(RawId, RawId, i64)> = handled.iter().map(|m| (m.guild_id, m.user_id, m.queued_at_ms)).collect();
+        database.finish_reward_syncs(&done)
     }
 }
 
