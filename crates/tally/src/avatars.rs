@@ -1,9 +1,9 @@
 //! Members' avatars from Discord's CDN, kept in memory so a busy `/stats`
-//! fetches each picture once. A picture that cannot be had in time is
-//! remembered as missing for a while, and the card shows initials.
+//! fetches each picture once: the least recently used go first once the
+//! pictures kept reach [`CACHE_BYTES`]. A picture that cannot be had in
+//! time is remembered as missing for a while, and the card shows initials.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http_body_util::{BodyExt, Empty, Limited};
@@ -24,8 +24,11 @@ const FETCH_TIMEOUT: Duration = Duration::from_millis(800);
 const DOWNLOAD_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest picture accepted.
 const MAX_BYTES: usize = 2 * 1024 * 1024;
-/// Pictures kept (each a few tens of kilobytes).
-const CAPACITY: usize = 512;
+/// Bytes of pictures kept (each a few tens of kilobytes, at most
+/// [`MAX_BYTES`]): about a thousand avatars.
+pub const CACHE_BYTES: u64 = 32 * 1024 * 1024;
+/// What a remembered miss weighs in the cache.
+const MISS_BYTES: u32 = 64;
 /// How long a failed fetch is remembered before trying again.
 const RETRY_AFTER: Duration = Duration::from_secs(300);
 
@@ -41,7 +44,7 @@ enum Cached {
 pub struct Avatars {
     base: String,
     client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Empty<Bytes>>,
-    cache: Mutex<(HashMap<Key, Cached>, VecDeque<Key>)>,
+    cache: moka::sync::Cache<Key, Cached>,
 }
 
 impl std::fmt::Debug for Avatars {
@@ -58,7 +61,15 @@ impl Avatars {
         let connector =
             hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new()).build(connector);
-        Self { base: base.trim_end_matches('/').to_owned(), client, cache: Mutex::default() }
+        let cache = moka::sync::Cache::builder()
+            .eviction_policy(moka::policy::EvictionPolicy::lru())
+            .weigher(|_key: &Key, cached: &Cached| match cached {
+                Cached::Found(png) => u32::try_from(png.len()).unwrap_or(u32::MAX),
+                Cached::Missing(_) => MISS_BYTES,
+            })
+            .max_capacity(CACHE_BYTES)
+            .build();
+        Self { base: base.trim_end_matches('/').to_owned(), client, cache }
     }
 
     /// The CDN's base address.
@@ -71,8 +82,8 @@ impl Avatars {
     pub async fn png(&self, user_id: u64, hash: Option<&str>) -> Option<Arc<Vec<u8>>> {
         let hash = hash.filter(|h| !h.is_empty() && h.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))?;
         let key = (user_id, hash.to_owned());
-        match self.cache.lock().unwrap_or_else(|p| p.into_inner()).0.get(&key) {
-            Some(Cached::Found(png)) => return Some(Arc::clone(png)),
+        match self.cache.get(&key) {
+            Some(Cached::Found(png)) => return Some(png),
             Some(Cached::Missing(at)) if at.elapsed() < RETRY_AFTER => return None,
             _ => {}
         }
@@ -88,7 +99,7 @@ impl Avatars {
                 Cached::Missing(Instant::now())
             }
         };
-        self.remember(key, fetched.clone());
+        self.cache.insert(key, fetched.clone());
         match fetched {
             Cached::Found(png) => Some(png),
             Cached::Missing(_) => None,
@@ -123,17 +134,28 @@ impl Avatars {
         };
         tokio::time::timeout(DOWNLOAD_TIMEOUT, fetch).await.map_err(|_| "timed out".to_owned())?
     }
+}
 
-    fn remember(&self, key: Key, value: Cached) {
-        let mut guard = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        let (map, order) = &mut *guard;
-        if map.insert(key.clone(), value).is_none() {
-            order.push_back(key);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Forty pictures of the largest size (80 MiB) into a 32 MiB cache:
+    /// it stays within its bytes, and the one picture in use all along
+    /// stays while the least recently used go.
+    #[test]
+    fn the_cache_keeps_to_its_bytes_and_drops_the_least_recently_used() {
+        let avatars = Avatars::new("http://127.0.0.1:9");
+        let picture = Arc::new(vec![0_u8; MAX_BYTES]);
+        let in_use: Key = (1, "in-use".into());
+        avatars.cache.insert(in_use.clone(), Cached::Found(Arc::clone(&picture)));
+        for n in 0..40 {
+            avatars.cache.insert((100 + n, "other".into()), Cached::Found(Arc::clone(&picture)));
+            assert!(avatars.cache.get(&in_use).is_some(), "picture {n}: the one in use is kept");
+            avatars.cache.run_pending_tasks();
         }
-        while order.len() > CAPACITY {
-            if let Some(oldest) = order.pop_front() {
-                map.remove(&oldest);
-            }
-        }
+        assert!(avatars.cache.weighted_size() <= CACHE_BYTES, "{} bytes kept", avatars.cache.weighted_size());
+        assert!(!avatars.cache.contains_key(&(100, "other".into())), "the least recently used went first");
+        assert!(avatars.cache.contains_key(&(139, "other".into())), "the newest is kept");
     }
 }

@@ -220,19 +220,15 @@ pub fn one_round_trip_per_event(guild: u64, members: &[u64]) -> Ingest {
     Ingest { events: members.len(), wall, cpu: Duration::ZERO, peak_rss_mb: 0.0, ready_after: Duration::ZERO }
 }
 
-/// GETs `path` over a fresh HTTP/1.1 connection: how long until the whole
-/// answer was read, and its body.
+/// GETs `path` over a fresh HTTP/1.1 connection (reqwest, keeping no
+/// connection between calls): how long until the whole answer was read,
+/// and its body.
 pub async fn http_get(addr: std::net::SocketAddr, path: &str) -> (Duration, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    let client = CLIENT.get_or_init(|| reqwest::Client::builder().pool_max_idle_per_host(0).build().unwrap());
     let started = Instant::now();
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let took = started.elapsed();
-    let text = String::from_utf8_lossy(&answer).into_owned();
-    assert!(text.starts_with("HTTP/1.1 200"), "{path}: {}", text.lines().next().unwrap_or_default());
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-    (took, body)
+    let response = client.get(format!("http://{addr}{path}")).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    let body = response.text().await.unwrap();
+    (started.elapsed(), body)
 }

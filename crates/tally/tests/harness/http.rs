@@ -1,10 +1,8 @@
-//! Reading the web server from outside: a plain HTTP/1.1 GET over a socket,
-//! and Debian's headless Chromium for the pages as a person sees them.
+//! Reading the web server from outside: an HTTP GET (reqwest), and
+//! Debian's headless Chromium for the pages as a person sees them.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// One HTTP answer.
 #[derive(Debug)]
@@ -21,36 +19,18 @@ impl Answer {
     }
 }
 
-/// GETs `path` from `addr`.
+/// GETs `path` from `addr`, as any HTTP client would (reqwest).
 pub async fn get(addr: SocketAddr, path: &str) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("web server accepts");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).expect("UTF-8 answer");
-    let (head, body) = text.split_once("\r\n\r\n").expect("HTTP head");
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
-    let content_type = head
-        .lines()
-        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-type:").map(|v| v.trim().to_owned()))
-        .unwrap_or_default();
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { unchunk(body) } else { body.into() };
+    let response = reqwest::get(format!("http://{addr}{path}")).await.expect("web server answers");
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = response.text().await.expect("a UTF-8 body");
     Answer { status, content_type, body }
-}
-
-fn unchunk(mut rest: &str) -> String {
-    let mut out = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("chunk size");
-        let size = usize::from_str_radix(size.trim(), 16).expect("hex chunk size");
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
 }
 
 /// Debian's Chromium. Missing is a failure, never a skip: `.ci/run`
