@@ -11,6 +11,7 @@
 pub mod cdn;
 pub mod clock;
 mod deliveries;
+mod error;
 mod faults;
 mod gateway;
 pub mod intents;
@@ -29,10 +30,11 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use deliveries::{DeliveryLog, Heartbeat};
+pub use error::SimError;
 pub use faults::RestFault;
 pub use interactions::{InteractionReply, Invocation};
 pub use ratelimits::{Limit, RateLimits};
-pub use scenario::{message_type, SimError};
+pub use scenario::message_type;
 pub use state::Recorded;
 
 /// How the simulated Discord is set up.

@@ -6,9 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::error::SimError;
 use crate::interactions::Invocation;
 use crate::payloads;
-use crate::scenario::SimError;
 use crate::state::State;
 use crate::world::Guild;
 

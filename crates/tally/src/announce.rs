@@ -21,7 +21,7 @@ use twilight_http::routing::Route;
 use twilight_model::channel::Message;
 use twilight_model::id::Id;
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::domain::activity::Id as RawId;
 use crate::domain::humanize::thousands;
 use crate::domain::settings::render;

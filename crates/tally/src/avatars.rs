@@ -57,7 +57,7 @@ impl Avatars {
     /// A fetcher for the CDN at `base` (`https://cdn.discordapp.com`, or a
     /// simulator's address).
     pub fn new(base: &str) -> Self {
-        crate::bot::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let connector =
             hyper_rustls::HttpsConnectorBuilder::new().with_webpki_roots().https_or_http().enable_http1().build();
         let client = Client::builder(TokioExecutor::new()).build(connector);

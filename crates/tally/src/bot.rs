@@ -10,13 +10,13 @@ use tokio::task::JoinSet;
 use twilight_gateway::{ConfigBuilder, Intents, Session, Shard, ShardId};
 use twilight_http::Client;
 use twilight_model::gateway::SessionStartLimit;
-use twilight_model::id::{marker::ApplicationMarker, Id};
 
 use crate::commands;
 use crate::config::BotConfig;
+use crate::context::Context;
 use crate::domain::shards::ShardRange;
 use crate::identify::IdentifyQueue;
-use crate::ingest::{Ledger, LedgerHandle};
+use crate::ingest::Ledger;
 use crate::retry::{self, CallError, Retry};
 use crate::shard;
 use crate::store::rankings::{IndexedReader, Rankings};
@@ -34,28 +34,6 @@ pub const INTENTS: Intents = Intents::GUILDS
 /// read (a large board being built) leaves others free on a 2-core machine.
 const READERS: usize = 4;
 
-/// What command handlers and shards share.
-pub struct Context {
-    /// Discord's REST API.
-    pub http: Client,
-    /// The bot's application, for interaction responses.
-    pub application_id: Id<ApplicationMarker>,
-    /// Read side of the store.
-    pub reader: Arc<dyn Reader>,
-    /// Write side: where shards send events; commands wait on it for freshness.
-    pub ledger: LedgerHandle,
-    /// Shard states, command latencies and skipped payloads, for `/metrics`.
-    pub metrics: crate::metrics::Metrics,
-    /// How long each command took to answer.
-    pub timings: crate::timings::CommandTimings,
-    /// The in-memory leaderboards (ready once loaded).
-    pub rankings: Arc<Rankings>,
-    /// The database, for the few writes commands make themselves.
-    pub database: Database,
-    /// Avatars for rank cards, from Discord's CDN.
-    pub avatars: crate::avatars::Avatars,
-}
-
 /// A running bot.
 pub struct Bot {
     context: Arc<Context>,
@@ -69,14 +47,9 @@ pub struct Bot {
     retention_task: tokio::task::JoinHandle<()>,
 }
 
-/// Selects rustls' crypto (ring) once per process; TLS to Discord needs it.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// Builds the REST client, pointed at `DISCORD_API_BASE` when it is not Discord.
 pub fn http_client(config: &BotConfig) -> Client {
-    install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let mut builder = Client::builder().token(config.token.expose().to_owned());
     if !config.api_base.is_discord() {
         builder = builder.proxy(config.api_base.authority.clone(), config.api_base.scheme == "http");

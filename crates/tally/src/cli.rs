@@ -249,7 +249,7 @@ pub async fn run_until_stopped(config: BotConfig) -> anyhow::Result<()> {
     let mut bot = Bot::start(config).await?;
     let failure = tokio::select! {
         result = bot.wait() => result.err(),
-        () = shutdown_signal() => {
+        () = crate::shutdown::signal() => {
             tracing::info!("stopping: committing what was received");
             None
         }
@@ -258,28 +258,6 @@ pub async fn run_until_stopped(config: BotConfig) -> anyhow::Result<()> {
     // received is committed before the process exits.
     bot.shutdown().await?;
     failure.map_or(Ok(()), Err)
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = term => {}
-    }
 }
 
 /// The database named by `--database-url`, for commands that work on one.

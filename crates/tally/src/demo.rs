@@ -9,7 +9,6 @@ use clap::Args;
 use discord_sim::{Invocation, SimConfig, Simulator};
 
 use crate::bot::Bot;
-use crate::cli::shutdown_signal;
 use crate::config::BotConfig;
 use crate::dice::Dice;
 use crate::domain::Level;
@@ -193,7 +192,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut seconds = 0u64;
     let mut last_answer = String::from("(asking in a moment)");
-    let shutdown = shutdown_signal();
+    let shutdown = crate::shutdown::signal();
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -285,7 +284,7 @@ pub async fn run_sim(args: SimArgs) -> anyhow::Result<()> {
     println!("Server id: {} (Ctrl-C to stop)", world.guild_id);
     let (stop, stop_rx) = tokio::sync::watch::channel(false);
     let driver = tokio::spawn(drive(Arc::clone(&sim), world, stop_rx));
-    shutdown_signal().await;
+    crate::shutdown::signal().await;
     let _ = stop.send(true);
     let _ = driver.await;
     Ok(())

@@ -12,6 +12,7 @@ pub mod bot;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod context;
 pub mod demo;
 pub mod export;
 pub mod identify;
@@ -26,8 +27,10 @@ pub mod retention;
 pub mod retry;
 pub mod roles;
 pub mod shard;
+pub mod shutdown;
 pub mod store;
 pub mod timings;
+pub mod tls;
 pub mod web;
 
 /// The images, in a crate of their own ([`tally_card`]).

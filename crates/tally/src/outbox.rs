@@ -14,7 +14,7 @@ use std::sync::Arc;
 use futures_util::future::BoxFuture;
 use tokio::sync::watch;
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::domain::shards::ShardRange;
 use crate::pacing::Pacer;
 use crate::retry::CallError;

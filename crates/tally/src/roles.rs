@@ -26,7 +26,7 @@ use tokio::sync::watch;
 use twilight_http::request::AuditLogReason;
 use twilight_model::id::Id;
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::domain::activity::Id as RawId;
 use crate::domain::rewards;
 use crate::domain::shards::ShardRange;

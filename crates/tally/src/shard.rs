@@ -11,8 +11,8 @@ use twilight_model::gateway::event::Event;
 use twilight_model::gateway::payload::incoming::GuildCreate;
 use twilight_model::gateway::payload::outgoing::RequestGuildMembers;
 
-use crate::bot::Context;
 use crate::commands::{self, Freshness};
+use crate::context::Context;
 use crate::identify::IdentifyQueue;
 use crate::ingest::chunks::ChunkCollector;
 use crate::ingest::decode::{self, decode, Decoded, Rejected};

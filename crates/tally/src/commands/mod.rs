@@ -22,7 +22,7 @@ use twilight_model::application::interaction::{Interaction, InteractionData};
 use twilight_model::id::{marker::GuildMarker, Id};
 use twilight_model::user::User;
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::ingest::{admin, privacy as choices};
 pub use privacy::TOTALS_KEPT;
 pub use reply::{Reply, Shape};

@@ -14,7 +14,7 @@ use twilight_model::http::interaction::{InteractionResponse, InteractionResponse
 use twilight_util::builder::embed::{EmbedBuilder, ImageSource};
 use twilight_util::builder::interaction_response::{ChannelMessageBuilder, UpdateMessageBuilder};
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::retry::{self, CallError, Retry};
 
 /// Tally's accent colour.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::domain::activity::Id;
 use crate::domain::shards::ShardRange;
 use crate::ingest::ledger::{Envelope, SessionInfo};

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::bot::Context;
+use crate::context::Context;
 use crate::metrics::ShardState;
 use views::ViewError;
 

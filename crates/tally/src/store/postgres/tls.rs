@@ -43,7 +43,7 @@ impl SslMode {
 /// The rustls client configuration for `mode`, trusting `root_cert` (a PEM
 /// file) or the built-in roots.
 pub fn client_config(mode: SslMode, root_cert: Option<&std::path::Path>) -> Result<ClientConfig, String> {
-    crate::bot::install_crypto_provider();
+    crate::tls::install_crypto_provider();
     let roots = trusted_roots(root_cert)?;
     let provider = rustls::crypto::ring::default_provider();
     let builder = ClientConfig::builder_with_provider(Arc::new(provider.clone()))
