@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::domain::{activity::Id, snowflake, Activity, MemberProfile, ReactionKey, SettingChange};
+use crate::store::rankings::RankChange;
 use crate::store::{
     CountedReaction, DayChange, GuildRules, GuildSeen, LevelUpRow, LogEntry, Member, MembershipChange, OpenVoice,
     RowWrite, SettingsWrite, StoreError, StoreOps, StoredReaction, Writes, DAY_MS,
@@ -16,27 +17,6 @@ mod privacy;
 mod retention;
 mod voice;
 use voice::{end_voice, voice_changed};
-
-/// A member whose place on the leaderboard a batch changed: their XP while
-/// ranked before and after (None: not ranked, as a bot, a member who left or
-/// one without XP). The ledger applies these to the in-memory standings once
-/// the batch is committed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RankChange {
-    /// The server.
-    pub guild_id: Id,
-    /// The member.
-    pub user_id: Id,
-    /// Ranked XP before the batch.
-    pub before: Option<u64>,
-    /// Ranked XP after it.
-    pub after: Option<u64>,
-}
-
-/// The XP a member is ranked with, if they are ranked at all.
-pub fn ranked_xp(member: &Member) -> Option<u64> {
-    Loaded::of(member).ranked()
-}
 
 /// What a committed batch changed, for what is kept in memory beside the database.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -84,7 +64,7 @@ impl Loaded {
     /// The XP the member is ranked with, if ranked at all: present, not a
     /// bot, not hidden, with some XP.
     fn ranked(self) -> Option<u64> {
-        (!self.bot && !self.hidden && self.left_at_ms.is_none() && self.xp > 0).then_some(self.xp)
+        crate::store::ranked(self.xp, self.left_at_ms, self.bot, self.hidden)
     }
 }
 
@@ -618,7 +598,7 @@ impl<'o> Touched<'o> {
             };
             writes.members.push((member, write));
             let before = loaded.and_then(Loaded::ranked);
-            let after = ranked_xp(member);
+            let after = member.ranked_xp();
             if after != before {
                 moves.push(RankChange { guild_id: member.guild_id, user_id: member.user_id, before, after });
             }

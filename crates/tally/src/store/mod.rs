@@ -138,10 +138,22 @@ pub struct Member {
     pub stopped: bool,
 }
 
+/// Who is ranked, and with what: a member present, not a bot, not hidden,
+/// with some XP. The one rule the boards, the in-memory standings and the
+/// counting rules' rank moves share.
+pub fn ranked(xp: u64, left_at_ms: Option<i64>, bot: bool, hidden: bool) -> Option<u64> {
+    (!bot && !hidden && left_at_ms.is_none() && xp > 0).then_some(xp)
+}
+
 impl Member {
     /// A member Tally has not stored before.
     pub fn new(guild_id: Id, user_id: Id) -> Self {
         Self { guild_id, user_id, ..Self::default() }
+    }
+
+    /// The XP the member is ranked with, if ranked at all ([`ranked`]).
+    pub fn ranked_xp(&self) -> Option<u64> {
+        ranked(self.xp, self.left_at_ms, self.bot, self.hidden)
     }
 }
 

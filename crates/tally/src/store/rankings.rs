@@ -14,7 +14,22 @@ use super::{
 use crate::domain::activity::Id;
 use crate::domain::shards::ShardRange;
 use crate::domain::standings::Standings;
-use crate::ingest::apply::{ranked_xp, RankChange};
+
+/// A member whose place on the leaderboard a batch changed: their XP while
+/// ranked before and after (None: not ranked, as a bot, a member who left or
+/// one without XP). The ledger applies these to the in-memory standings once
+/// the batch is committed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RankChange {
+    /// The server.
+    pub guild_id: Id,
+    /// The member.
+    pub user_id: Id,
+    /// Ranked XP before the batch.
+    pub before: Option<u64>,
+    /// Ranked XP after it.
+    pub after: Option<u64>,
+}
 
 /// Where the in-memory order stands.
 #[derive(Debug)]
@@ -317,7 +332,7 @@ impl Reader for IndexedReader {
 
     fn rank(&self, guild_id: Id, user_id: Id) -> Result<Option<u64>, StoreError> {
         let Some(member) = self.inner.member(guild_id, user_id)? else { return Ok(None) };
-        let Some(xp) = ranked_xp(&member) else { return Ok(None) };
+        let Some(xp) = member.ranked_xp() else { return Ok(None) };
         let indexed = self.rankings.read(guild_id, |servers| servers.get(&guild_id).and_then(|s| s.rank(user_id, xp)));
         match indexed.flatten() {
             Some(rank) => Ok(Some(rank)),
