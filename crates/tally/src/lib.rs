@@ -4,6 +4,13 @@
 //! Data flows gateway → [`shard`] → [`ingest::translate`] (pure) →
 //! [`ingest::Ledger`] (group commit) → [`store`]; interactions flow to
 //! [`commands`], which read the store and answer over REST.
+//!
+//! This crate is everything but the pure rules ([`domain`], the crate
+//! `tally-domain`) and the images ([`card`], the crate `tally-card`), which
+//! it depends on and re-exports; it is the only crate that knows them all.
+//! It is being cut further by concern (storage, ingest, the Discord side,
+//! the web): see STRUCTURE.md. Start reading at [`bot::Bot::start`], or at
+//! the README's "Where to start reading".
 
 pub mod announce;
 pub mod avatars;
