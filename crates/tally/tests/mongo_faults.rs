@@ -71,11 +71,9 @@ async fn injected_mongodb_faults_lose_and_double_nothing() {
         ),
     ];
     let scratch = h.mongo.as_ref().expect("on MongoDB");
-    for (what, times, mut data) in faults {
+    for (what, times, data) in faults {
         let retries = ledger.stats().retries.load(Ordering::Relaxed);
-        data["appName"] = serde_json::json!(app);
-        let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": times }, "data": data });
-        scratch.command(&arm.to_string());
+        let armed = scratch.fail_commands(&app, times, data);
         for _ in 0..40 {
             h.sim.advance(Duration::from_millis(7_000 + (pick as u64 * 7_919) % 60_000));
             let author = h.members[pick % h.members.len()];
@@ -94,7 +92,7 @@ async fn injected_mongodb_faults_lose_and_double_nothing() {
             ledger.stats().retries.load(Ordering::Relaxed) > retries,
             "{what}: the ledger met the fault and retried"
         );
-        scratch.command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+        drop(armed);
     }
 
     let exported = h.export();
@@ -129,10 +127,12 @@ async fn an_import_whose_commit_outcome_is_lost_is_applied_once() {
     // own) fail before the server runs them, with an error that leaves the
     // outcome unknown to the client: the import is not committed.
     let scratch = h.mongo.as_ref().expect("on MongoDB");
-    let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": 2 },
-        "data": { "failCommands": ["commitTransaction"], "errorCode": 91,
-                  "errorLabels": ["UnknownTransactionCommitResult"], "appName": app } });
-    scratch.command(&arm.to_string());
+    let armed = scratch.fail_commands(
+        &app,
+        2,
+        serde_json::json!({ "failCommands": ["commitTransaction"], "errorCode": 91,
+            "errorLabels": ["UnknownTransactionCommitResult"] }),
+    );
     let retries = ledger.stats().retries.load(Ordering::Relaxed);
     let file = h.dir.path().join("xp.csv");
     std::fs::write(&file, format!("user_id,xp\n{member},500\n")).unwrap();
@@ -148,7 +148,7 @@ async fn an_import_whose_commit_outcome_is_lost_is_applied_once() {
     .await
     .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    scratch.command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+    drop(armed);
     assert!(ledger.stats().retries.load(Ordering::Relaxed) > retries, "the failed commit was retried");
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(printed.contains("through the running bot"), "the bot applied it, not the command's fallback: {printed}");

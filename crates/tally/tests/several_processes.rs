@@ -18,6 +18,7 @@ use harness::{kill_9, settle, spawn_bot_with, terminate, WAIT};
 use tally::dice::Dice as Rng;
 use tally::domain::shards::shard_of;
 use tally::domain::XpSettings;
+use tally::store::mongo::scratch::FailPoint;
 use tally::store::{mongo, postgres};
 
 const SHARDS: u32 = 4;
@@ -106,19 +107,23 @@ impl Shared {
     /// Cuts the bots' connections, as a database restart or failover would:
     /// on PostgreSQL every connection now open; on MongoDB the next three
     /// commands of either bot that read or write lose their connection.
-    fn cut_connections(&self) {
+    /// The fail point stays armed until what this returns is dropped.
+    fn cut_connections(&self) -> Option<FailPoint> {
         match self {
-            Self::Postgres(scratch) => scratch.execute(&format!(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                 WHERE datname = '{}' AND pid <> pg_backend_pid()",
-                scratch.name()
-            )),
-            Self::Mongo(scratch, app) => {
-                let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": 3 },
-                    "data": { "failCommands": ["find", "bulkWrite", "update", "commitTransaction"],
-                              "closeConnection": true, "appName": app } });
-                scratch.command(&arm.to_string());
+            Self::Postgres(scratch) => {
+                scratch.execute(&format!(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                     WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                    scratch.name()
+                ));
+                None
             }
+            Self::Mongo(scratch, app) => Some(scratch.fail_commands(
+                app,
+                3,
+                serde_json::json!({ "failCommands": ["find", "bulkWrite", "update", "commitTransaction"],
+                    "closeConnection": true }),
+            )),
         }
     }
 }
@@ -207,7 +212,7 @@ async fn two_processes(scratch: Shared) {
     };
     let pause = || tokio::time::sleep(Duration::from_millis(700));
     pause().await;
-    scratch.cut_connections();
+    let cut = scratch.cut_connections();
     // The kill must find a session to resume on each of its shards: on a
     // slow server (the MongoDB test server) wait for its first commits.
     committed_on(&scratch.watch_url(), &[0, 1]).await;
@@ -218,10 +223,13 @@ async fn two_processes(scratch: Shared) {
     a = spawn_bot_with(&sim, &url, quiet(), &first);
     sim.wait_for_session_starts(SHARDS as u64, resumes + 2, scratch.restart_wait()).await.unwrap();
     pause().await;
-    scratch.cut_connections();
+    drop(cut);
+    let cut = scratch.cut_connections();
     pause().await;
-    scratch.cut_connections();
+    drop(cut);
+    let cut = scratch.cut_connections();
     pause().await;
+    drop(cut);
     streaming.store(false, Ordering::Relaxed);
     let script = stream.await.unwrap();
 

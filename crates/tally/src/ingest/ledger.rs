@@ -361,12 +361,8 @@ fn run(
                 rankings.boards.changed(&changes.guilds);
                 rankings.boards.withdraw(&changes.withdrawn);
             }
-            committed.send_modify(|c| {
-                for e in last_per_shard(&batch) {
-                    let session_id = e.session.session_id.clone();
-                    c.insert(e.session.shard_id, ShardCommitted { session_id, sequence: e.sequence, at_ms: now });
-                }
-            });
+            // Counted before it is announced: whoever waits for the commit
+            // then reads figures that include it.
             stats.events.fetch_add(batch.len() as u64, Ordering::Relaxed);
             stats.commits.fetch_add(pieces.len() as u64, Ordering::Relaxed);
             stats.commit_seconds.observe_duration(started.elapsed());
@@ -374,6 +370,12 @@ fn run(
             for activity in batch.iter().flat_map(|e| &e.activities) {
                 stats.activities[activity.kind_index()].fetch_add(1, Ordering::Relaxed);
             }
+            committed.send_modify(|c| {
+                for e in last_per_shard(&batch) {
+                    let session_id = e.session.session_id.clone();
+                    c.insert(e.session.shard_id, ShardCommitted { session_id, sequence: e.sequence, at_ms: now });
+                }
+            });
         }
         batch.clear();
     }
@@ -630,6 +632,7 @@ fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::mongo::scratch::FailPoint;
     use crate::store::suite::{on_every_backend, TestDb};
 
     /// A batch of stored requests alone moves no shard position, yet its
@@ -780,10 +783,8 @@ mod tests {
 
     /// Arms MongoDB's fail point: the next `times` batch writes fail as a
     /// transaction that outlived the server's lifetime limit (code 290).
-    fn overrun(db: &TestDb, app: &str, times: u32) {
-        let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": times },
-            "data": { "failCommands": ["bulkWrite"], "errorCode": 290, "appName": app } });
-        db.mongo_command(&arm.to_string());
+    fn overrun(db: &TestDb, app: &str, times: u32) -> FailPoint {
+        db.fail_commands(app, times, serde_json::json!({ "failCommands": ["bulkWrite"], "errorCode": 290 }))
     }
 
     /// A batch is bounded by what it writes, not by its events: member-list
@@ -837,10 +838,10 @@ mod tests {
         let mut db = TestDb::mongo_for_app(&app);
         let batch: Vec<Envelope> =
             (1..=12).map(|n| Envelope { session: session(), sequence: n, activities: vec![message(n)] }).collect();
-        overrun(&db, &app, 3);
+        let overrun = overrun(&db, &app, 3);
         let stats = LedgerStats::default();
         let pieces = commit_in_pieces(&mut db.writer, &batch, 10, &stats, usize::MAX).unwrap();
-        db.mongo_command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+        drop(overrun);
         assert!(pieces.len() >= 2, "committed in pieces: {}", pieces.len());
         assert!(stats.splits.load(Ordering::Relaxed) >= 1);
         let messages: u64 = (5..8).map(|u| db.reader.member(1, u).unwrap().unwrap().messages).sum();
@@ -865,16 +866,17 @@ mod tests {
         let chunk = [Envelope { session: session(), sequence: 7, activities: listed }];
         let halves = split_event(&chunk[0]).expect("a chunk splits");
         assert_eq!((halves[0][0].sequence, halves[1][0].sequence), (6, 7));
-        overrun(&db, &app, 2);
+        let twice = overrun(&db, &app, 2);
         let stats = LedgerStats::default();
         commit_in_pieces(&mut db.writer, &chunk, 10, &stats, usize::MAX).unwrap();
+        drop(twice);
         assert_eq!(stats.splits.load(Ordering::Relaxed), 1);
         assert!((1..=10).all(|u| db.reader.member(1, u).unwrap().is_some()), "every member listed is stored");
 
-        overrun(&db, &app, 1_000);
+        let always = overrun(&db, &app, 1_000);
         let single = [Envelope { session: session(), sequence: 8, activities: vec![message(1)] }];
         let error = commit_in_pieces(&mut db.writer, &single, 10, &stats, usize::MAX).unwrap_err();
-        db.mongo_command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+        drop(always);
         assert!(error.is_overrun(), "{error}");
     }
 }

@@ -57,7 +57,16 @@ impl TestDb {
         Self::open(&url, Keeper::Mongo(Box::new(scratch)))
     }
 
-    /// Sends a command to the test MongoDB server (a fail point, say).
+    /// Arms the test MongoDB server's fail point for clients named `app`
+    /// ([`MongoScratch::fail_commands`]), until what it returns is dropped.
+    pub fn fail_commands(&self, app: &str, times: u32, data: serde_json::Value) -> super::mongo::scratch::FailPoint {
+        match &self.keeper {
+            Keeper::Mongo(scratch) => scratch.fail_commands(app, times, data),
+            _ => panic!("not on MongoDB"),
+        }
+    }
+
+    /// Sends a command to the test MongoDB server.
     pub fn mongo_command(&self, json: &str) -> serde_json::Value {
         match &self.keeper {
             Keeper::Mongo(scratch) => scratch.command(json),

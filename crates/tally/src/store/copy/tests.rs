@@ -101,12 +101,9 @@ fn a_failed_copy_into_mongodb_leaves_the_target_as_it_was() {
     drop(target.open_writer().unwrap()); // creates the collections
     target.set_card_accent(77, Some(1)).unwrap();
     let kept = target.table_sums().unwrap();
-    scratch.command(
-        &serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": 1 },
-            "data": { "failCommands": ["bulkWrite"], "errorCode": 2, "appName": app } })
-        .to_string(),
-    );
+    let armed = scratch.fail_commands(&app, 1, serde_json::json!({ "failCommands": ["bulkWrite"], "errorCode": 2 }));
     let error = source.database.copy_to(&target, true, &mut no_progress).unwrap_err();
+    drop(armed);
     assert!(matches!(error, CopyError::Store(_)), "{error}");
     assert_eq!(target.table_sums().unwrap(), kept, "nothing of the failed copy is left, and nothing was emptied");
 }

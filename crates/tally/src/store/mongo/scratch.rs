@@ -2,6 +2,7 @@
 //! gets a database name of its own, dropped when it is done with it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use super::Target;
 
@@ -80,6 +81,40 @@ impl ScratchDatabase {
             let reply = connection.database.run_command(command).run().expect("the command runs");
             serde_json::to_value(reply).expect("a reply as JSON")
         })
+    }
+
+    /// Arms MongoDB's `failCommand` fail point: the next `times` commands
+    /// that `data` names, from clients named `app` only, fail as `data`
+    /// says. A server has one such fail point, so the tests of a process
+    /// take turns at it: arming waits while another test holds it, and
+    /// dropping what this returns turns it off.
+    pub fn fail_commands(&self, app: &str, times: u32, mut data: serde_json::Value) -> FailPoint {
+        static TURN: Mutex<()> = Mutex::new(());
+        let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
+        data["appName"] = serde_json::json!(app);
+        let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": times }, "data": data });
+        self.command(&arm.to_string());
+        FailPoint { target: self.target.clone(), _turn: turn }
+    }
+}
+
+/// An armed `failCommand` fail point ([`ScratchDatabase::fail_commands`]),
+/// turned off when dropped.
+pub struct FailPoint {
+    target: Target,
+    _turn: MutexGuard<'static, ()>,
+}
+
+impl Drop for FailPoint {
+    fn drop(&mut self) {
+        off_thread(|| {
+            let off = mongodb::bson::doc! { "configureFailPoint": "failCommand", "mode": "off" };
+            let turned_off = self.target.connect().and_then(|c| Ok(c.database.run_command(off).run()?));
+            // A test that is already failing may have lost the server; any other must not go on armed.
+            if let Err(error) = turned_off {
+                assert!(std::thread::panicking(), "the fail point did not turn off: {error}");
+            }
+        });
     }
 }
 

@@ -69,19 +69,6 @@ fn a_standalone_server_is_refused_with_how_to_fix_it() {
     assert!(text.contains("standalone") && text.contains("--replSet") && text.contains("rs.initiate()"), "{text}");
 }
 
-/// Arms MongoDB's `failCommand` fail point for clients named `app` only,
-/// so tests running beside this one are not touched.
-fn fail(scratch: &ScratchDatabase, app: &str, times: u32, data: serde_json::Value) {
-    let mut data = data;
-    data["appName"] = serde_json::json!(app);
-    scratch.command(
-        &serde_json::json!({
-            "configureFailPoint": "failCommand", "mode": { "times": times }, "data": data,
-        })
-        .to_string(),
-    );
-}
-
 fn connection_as(scratch: &ScratchDatabase, app: &str) -> super::Connection {
     let url = format!("{}&appName={app}", scratch.url());
     Target::parse(&url).unwrap().connect().unwrap()
@@ -108,8 +95,7 @@ fn server_errors_are_sorted_into_passing_and_permanent() {
         notes.insert_one(doc! { "k": k }).run().map(drop).map_err(StoreError::from)
     };
 
-    fail(
-        &scratch,
+    let armed = scratch.fail_commands(
         &app,
         1,
         serde_json::json!({ "failCommands": ["insert"], "errorCode": 112,
@@ -117,14 +103,15 @@ fn server_errors_are_sorted_into_passing_and_permanent() {
     );
     let conflict = attempt().unwrap_err();
     assert!(conflict.is_transient(), "a write conflict passes: {conflict}");
+    drop(armed);
 
-    fail(&scratch, &app, 2, serde_json::json!({ "failCommands": ["insert"], "closeConnection": true }));
+    let armed =
+        scratch.fail_commands(&app, 2, serde_json::json!({ "failCommands": ["insert"], "closeConnection": true }));
     let dropped = attempt().unwrap_err();
     assert!(dropped.is_transient(), "a dropped connection passes: {dropped}");
-    scratch.command(r#"{"configureFailPoint": "failCommand", "mode": "off"}"#);
+    drop(armed);
 
-    fail(
-        &scratch,
+    let armed = scratch.fail_commands(
         &app,
         1,
         serde_json::json!({ "failCommands": ["insert"],
@@ -132,6 +119,7 @@ fn server_errors_are_sorted_into_passing_and_permanent() {
     );
     let shutting_down = attempt().unwrap_err();
     assert!(shutting_down.is_transient(), "a write concern error from a node going down passes: {shutting_down}");
+    drop(armed);
 
     // The driver now takes the server for one going down, until it has
     // checked it again: passing errors, as the ledger would meet them.
@@ -148,8 +136,9 @@ fn server_errors_are_sorted_into_passing_and_permanent() {
     let duplicate = notes.insert_one(doc! { "k": stored }).run().map_err(StoreError::from).unwrap_err();
     assert!(!duplicate.is_transient(), "a broken unique key stays broken: {duplicate}");
 
-    fail(&scratch, &app, 1, serde_json::json!({ "failCommands": ["find"], "errorCode": 2 }));
+    let armed = scratch.fail_commands(&app, 1, serde_json::json!({ "failCommands": ["find"], "errorCode": 2 }));
     let bad = notes.find_one(doc! {}).run().map_err(StoreError::from).unwrap_err();
+    drop(armed);
     assert!(!bad.is_transient(), "a bad value stays bad: {bad}");
     assert!(bad.to_string().starts_with("MongoDB: "), "{bad}");
 }
