@@ -6,8 +6,9 @@
 //! [`commands`], which read the store and answer over REST.
 //!
 //! This crate is everything but the pure rules ([`domain`], the crate
-//! `tally-domain`) and the images ([`card`], the crate `tally-card`), which
-//! it depends on and re-exports; it is the only crate that knows them all.
+//! `tally-domain`), the images ([`card`], the crate `tally-card`) and the
+//! storage ([`store`], the crate `tally-store`), which it depends on and
+//! re-exports; it is the only crate that knows them all.
 //! It is being cut further by concern (storage, ingest, the Discord side,
 //! the web): see STRUCTURE.md. Start reading at [`bot::Bot::start`], or at
 //! the README's "Where to start reading".
@@ -35,7 +36,6 @@ pub mod retry;
 pub mod roles;
 pub mod shard;
 pub mod shutdown;
-pub mod store;
 pub mod timings;
 pub mod tls;
 pub mod web;
@@ -46,3 +46,5 @@ pub use tally_card as card;
 pub use tally_domain as domain;
 /// The seeded generator the demo, tests and benchmark share.
 pub use tally_domain::dice;
+/// Where counts live, in a crate of its own ([`tally_store`]).
+pub use tally_store as store;

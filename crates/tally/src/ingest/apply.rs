@@ -1027,7 +1027,16 @@ fn observe(member: &mut Member, profile: &MemberProfile) -> Option<i64> {
 }
 
 #[cfg(test)]
+pub(crate) mod testing;
+
+#[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod stored_tests;
+
+#[cfg(test)]
+mod rankings_tests;
 
 #[cfg(test)]
 mod leveling_tests;

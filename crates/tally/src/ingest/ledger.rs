@@ -632,6 +632,7 @@ fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ingest::apply::testing::ApplyNow;
     use crate::store::mongo::scratch::FailPoint;
     use crate::store::suite::{on_every_backend, TestDb};
 

@@ -2,6 +2,7 @@
 //! however often it comes; modes merge as named; bots and members who
 //! stopped counting are skipped.
 
+use super::testing::ApplyNow;
 use crate::domain::import::{ImportMode, ImportRow};
 use crate::domain::privacy::PrivacyChange;
 use crate::domain::{Activity, MemberProfile};

@@ -2,6 +2,7 @@
 //! and roles, multipliers, a change in the middle of a batch, the curve,
 //! and the level-up outbox. Run on every backend.
 
+use super::testing::ApplyNow;
 use crate::domain::settings::{SettingChange, Where};
 use crate::domain::shards::ShardRange;
 use crate::domain::{Activity, Curve, MemberProfile};

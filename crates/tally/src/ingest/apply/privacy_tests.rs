@@ -1,6 +1,7 @@
 //! Privacy in the ledger, on both backends: erasure in the middle of a
 //! batch, the standings it moves, and hiding and stopping.
 
+use super::testing::ApplyNow;
 use crate::domain::privacy::PrivacyChange;
 use crate::domain::{Activity, ReactionKey};
 use crate::store::suite::{member_profile, on_every_backend, TestDb};

@@ -2,6 +2,7 @@
 //! removal and stops at a return, in batch order; a purge stands only for
 //! the removal it counted from; a purge takes every row and the standings.
 
+use super::testing::ApplyNow;
 use crate::domain::Activity;
 use crate::store::suite::{member_profile, on_every_backend, TestDb};
 

@@ -1,3 +1,4 @@
+use super::testing::ApplyNow;
 use crate::domain::{Activity, MemberProfile, ReactionKey, XpSettings};
 use crate::store::suite::{on_every_backend, TestDb};
 use crate::store::Member;
