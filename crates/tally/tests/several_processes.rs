@@ -84,12 +84,23 @@ impl Shared {
         }
     }
 
-    /// The database's URL for the test's own looks: on MongoDB under an
-    /// application name of its own, which the cut connections spare.
-    fn watch_url(&self) -> String {
+    /// `(shard, sequence)` of every stored position, read as committed,
+    /// on a connection no cut touches.
+    fn stored_positions(&self) -> Vec<(u32, u64)> {
         match self {
-            Self::Postgres(_) => self.url(),
-            Self::Mongo(_, app) => self.url().replace(&format!("appName={app}"), &format!("appName={app}-watch")),
+            Self::Postgres(scratch) => {
+                let mut client = ::postgres::Client::connect(scratch.url(), ::postgres::NoTls).unwrap();
+                let rows = client.query("SELECT shard_id, sequence FROM shard_positions", &[]).unwrap();
+                rows.iter().map(|r| (r.get::<_, i32>(0) as u32, r.get::<_, i64>(1) as u64)).collect()
+            }
+            Self::Mongo(scratch, _) => {
+                let reply = scratch.command(r#"{"find": "shard_positions", "filter": {}}"#);
+                let batch = reply["cursor"]["firstBatch"].as_array().cloned().unwrap_or_default();
+                batch
+                    .iter()
+                    .map(|d| (d["shard_id"].as_u64().unwrap() as u32, d["sequence"].as_u64().unwrap()))
+                    .collect()
+            }
         }
     }
 
@@ -129,17 +140,14 @@ impl Shared {
 }
 
 /// Waits until the database holds a committed position for each of `shards`.
-/// It looks once a second, on connections of its own (`watch_url`): a read
-/// of the positions waits for every transaction saving one (a fence that
-/// writes them all), and one every few milliseconds kept the bots' commits
-/// conflicting with it on the slow MongoDB test server.
-async fn committed_on(watch_url: &str, shards: &[u32]) {
+/// It looks once a second with a plain read of the stored positions, on a
+/// connection of its own that no cut touches: Tally's own read of them is a
+/// fence that writes every position, which would meet the bots' commits.
+async fn committed_on(scratch: &Shared, shards: &[u32]) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let stored = tokio::task::block_in_place(|| {
-            tally::store::Database::from_url(watch_url).unwrap().open_reader().unwrap().positions().unwrap()
-        });
-        if shards.iter().all(|s| stored.iter().any(|p| p.shard_id == *s && p.sequence > 0)) {
+        let stored = tokio::task::block_in_place(|| scratch.stored_positions());
+        if shards.iter().all(|s| stored.iter().any(|&(shard, sequence)| shard == *s && sequence > 0)) {
             return;
         }
         assert!(tokio::time::Instant::now() < deadline, "shards {shards:?} never committed: {stored:?}");
@@ -215,7 +223,7 @@ async fn two_processes(scratch: Shared) {
     let cut = scratch.cut_connections();
     // The kill must find a session to resume on each of its shards: on a
     // slow server (the MongoDB test server) wait for its first commits.
-    committed_on(&scratch.watch_url(), &[0, 1]).await;
+    committed_on(&scratch, &[0, 1]).await;
     kill_9(&a);
     assert!(!a.wait().await.unwrap().success());
     pause().await;
