@@ -18,7 +18,7 @@ use tokio::sync::{mpsc, watch, Semaphore};
 use super::apply::{apply_piece, Applied};
 use crate::domain::activity::Id;
 use crate::domain::Activity;
-use crate::metrics::{self, Histogram};
+use crate::histogram::{self, Histogram};
 use crate::store::rankings::Rankings;
 use crate::store::{ShardPosition, StoreError, Writer};
 
@@ -105,8 +105,8 @@ impl Default for LedgerStats {
             full_waits: AtomicU64::new(0),
             splits: AtomicU64::new(0),
             activities: std::array::from_fn(|_| AtomicU64::new(0)),
-            batch_events: Histogram::new(metrics::BATCH_SIZES),
-            commit_seconds: Histogram::new(metrics::SECONDS),
+            batch_events: Histogram::new(histogram::BATCH_SIZES),
+            commit_seconds: Histogram::new(histogram::SECONDS),
         }
     }
 }
@@ -632,7 +632,7 @@ fn commit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::apply::testing::ApplyNow;
+    use crate::apply::testing::ApplyNow;
     use crate::store::mongo::scratch::FailPoint;
     use crate::store::suite::{on_every_backend, TestDb};
 

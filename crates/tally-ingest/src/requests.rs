@@ -1,11 +1,8 @@
 //! Work the command line leaves for the ledger (`tally import`, `tally
-//! forget`, `tally purge`): stored as requests in the database, taken by a
-//! running bot whose shards hold the server ([`take`]), or applied by the
-//! command itself when no bot takes them ([`hand_over`]). Each is claimed
+//! forget`, `tally purge`), as stored in the database: each request's kind,
+//! its content and digest, and the activity it asks for. Who takes them
+//! (a running bot, or the command itself) is the binary's; each is claimed
 //! in the transaction that applies it, so it counts once whoever applies it.
-
-pub mod hand_over;
-pub mod take;
 
 use sha2::{Digest, Sha256};
 

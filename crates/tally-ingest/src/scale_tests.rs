@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::Activity;
-use crate::ingest::{Envelope, Ledger, SessionInfo};
 use crate::store::rankings::Rankings;
 use crate::store::suite::{member_profile, TestDb};
+use crate::{Envelope, Ledger, SessionInfo};
 
 const GUILD: u64 = 1;
 /// What Discord puts in one GUILD_members_CHUNK.

@@ -6,8 +6,9 @@
 //! [`commands`], which read the store and answer over REST.
 //!
 //! This crate is everything but the pure rules ([`domain`], the crate
-//! `tally-domain`), the images ([`card`], the crate `tally-card`) and the
-//! storage ([`store`], the crate `tally-store`), which it depends on and
+//! `tally-domain`), the images ([`card`], the crate `tally-card`), the
+//! storage ([`store`], the crate `tally-store`) and the way from events to
+//! counts ([`ingest`], the crate `tally-ingest`), which it depends on and
 //! re-exports; it is the only crate that knows them all.
 //! It is being cut further by concern (storage, ingest, the Discord side,
 //! the web): see STRUCTURE.md. Start reading at [`bot::Bot::start`], or at
@@ -25,7 +26,6 @@ pub mod demo;
 pub mod export;
 pub mod identify;
 pub mod import;
-pub mod ingest;
 pub mod metrics;
 pub mod outbox;
 pub mod pacing;
@@ -46,5 +46,7 @@ pub use tally_card as card;
 pub use tally_domain as domain;
 /// The seeded generator the demo, tests and benchmark share.
 pub use tally_domain::dice;
+/// From gateway events to committed counts, in a crate of its own ([`tally_ingest`]).
+pub use tally_ingest as ingest;
 /// Where counts live, in a crate of its own ([`tally_store`]).
 pub use tally_store as store;

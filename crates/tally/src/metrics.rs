@@ -8,72 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::domain::Activity;
+use crate::ingest::histogram::{Histogram, SECONDS};
 use crate::ingest::LedgerStats;
-
-/// A histogram with fixed upper bounds, as Prometheus wants: each bucket
-/// counts observations at or below its bound.
-#[derive(Debug)]
-pub struct Histogram {
-    bounds: &'static [f64],
-    counts: Vec<AtomicU64>,
-    /// Sum of observations, in millionths (of a second, or of an event).
-    sum_micros: AtomicU64,
-    total: AtomicU64,
-}
-
-/// Bounds for durations in seconds, from 50 µs to 10 s.
-pub const SECONDS: &[f64] =
-    &[0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
-/// Bounds for batch sizes, in events.
-pub const BATCH_SIZES: &[f64] = &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0];
-
-impl Histogram {
-    /// An empty histogram with these bucket bounds (ascending).
-    pub fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: bounds.iter().map(|_| AtomicU64::new(0)).collect(),
-            sum_micros: AtomicU64::new(0),
-            total: AtomicU64::new(0),
-        }
-    }
-
-    /// Records one observation.
-    pub fn observe(&self, value: f64) {
-        if let Some(i) = self.bounds.iter().position(|&b| value <= b) {
-            self.counts[i].fetch_add(1, Ordering::Relaxed);
-        }
-        self.sum_micros.fetch_add((value * 1e6) as u64, Ordering::Relaxed);
-        self.total.fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Records a duration, in seconds.
-    pub fn observe_duration(&self, took: Duration) {
-        self.observe(took.as_secs_f64());
-    }
-
-    /// How many observations so far.
-    pub fn count(&self) -> u64 {
-        self.total.load(Ordering::Relaxed)
-    }
-
-    /// Appends the `_bucket`, `_sum` and `_count` lines, with `labels`
-    /// (already formatted, like `command="stats"`) on each.
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        let mut cumulative = 0;
-        for (bound, count) in self.bounds.iter().zip(&self.counts) {
-            cumulative += count.load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}");
-        }
-        let total = self.count();
-        let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {total}");
-        let braces = if labels.is_empty() { String::new() } else { format!("{{{labels}}}") };
-        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {total}");
-    }
-}
 
 /// Where a gateway shard stands, for `/metrics` and `/healthz`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,15 +114,19 @@ impl Metrics {
 
         out.push_str("# HELP tally_commit_batch_events Gateway events per committed batch.\n");
         out.push_str("# TYPE tally_commit_batch_events histogram\n");
-        ledger.batch_events.write(&mut out, "tally_commit_batch_events", "");
+        ledger.batch_events.write_prometheus(&mut out, "tally_commit_batch_events", "");
         out.push_str("# HELP tally_commit_seconds Time to commit one batch.\n");
         out.push_str("# TYPE tally_commit_seconds histogram\n");
-        ledger.commit_seconds.write(&mut out, "tally_commit_seconds", "");
+        ledger.commit_seconds.write_prometheus(&mut out, "tally_commit_seconds", "");
 
         out.push_str("# HELP tally_command_seconds Time from interaction received to answer sent.\n");
         out.push_str("# TYPE tally_command_seconds histogram\n");
         for (command, histogram) in self.commands.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            histogram.write(&mut out, "tally_command_seconds", &format!("command=\"{}\"", label_value(command)));
+            histogram.write_prometheus(
+                &mut out,
+                "tally_command_seconds",
+                &format!("command=\"{}\"", label_value(command)),
+            );
         }
 
         out.push_str("# HELP tally_shard_state 1 for the state each gateway shard is in.\n");
@@ -209,21 +149,6 @@ fn label_value(raw: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn histogram_buckets_are_cumulative() {
-        let h = Histogram::new(BATCH_SIZES);
-        for v in [1.0, 3.0, 3.0, 100.0, 1e9] {
-            h.observe(v);
-        }
-        let mut out = String::new();
-        h.write(&mut out, "x", "");
-        assert!(out.contains("x_bucket{le=\"1\"} 1\n"), "{out}");
-        assert!(out.contains("x_bucket{le=\"4\"} 3\n"), "{out}");
-        assert!(out.contains("x_bucket{le=\"256\"} 4\n"), "{out}");
-        assert!(out.contains("x_bucket{le=\"+Inf\"} 5\n"), "{out}");
-        assert!(out.contains("x_count 5\n"), "{out}");
-    }
 
     #[test]
     fn render_names_shards_and_commands() {
