@@ -1,17 +1,15 @@
 //! A progress bar for long work on the command line (`tally copy`,
-//! `tally import`, `tally export`): redrawn
-//! in place on a terminal, a plain line every few seconds otherwise (logs,
-//! CI, `| tee`), so an admin always sees that work is moving and how fast.
+//! `tally import`, `tally export`), so an admin always sees that work is
+//! moving and how fast. On a terminal it is indicatif's bar, redrawn in
+//! place; otherwise (logs, CI, `| tee`), where indicatif draws nothing, a
+//! plain line every few seconds.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crate::domain::humanize::thousands;
 
 /// How often a line is printed when stderr is not a terminal.
 const LINE_EVERY: Duration = Duration::from_secs(2);
-/// How often the bar is redrawn on a terminal.
-const REDRAW_EVERY: Duration = Duration::from_millis(100);
 /// The bar's width in characters.
 const WIDTH: usize = 30;
 
@@ -20,8 +18,10 @@ pub struct ProgressBar {
     step: &'static str,
     unit: &'static str,
     started: Instant,
-    drawn: Option<Instant>,
-    terminal: bool,
+    /// indicatif's bar, on a terminal.
+    bar: Option<indicatif::ProgressBar>,
+    /// When the last plain line was printed, otherwise.
+    printed: Option<Instant>,
 }
 
 impl ProgressBar {
@@ -32,43 +32,58 @@ impl ProgressBar {
 
     /// A bar for a step counting `unit` ("members").
     pub fn counting(step: &'static str, unit: &'static str) -> Self {
-        Self {
-            step,
-            unit,
-            started: Instant::now(),
-            drawn: None,
-            terminal: std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        }
+        let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let bar = terminal.then(|| {
+            let template = format!(
+                "{{prefix}} [{{bar:{WIDTH}}}] {{percent:>3}}%  {{human_pos}} / {{human_len}} {unit}  {{msg}}  ({{eta}} left)"
+            );
+            let style = indicatif::ProgressStyle::with_template(&template)
+                .expect("the bar's template is valid")
+                .progress_chars("#>.");
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr())
+                .with_style(style)
+                .with_prefix(step)
+        });
+        Self { step, unit, started: Instant::now(), bar, printed: None }
     }
 
-    /// Shows `done` of `total`, working on `what`; drawn only when
-    /// enough time has passed since the last drawing.
+    /// Shows `done` of `total`, working on `what`; indicatif redraws at
+    /// most a few times a second, a plain line is printed every few seconds.
     pub fn update(&mut self, done: u64, total: u64, what: &str) {
-        let every = if self.terminal { REDRAW_EVERY } else { LINE_EVERY };
-        if self.drawn.is_some_and(|at| at.elapsed() < every) {
-            return;
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.set_message(what.to_owned());
+            }
+            None => {
+                if self.printed.is_some_and(|at| at.elapsed() < LINE_EVERY) {
+                    return;
+                }
+                self.printed = Some(Instant::now());
+                self.print(done, total, what);
+            }
         }
-        self.drawn = Some(Instant::now());
-        self.draw(done, total, what);
     }
 
     /// Shows the final figures and ends the line.
     pub fn finish(&mut self, done: u64, total: u64) {
-        self.draw(done, total, "done");
-        if self.terminal {
-            eprintln!();
+        match &self.bar {
+            Some(bar) => {
+                bar.set_length(total);
+                bar.set_position(done);
+                bar.finish_with_message("done");
+            }
+            None => self.print(done, total, "done"),
         }
     }
 
-    fn draw(&self, done: u64, total: u64, what: &str) {
-        let line = line(self.step, self.unit, done, total, what, self.started.elapsed());
-        let mut err = std::io::stderr().lock();
-        let _ = if self.terminal { write!(err, "\r{line}\x1b[K") } else { writeln!(err, "{line}") };
-        let _ = err.flush();
+    fn print(&self, done: u64, total: u64, what: &str) {
+        eprintln!("{}", line(self.step, self.unit, done, total, what, self.started.elapsed()));
     }
 }
 
-/// One drawing: `copying [#######.......]  45%  1,234 / 2,700 rows  members  (12,000 rows/s)`.
+/// One plain line: `copying [#######.......]  45%  1,234 / 2,700 rows  members  (12,000 rows/s)`.
 pub fn line(step: &str, unit: &str, done: u64, total: u64, what: &str, elapsed: Duration) -> String {
     let fraction = if total == 0 { 1.0 } else { (done as f64 / total as f64).min(1.0) };
     let filled = (fraction * WIDTH as f64).round() as usize;
