@@ -715,7 +715,7 @@ mod tests {
         let mut reached = None;
         let first = commit(&mut db.writer, &event, 20, 10, &mut reached).unwrap();
         assert_eq!(first.purged, [1]);
-        let bounded = matches!(db.writer, crate::store::Writer::Mongo(_));
+        let bounded = db.is_mongo();
         assert_eq!(first.finished, !bounded, "pieces only where transactions are bounded");
         if bounded {
             let left: u64 = db.database.rows_of_server(1).unwrap().iter().map(|(_, rows)| rows).sum();

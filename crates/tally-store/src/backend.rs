@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::copy::CopyEnd;
-use super::{MembershipChange, Reader, RequestState, StoreError, Writer};
+use super::{MembershipChange, Reader, RequestState, ShardPosition, StoreError, StoreOps, Writer};
 use crate::domain::{activity::Id, shards::ShardRange};
 
 /// One kind of database, opened from its URL. See the module's opening lines.
@@ -81,4 +81,24 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Takes this process's turn to IDENTIFY in `bucket`: None when taken,
     /// or how long to wait.
     fn take_identify_turn(&self, bucket: u32, interval: Duration) -> Result<Option<Duration>, StoreError>;
+}
+
+/// What each backend's writing connection does, implemented once per
+/// backend; [`Writer`] is the one place that hands calls to it.
+pub(crate) trait BatchWriter: Send {
+    /// Most events worth putting in one transaction on this backend.
+    fn batch_limit(&self) -> usize;
+
+    /// Runs `work` inside one transaction and commits it; on any error
+    /// nothing is written.
+    fn run(&mut self, work: &mut dyn FnMut(&mut dyn StoreOps) -> Result<(), StoreError>) -> Result<(), StoreError>;
+
+    /// Takes over from the writer that last ran the same shards; only
+    /// MongoDB needs to (see [`crate::mongo::MongoWriter::take_over`]).
+    fn take_over(&mut self, _owner: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The stored shard positions, read on this connection.
+    fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError>;
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::backend::Backend;
+use super::backend::{Backend, BatchWriter};
 use super::copy::{self, CopyEnd, CopyError, CopyReport, Progress};
 use super::{mongo, postgres, sqlite, Reader, ShardPosition, StoreError, StoreOps};
 use crate::domain::{activity::Id, shards::ShardRange};
@@ -298,35 +298,22 @@ pub(crate) fn patiently<T>(
     }
 }
 
-/// The ledger's writing connection, whichever the backend.
-pub enum Writer {
-    /// An embedded SQLite file.
-    Sqlite(sqlite::SqliteWriter),
-    /// A PostgreSQL server.
-    Postgres(Box<postgres::PgWriter>),
-    /// A MongoDB replica set or sharded cluster.
-    Mongo(Box<mongo::MongoWriter>),
-}
+/// The ledger's writing connection, whichever the backend: every call goes
+/// to the backend's `BatchWriter` (see `backend`).
+pub struct Writer(Box<dyn BatchWriter>);
 
 impl Writer {
+    /// A writer over one backend's connection.
+    pub(crate) fn new(backend: impl BatchWriter + 'static) -> Self {
+        Self(Box::new(backend))
+    }
+
     /// Most events worth putting in one transaction on this backend. A
     /// server database pays a round trip per statement and a commit per
     /// batch, and a bigger batch also folds more events into each member's
-    /// row: on PostgreSQL, 65,536 instead of 16,384 took the Zipf benchmark
-    /// at a million members from 44,302 to 85,346 events/s. On SQLite,
-    /// where statements cost no round trip, 16,384 keeps commits short.
+    /// row; each backend says why its figure.
     pub fn batch_limit(&self) -> usize {
-        match self {
-            Self::Sqlite(_) => 16_384,
-            Self::Postgres(_) => 65_536,
-            // A MongoDB transaction must end within the server's
-            // transactionLifetimeLimitSeconds (60 s by default) or it is
-            // aborted, and MongoDB advises against transactions that touch
-            // many thousands of documents: 2,048 events keep a batch to a
-            // few thousand document writes. (16,384 events of distinct
-            // members outlived the limit on the test server.)
-            Self::Mongo(_) => 2_048,
-        }
+        self.0.batch_limit()
     }
 
     /// Runs `work` inside one transaction and commits it; on any error nothing is written.
@@ -334,11 +321,14 @@ impl Writer {
         &mut self,
         work: impl FnOnce(&mut dyn StoreOps) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        match self {
-            Self::Sqlite(writer) => writer.transaction(work),
-            Self::Postgres(writer) => writer.transaction(work),
-            Self::Mongo(writer) => writer.transaction(work),
-        }
+        let mut work = Some(work);
+        let mut done = None;
+        self.0.run(&mut |ops| {
+            let work = work.take().expect("a transaction runs its work once");
+            done = Some(work(ops)?);
+            Ok(())
+        })?;
+        Ok(done.expect("a committed transaction ran its work"))
     }
 
     /// Takes over from the writer that last ran the same shards (`owner`):
@@ -346,20 +336,13 @@ impl Writer {
     /// killed (see [`mongo::MongoWriter::take_over`]). The other backends
     /// abort a dead client's transaction on their own.
     pub fn take_over(&mut self, owner: &str) -> Result<(), StoreError> {
-        match self {
-            Self::Mongo(writer) => writer.take_over(owner),
-            _ => Ok(()),
-        }
+        self.0.take_over(owner)
     }
 
     /// The stored shard positions, read on the writer's own connection: after
     /// a commit whose outcome is unknown (the connection broke while
     /// committing), they tell whether it went through.
     pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
-        match self {
-            Self::Sqlite(writer) => writer.positions(),
-            Self::Postgres(writer) => writer.positions(),
-            Self::Mongo(writer) => writer.positions(),
-        }
+        self.0.positions()
     }
 }

@@ -66,6 +66,11 @@ impl TestDb {
         }
     }
 
+    /// Whether it is on MongoDB, whose transactions are bounded.
+    pub fn is_mongo(&self) -> bool {
+        matches!(self.keeper, Keeper::Mongo(_))
+    }
+
     /// Sends a command to the test MongoDB server.
     pub fn mongo_command(&self, json: &str) -> serde_json::Value {
         match &self.keeper {

@@ -29,7 +29,7 @@ impl Backend for Target {
 
     fn open_writer(&self) -> Result<Writer, StoreError> {
         let writer = crate::database::patiently(self, || super::open_writer(self))?;
-        Ok(Writer::Mongo(Box::new(writer)))
+        Ok(Writer::new(writer))
     }
 
     fn open_readers(&self, _connections: usize) -> Result<Arc<dyn Reader>, StoreError> {

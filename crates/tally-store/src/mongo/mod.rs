@@ -338,6 +338,30 @@ impl MongoWriter {
     }
 }
 
+impl crate::backend::BatchWriter for MongoWriter {
+    /// A MongoDB transaction must end within the server's
+    /// transactionLifetimeLimitSeconds (60 s by default) or it is aborted,
+    /// and MongoDB advises against transactions that touch many thousands
+    /// of documents: 2,048 events keep a batch to a few thousand document
+    /// writes. (16,384 events of distinct members outlived the limit on the
+    /// test server.)
+    fn batch_limit(&self) -> usize {
+        2_048
+    }
+
+    fn run(&mut self, work: &mut dyn FnMut(&mut dyn StoreOps) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        self.transaction(work)
+    }
+
+    fn take_over(&mut self, owner: &str) -> Result<(), StoreError> {
+        MongoWriter::take_over(self, owner)
+    }
+
+    fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
+        MongoWriter::positions(self)
+    }
+}
+
 /// Where each writer leaves its session id for the next one (see
 /// [`MongoWriter::take_over`]); not data, never copied.
 pub const WRITER_SESSIONS: &str = "writer_sessions";

@@ -30,7 +30,7 @@ impl Backend for SqliteFile {
     }
 
     fn open_writer(&self) -> Result<Writer, StoreError> {
-        Ok(Writer::Sqlite(super::open_writer(&self.path)?))
+        Ok(Writer::new(super::open_writer(&self.path)?))
     }
 
     fn open_readers(&self, connections: usize) -> Result<Arc<dyn Reader>, StoreError> {

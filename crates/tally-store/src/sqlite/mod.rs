@@ -135,6 +135,21 @@ impl SqliteWriter {
     }
 }
 
+impl crate::backend::BatchWriter for SqliteWriter {
+    /// Statements cost no round trip, and 16,384 events keep commits short.
+    fn batch_limit(&self) -> usize {
+        16_384
+    }
+
+    fn run(&mut self, work: &mut dyn FnMut(&mut dyn StoreOps) -> Result<(), StoreError>) -> Result<(), StoreError> {
+        self.transaction(work)
+    }
+
+    fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
+        SqliteWriter::positions(self)
+    }
+}
+
 impl SqliteWriter {
     /// The stored shard positions, read on the writer's connection.
     pub fn positions(&mut self) -> Result<Vec<ShardPosition>, StoreError> {
