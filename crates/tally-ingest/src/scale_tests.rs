@@ -3,7 +3,7 @@
 //! the running ledger and exact. Every run checks 10,000 members; the
 //! 100,000-member check takes about eight minutes on the test server
 //! (which writes about 2,000 documents a second), so it runs when asked:
-//! `scripts/test -p tally --lib scale_tests -- --include-ignored`.
+//! `scripts/test -p tally-ingest --lib scale_tests -- --include-ignored`.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
