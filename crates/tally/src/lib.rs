@@ -10,8 +10,8 @@
 //! storage ([`store`], the crate `tally-store`) and the way from events to
 //! counts ([`ingest`], the crate `tally-ingest`), which it depends on and
 //! re-exports; it is the only crate that knows them all.
-//! It is being cut further by concern (storage, ingest, the Discord side,
-//! the web): see STRUCTURE.md. Start reading at [`bot::Bot::start`], or at
+//! The Discord side and the web are still modules here, to be cut into
+//! crates of their own: see STRUCTURE.md. Start reading at [`bot::Bot::start`], or at
 //! the README's "Where to start reading".
 
 pub mod announce;
