@@ -72,10 +72,12 @@ impl ScratchDatabase {
     /// writes would not. Returns the server's reply as JSON.
     pub fn command(&self, json: &str) -> serde_json::Value {
         let value: serde_json::Value = serde_json::from_str(json).expect("a command as JSON");
-        let command = mongodb::bson::to_document(&value).expect("a JSON object");
-        // Documents take Tally's 64-bit integers; a fail point takes the
-        // 32-bit ones MongoDB's own commands expect.
-        let command = if command.contains_key("configureFailPoint") { command } else { to_longs(command) };
+        // Documents take Tally's 64-bit integers.
+        self.run(to_longs(mongodb::bson::to_document(&value).expect("a JSON object")))
+    }
+
+    /// Runs `command` as it is and returns the reply as JSON.
+    fn run(&self, command: mongodb::bson::Document) -> serde_json::Value {
         off_thread(|| {
             let connection = self.target.connect().expect("connect to the scratch database");
             let reply = connection.database.run_command(command).run().expect("the command runs");
@@ -93,7 +95,9 @@ impl ScratchDatabase {
         let turn = TURN.lock().unwrap_or_else(PoisonError::into_inner);
         data["appName"] = serde_json::json!(app);
         let arm = serde_json::json!({ "configureFailPoint": "failCommand", "mode": { "times": times }, "data": data });
-        self.command(&arm.to_string());
+        // As JSON gives them: the fail point takes the 32-bit integers
+        // MongoDB's own commands expect.
+        self.run(mongodb::bson::to_document(&arm).expect("a fail point as a document"));
         FailPoint { target: self.target.clone(), _turn: turn }
     }
 }
