@@ -1,8 +1,11 @@
 //! Work the command line leaves for the ledger (`tally import`, `tally
 //! forget`, `tally purge`), as stored in the database: each request's kind,
-//! its content and digest, and the activity it asks for. Who takes them
-//! (a running bot, or the command itself) is the binary's; each is claimed
+//! its content and digest, and the activity it asks for. A running bot
+//! takes them into its ledger (`tally-discord`'s `requests`); when none
+//! does, the command applies them itself ([`hand_over`]). Each is claimed
 //! in the transaction that applies it, so it counts once whoever applies it.
+
+pub mod hand_over;
 
 use sha2::{Digest, Sha256};
 

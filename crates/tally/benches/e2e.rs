@@ -31,7 +31,7 @@ use discord_sim::{Invocation, SimConfig, Simulator};
 use tally::bot::Bot;
 use tally::config::BotConfig;
 use tally::dice::Dice as Rng;
-use tally::timings::quantile;
+use tally::discord::timings::quantile;
 
 #[path = "e2e/db.rs"]
 mod db;
@@ -521,7 +521,7 @@ impl<'a> Mixed<'a> {
 /// returns: waits until `n` samples are there, then takes them. Every
 /// group is taken this way: a sample left behind would count in the next
 /// group (a board's build once showed up among the pages of its kept order).
-async fn take_samples(timings: &tally::timings::CommandTimings, command: &str, n: usize) -> Vec<Duration> {
+async fn take_samples(timings: &tally::discord::timings::CommandTimings, command: &str, n: usize) -> Vec<Duration> {
     let mut samples = Vec::new();
     while samples.len() < n {
         samples.extend(timings.take(command));

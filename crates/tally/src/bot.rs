@@ -11,14 +11,14 @@ use twilight_gateway::{ConfigBuilder, Intents, Session, Shard, ShardId};
 use twilight_http::Client;
 use twilight_model::gateway::SessionStartLimit;
 
-use crate::commands;
 use crate::config::BotConfig;
-use crate::context::Context;
+use crate::discord::commands;
+use crate::discord::context::Context;
+use crate::discord::identify::IdentifyQueue;
+use crate::discord::retry::{self, CallError, Retry};
+use crate::discord::shard;
 use crate::domain::shards::ShardRange;
-use crate::identify::IdentifyQueue;
 use crate::ingest::Ledger;
-use crate::retry::{self, CallError, Retry};
-use crate::shard;
 use crate::store::rankings::{IndexedReader, Rankings};
 use crate::store::{Database, Reader};
 use crate::web::WebServer;
@@ -49,7 +49,7 @@ pub struct Bot {
 
 /// Builds the REST client, pointed at `DISCORD_API_BASE` when it is not Discord.
 pub fn http_client(config: &BotConfig) -> Client {
-    crate::tls::install_crypto_provider();
+    crate::discord::tls::install_crypto_provider();
     let mut builder = Client::builder().token(config.token.expose().to_owned());
     if !config.api_base.is_discord() {
         builder = builder.proxy(config.api_base.authority.clone(), config.api_base.scheme == "http");
@@ -120,18 +120,22 @@ impl Bot {
             timings: Default::default(),
             rankings,
             database: database.clone(),
-            avatars: crate::avatars::Avatars::new(&config.cdn_base),
+            avatars: crate::discord::avatars::Avatars::new(&config.cdn_base),
         });
         let (stop, stop_rx) = watch::channel(false);
         let web = match web_listener {
             Some(listener) => Some(WebServer::start(listener, Arc::clone(&context), stop_rx.clone())?),
             None => None,
         };
-        let announcer = tokio::spawn(crate::announce::run(Arc::clone(&context), range, stop_rx.clone()));
-        let role_task = tokio::spawn(crate::roles::run(Arc::clone(&context), range, stop_rx.clone()));
-        let request_task = tokio::spawn(crate::requests::take::run(Arc::clone(&context), range, stop_rx.clone()));
-        let retention_task =
-            tokio::spawn(crate::retention::run(Arc::clone(&context), range, config.retention, stop_rx.clone()));
+        let announcer = tokio::spawn(crate::discord::announce::run(Arc::clone(&context), range, stop_rx.clone()));
+        let role_task = tokio::spawn(crate::discord::roles::run(Arc::clone(&context), range, stop_rx.clone()));
+        let request_task = tokio::spawn(crate::discord::requests::run(Arc::clone(&context), range, stop_rx.clone()));
+        let retention_task = tokio::spawn(crate::discord::retention::run(
+            Arc::clone(&context),
+            range,
+            config.retention,
+            stop_rx.clone(),
+        ));
         let queue = identify_queue(&database, &gateway.session_start_limit, range.total);
         let mut shards = JoinSet::new();
         for number in range.shards() {

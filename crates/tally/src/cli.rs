@@ -7,8 +7,8 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::bot::Bot;
 use crate::config::{parse_web_addr, BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL, DEFAULT_WEB_ADDR};
-use crate::export::{self, Format};
 use crate::store::Database;
+use crate::transfer::export::{self, Format};
 
 /// Tally counts what members do in your Discord server, exactly once, and
 /// turns it into XP, levels and leaderboards.
@@ -91,7 +91,7 @@ struct RunArgs {
     #[arg(long, env = "TALLY_WEB_ADDR", default_value = DEFAULT_WEB_ADDR)]
     web_addr: String,
     /// Where rank cards fetch avatars from.
-    #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::avatars::DEFAULT_CDN_BASE)]
+    #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::discord::avatars::DEFAULT_CDN_BASE)]
     cdn_base: String,
     /// The shards this process runs, like 0-3 (needs --total-shards and PostgreSQL).
     #[arg(long, env = "TALLY_SHARDS")]
@@ -393,7 +393,7 @@ const EXPORT_BAR_FROM: u64 = 10_000;
 const SHOWN_SKIPS: usize = 20;
 
 fn import_files(args: ImportArgs) -> anyhow::Result<()> {
-    use crate::import::{self, run};
+    use crate::transfer::import::{self, run};
 
     let database = database(&args.database)?;
     let mode = args.mode.into();
@@ -440,7 +440,7 @@ fn broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 fn forget_member(args: ForgetArgs) -> anyhow::Result<()> {
-    use crate::requests::{hand_over, ForgetRequest, Request, FORGET};
+    use crate::ingest::requests::{hand_over, ForgetRequest, Request, FORGET};
 
     let (database, reader) = existing(&args.database)?;
     let held = reader.member(args.guild, args.user)?.is_some();
@@ -459,13 +459,13 @@ fn forget_member(args: ForgetArgs) -> anyhow::Result<()> {
         args.user,
         args.guild,
         if by_bot { " (through the running bot)" } else { "" },
-        crate::commands::TOTALS_KEPT
+        crate::discord::commands::TOTALS_KEPT
     );
     Ok(())
 }
 
 fn purge_guild(args: PurgeArgs) -> anyhow::Result<()> {
-    use crate::requests::{hand_over, PurgeRequest, Request, PURGE};
+    use crate::ingest::requests::{hand_over, PurgeRequest, Request, PURGE};
 
     let (database, reader) = existing(&args.database)?;
     let members = reader.all_members(args.guild)?.len();

@@ -166,7 +166,7 @@ impl BotConfig {
             database_url: DatabaseUrl::new(database_url),
             api_base: ApiBase::parse(api_base)?,
             web_addr: None,
-            cdn_base: crate::avatars::DEFAULT_CDN_BASE.to_owned(),
+            cdn_base: crate::discord::avatars::DEFAULT_CDN_BASE.to_owned(),
             retention: std::time::Duration::from_secs(u64::from(DEFAULT_RETENTION_DAYS) * 86_400),
             shards: None,
         })

@@ -95,7 +95,7 @@ async fn joins_leaves_and_rejoins_are_logged_and_shown() {
     assert!(reply.text().contains("left on"), "{}", reply.text());
     let record = h.record(newcomer);
     assert!(!record.left_at.is_empty());
-    assert_eq!(record.joined_at, tally::export::rfc3339(Some(first_join as i64)));
+    assert_eq!(record.joined_at, tally::transfer::export::rfc3339(Some(first_join as i64)));
     let board = h.invoke(Invocation::new(h.guild, h.members[0], "leaderboard")).await;
     assert!(!board.text().contains("New Comer"), "members who left are not listed: {}", board.text());
 
@@ -105,7 +105,7 @@ async fn joins_leaves_and_rejoins_are_logged_and_shown() {
     h.settle().await;
     let record = h.record(newcomer);
     assert_eq!((record.left_at.as_str(), record.messages), ("", 1), "history is kept across a rejoin");
-    assert_eq!(record.joined_at, tally::export::rfc3339(Some(rejoin as i64)));
+    assert_eq!(record.joined_at, tally::transfer::export::rfc3339(Some(rejoin as i64)));
     let board = h.invoke(Invocation::new(h.guild, h.members[0], "leaderboard")).await;
     assert!(board.text().contains("New Comer"), "{}", board.text());
 }

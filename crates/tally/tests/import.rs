@@ -13,7 +13,7 @@ use std::process::Output;
 use discord_sim::Invocation;
 use harness::Harness;
 use tally::dice::Dice;
-use tally::export::Record;
+use tally::transfer::export::Record;
 
 /// Runs `tally import` (arguments after `import`) on `database_url`.
 fn import(database_url: &str, args: &[&str]) -> Output {

@@ -365,7 +365,7 @@ async fn twenty_kill_9s_under_a_continuous_stream(url: &str, pace: Pace) {
     let voice_bounds = VoiceBounds::new(sim.delivery_log(), deaths);
 
     let (given, received) = script.reactions();
-    let records: HashMap<u64, tally::export::Record> =
+    let records: HashMap<u64, tally::transfer::export::Record> =
         export(url, guild).into_iter().map(|r| (r.user_id.parse().unwrap(), r)).collect();
     for (user, expected) in &script.members {
         let record = records.get(user).unwrap_or_else(|| panic!("member {user} exported"));

@@ -11,7 +11,7 @@ use std::time::Duration;
 use discord_sim::{InteractionReply, Invocation, SimConfig, Simulator};
 use tally::bot::Bot;
 use tally::config::BotConfig;
-use tally::export::Record;
+use tally::transfer::export::Record;
 
 /// Generous bound for waits that normally take milliseconds.
 pub const WAIT: Duration = Duration::from_secs(30);

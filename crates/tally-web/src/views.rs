@@ -4,10 +4,10 @@
 
 use serde::Serialize;
 
-pub use crate::boards::{By, Period};
 use crate::domain::days::date_of;
 use crate::domain::{activity::Id, Curve};
 use crate::store::{every_day, Guild, Member, Reader, StoreError};
+pub use tally_discord::boards::{By, Period};
 
 /// Members on one page of the web board.
 pub const PAGE_SIZE: u64 = 50;

@@ -108,7 +108,7 @@ fn apply_here(
     for (request_id, request) in left {
         let activity = super::activity(kind, guild_id, *request_id, &request.payload).expect("made by this version");
         let now_ms = crate::domain::days::now_ms();
-        writer.transaction(|ops| crate::ingest::apply::apply(ops, std::iter::once(&activity), now_ms))?;
+        writer.transaction(|ops| crate::apply::apply(ops, std::iter::once(&activity), now_ms))?;
         done += request.rows as u64;
         progress(done, total, "applied here: no bot took it");
     }

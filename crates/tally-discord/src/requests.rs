@@ -67,7 +67,9 @@ async fn take(
         // A request this version cannot read is left for one that can, and
         // not read again until RETAKE_AFTER.
         taken.insert(request.id, Instant::now());
-        let Some(activity) = super::activity(&request.kind, request.guild_id, request.id, &request.payload) else {
+        let Some(activity) =
+            crate::ingest::requests::activity(&request.kind, request.guild_id, request.id, &request.payload)
+        else {
             tracing::warn!(id = request.id, kind = %request.kind, "a stored request this version cannot read; left alone");
             continue;
         };

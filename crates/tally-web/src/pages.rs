@@ -28,7 +28,7 @@ fn layout(title: &str, body: &str) -> String {
 fn avatar(member: &MemberView, cdn_base: &str) -> String {
     let picture = match &member.avatar {
         Some(hash) => {
-            let url = crate::avatars::url(cdn_base, &member.user_id, hash, 128);
+            let url = tally_discord::avatars::url(cdn_base, &member.user_id, hash, 128);
             format!(
                 "<span class=\"pic\" style=\"background-image:url(&quot;{}&quot;)\"></span>",
                 escape(&css_url(&url))

@@ -1,6 +1,14 @@
 //! The web leaderboard: public boards for servers that opted in, a JSON API
 //! with the same data, `/healthz` and `/metrics`. Served by axum from the
 //! bot's own process, reading the same store the commands read.
+//!
+//! - **Depends on** `tally-domain`, `tally-store` (read through `Reader`)
+//!   and `tally-discord` (the running bot's shared [`Context`], the boards
+//!   `/leaderboard` offers, avatar addresses, shard states); never on the
+//!   binary.
+//! - **Start reading** at [`router`] (every address and its handler), then
+//!   [`views`] (one query per page, shared by HTML and JSON) and [`pages`]
+//!   (the HTML, pure).
 
 pub mod pages;
 pub mod views;
@@ -18,9 +26,14 @@ use serde::Deserialize;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::context::Context;
-use crate::metrics::ShardState;
+use tally_discord::context::Context;
+use tally_discord::metrics::ShardState;
 use views::ViewError;
+
+/// The rules' types, as `crate::domain` inside this crate.
+use tally_domain as domain;
+/// What the pages read, as `crate::store` inside this crate.
+use tally_store as store;
 
 /// A running web server.
 pub struct WebServer {

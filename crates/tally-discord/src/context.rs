@@ -1,7 +1,7 @@
 //! What the running bot's tasks share (shards, commands, the outbox
-//! senders, the web page): a module of its own, apart from the assembly in
-//! [`crate::bot`], so every task can name it without importing the
-//! assembly that starts them.
+//! senders, the web page): a module of its own, apart from the assembly
+//! (the `tally` crate's `bot`), so every task can name it without
+//! importing the assembly that starts them.
 
 use std::sync::Arc;
 
