@@ -18,6 +18,7 @@ pub mod intents;
 mod interactions;
 pub mod limits;
 mod members;
+mod oauth2;
 mod options;
 pub mod payloads;
 pub mod ratelimits;
@@ -33,6 +34,7 @@ pub use deliveries::{DeliveryLog, Heartbeat};
 pub use error::SimError;
 pub use faults::RestFault;
 pub use interactions::{InteractionReply, Invocation};
+pub use oauth2::encode_base64url;
 pub use ratelimits::{Limit, RateLimits};
 pub use scenario::message_type;
 pub use state::Recorded;
@@ -72,6 +74,8 @@ pub struct SimConfig {
     /// Gateway sends a connection may make per minute before it is closed
     /// with 4008 (Discord: 120), besides the heartbeats the simulator asks for.
     pub gateway_sends_per_minute: u32,
+    /// The application's OAuth2 client secret (Developer Portal → OAuth2).
+    pub client_secret: String,
 }
 
 impl Default for SimConfig {
@@ -93,6 +97,7 @@ impl Default for SimConfig {
             nonce_window: std::time::Duration::from_secs(5 * 60),
             rate_limits: RateLimits::default(),
             gateway_sends_per_minute: 120,
+            client_secret: "sim-client-secret".into(),
         }
     }
 }

@@ -117,10 +117,8 @@ pub fn role(r: &Role) -> Value {
     v
 }
 
-/// A GUILD_CREATE payload: the guild object plus the gateway's extra fields.
-/// `members` are those Discord includes (the bot, members in voice, or all
-/// with the presence intent).
-pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) -> Value {
+/// A guild object, as Get Guild answers (and GUILD_CREATE begins).
+pub fn guild(g: &Guild) -> Value {
     json!({
         "id": g.id.to_string(),
         "name": g.name,
@@ -128,7 +126,9 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
         "icon_hash": null,
         "splash": null,
         "discovery_splash": null,
+        "home_header": null,
         "owner_id": g.owner_id.to_string(),
+        "region": "deprecated",
         "afk_channel_id": g.voice_channels.last().map(u64::to_string),
         "afk_timeout": 300,
         "widget_enabled": false,
@@ -155,34 +155,53 @@ pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) ->
         "public_updates_channel_id": null,
         "max_video_channel_users": 25,
         "max_stage_video_channel_users": 50,
+        "nsfw": false,
         "nsfw_level": 0,
         "stickers": [],
         "premium_progress_bar_enabled": false,
         "safety_alerts_channel_id": null,
         "incidents_data": null,
+    })
+}
+
+/// A server's channels, text then voice (the last voice channel is AFK),
+/// as Get Guild Channels answers and GUILD_CREATE carries.
+pub fn channels_of(g: &Guild) -> Vec<Value> {
+    g.channels
+        .iter()
+        .enumerate()
+        .map(|(i, c)| channel_of(g, *c, i))
+        .chain(g.voice_channels.iter().enumerate().map(|(i, c)| {
+            let afk = i + 1 == g.voice_channels.len();
+            voice_channel(*c, g.id, g.channels.len() + i, if afk { "AFK" } else { "Lounge" })
+        }))
+        .collect()
+}
+
+/// A GUILD_CREATE payload: the guild object plus the gateway's extra fields.
+/// `members` are those Discord includes (the bot, members in voice, or all
+/// with the presence intent).
+pub fn guild_create(g: &Guild, members: Vec<Value>, voice_states: Vec<Value>) -> Value {
+    let mut payload = guild(g);
+    let extra = json!({
         "joined_at": iso8601(g.bot_joined_at_ms),
         "large": g.members.len() > 250,
         "unavailable": false,
         "member_count": g.members.len(),
         "voice_states": voice_states,
         "members": members,
-        "channels": g
-            .channels
-            .iter()
-            .enumerate()
-            .map(|(i, c)| channel_of(g, *c, i))
-            .chain(g.voice_channels.iter().enumerate().map(|(i, c)| {
-                let afk = i + 1 == g.voice_channels.len();
-                voice_channel(*c, g.id, g.channels.len() + i, if afk { "AFK" } else { "Lounge" })
-            }))
-            .collect::<Vec<_>>(),
+        "channels": channels_of(g),
         "threads": [],
         "presences": [],
         "stage_instances": [],
         "guild_scheduled_events": [],
         "soundboard_sounds": [],
         "lazy": true,
-    })
+    });
+    if let (Some(object), Value::Object(extra)) = (payload.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+    payload
 }
 
 /// A voice channel in a server.

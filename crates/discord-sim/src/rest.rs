@@ -8,7 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -23,6 +23,9 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/resume/", get(crate::gateway::upgrade))
         .route("/avatars/{user_id}/{file}", get(crate::cdn::avatar))
         .route("/attachments/{channel_id}/{id}/{filename}", get(crate::cdn::attachment))
+        .route("/oauth2/authorize", get(crate::oauth2::authorize).post(crate::oauth2::consent))
+        .route("/api/v10/oauth2/token", post(crate::oauth2::token))
+        .route("/api/v10/oauth2/token/revoke", post(crate::oauth2::revoke))
         .fallback(api)
         .with_state(shared)
 }
@@ -41,11 +44,10 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let Some(path) = uri.path().strip_prefix("/api/v10/") else { return not_found() };
     let path = path.trim_end_matches('/').to_owned();
     let query = uri.query().unwrap_or_default().to_owned();
-    let authorized = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v == format!("Bot {}", shared.config.token));
+    let authorization = request.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let authorized = authorization.as_deref() == Some(format!("Bot {}", shared.config.token).as_str());
+    // A user's OAuth2 token (`Bearer …`) reads only what its scopes allow.
+    let bearer = authorization.as_deref().and_then(|v| v.strip_prefix("Bearer ")).map(str::to_owned);
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -84,6 +86,11 @@ async fn api(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     // Interaction and webhook calls carry their token in the path; Get
     // Gateway is open to anyone, as on Discord.
     let needs_bot_auth = !matches!(segments.as_slice(), ["interactions", ..] | ["webhooks", ..] | ["gateway"]);
+    if let Some(token) = bearer {
+        let grant = shared.lock().oauth.bearer(&token).cloned();
+        let answer = grant.and_then(|grant| crate::oauth2::bearer_route(&shared, &grant, method.as_str(), &segments));
+        return answer.unwrap_or_else(|| error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized"));
+    }
     if needs_bot_auth && !authorized {
         return error(StatusCode::UNAUTHORIZED, 0, "401: Unauthorized");
     }
@@ -160,6 +167,9 @@ fn route(
             user["email"] = Value::Null;
             Json(user).into_response()
         }
+        ("GET", ["users", "@me", "guilds"]) => {
+            Json(crate::oauth2::my_guilds(&shared.lock(), shared.bot.id)).into_response()
+        }
         (_, ["applications", id, ..]) if *id != app => error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
         ("PUT", ["applications", _, "commands"]) => set_commands(shared, None, body),
         ("GET", ["applications", _, "commands"]) => Json(shared.lock().global_commands.clone()).into_response(),
@@ -194,6 +204,13 @@ fn route(
             _ => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
         },
         ("POST", ["users", "@me", "channels"]) => open_dm(shared, &body),
+        ("GET", ["guilds", guild]) => in_guild(shared, guild, |g| Json(payloads::guild(g)).into_response()),
+        ("GET", ["guilds", guild, "roles"]) => {
+            in_guild(shared, guild, |g| Json(g.roles.iter().map(payloads::role).collect::<Vec<_>>()).into_response())
+        }
+        ("GET", ["guilds", guild, "channels"]) => {
+            in_guild(shared, guild, |g| Json(payloads::channels_of(g)).into_response())
+        }
         ("GET", ["guilds", guild, "members"]) => match guild.parse() {
             Ok(g) => crate::members::list(shared, g, query),
             Err(_) => not_found(),
@@ -209,6 +226,18 @@ fn route(
             }
         }
         _ => not_found(),
+    }
+}
+
+/// Answers from a server the bot is in; Discord's 404 (Unknown Guild) for
+/// any other, and 403 (Missing Access) for one the bot left.
+fn in_guild(shared: &Shared, guild: &str, answer: impl FnOnce(&crate::world::Guild) -> Response) -> Response {
+    let Ok(id) = guild.parse::<u64>() else { return error(StatusCode::NOT_FOUND, 10004, "Unknown Guild") };
+    let state = shared.lock();
+    match state.world.guilds.get(&id) {
+        None => error(StatusCode::NOT_FOUND, 10004, "Unknown Guild"),
+        Some(g) if !g.members.contains_key(&shared.bot.id) => error(StatusCode::FORBIDDEN, 50001, "Missing Access"),
+        Some(g) => answer(g),
     }
 }
 

@@ -112,6 +112,8 @@ pub(crate) struct State {
     pub attachments: HashMap<u64, crate::world::Attachment>,
     /// Attachment fetches: (attachment id, whether it was served).
     pub attachment_fetches: Vec<(u64, bool)>,
+    /// OAuth2: registered redirect URIs, codes, tokens.
+    pub oauth: crate::oauth2::OAuth,
 }
 
 /// State plus what never changes.
@@ -187,6 +189,7 @@ impl Shared {
                 cdn_base: format!("http://{addr}"),
                 attachments: HashMap::new(),
                 attachment_fetches: Vec::new(),
+                oauth: Default::default(),
                 deliveries: Default::default(),
             }),
             changed: Notify::new(),

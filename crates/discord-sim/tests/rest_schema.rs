@@ -36,6 +36,22 @@ async fn rest_answers_fit_discords_schema() {
     let (_, me) = call(&sim, reqwest::Method::GET, "users/@me", None, true).await;
     spec::assert_fits("UserPIIResponse", &me);
 
+    // What a dashboard reads to check a member's permissions and offer channels and roles by name.
+    let (status, server) = call(&sim, reqwest::Method::GET, &format!("guilds/{guild}"), None, true).await;
+    assert_eq!(status, 200);
+    spec::assert_fits("GuildWithCountsResponse", &server);
+    assert_eq!(server["owner_id"], sim.owner_id().to_string());
+    let (status, roles) = call(&sim, reqwest::Method::GET, &format!("guilds/{guild}/roles"), None, true).await;
+    assert_eq!(status, 200);
+    spec::assert_fits_array("GuildRoleResponse", &roles);
+    assert_eq!(roles[0]["id"], guild.to_string(), "@everyone first, with the server's id");
+    let (status, channels) = call(&sim, reqwest::Method::GET, &format!("guilds/{guild}/channels"), None, true).await;
+    assert_eq!(status, 200);
+    spec::assert_fits_array("GuildChannelResponse", &channels);
+    assert!(channels.as_array().unwrap().iter().any(|c| c["id"].as_str() == Some(channel.to_string().as_str())));
+    let (status, body) = call(&sim, reqwest::Method::GET, "guilds/1", None, true).await;
+    assert_eq!((status, body["code"].as_u64()), (404, Some(10004)));
+
     let app_id = app["id"].as_str().unwrap().to_owned();
     let commands = json!([{ "name": "stats", "description": "Stats", "type": 1,
         "options": [{ "type": 6, "name": "member", "description": "Who", "required": false }] }]);

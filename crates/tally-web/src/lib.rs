@@ -1,6 +1,7 @@
 //! The web leaderboard: public boards for servers that opted in, a JSON API
-//! with the same data, `/healthz` and `/metrics`. Served by axum from the
-//! bot's own process, reading the same store the commands read.
+//! with the same data and `/healthz`; `/metrics` on an address of its own.
+//! Served by axum from the bot's own process, reading the same store the
+//! commands read.
 //!
 //! - **Depends on** `tally-domain`, `tally-store` (read through `Reader`)
 //!   and `tally-discord` (the running bot's shared [`Context`], the boards
@@ -46,19 +47,35 @@ impl WebServer {
     pub fn start(
         listener: tokio::net::TcpListener,
         context: Arc<Context>,
-        mut stop: watch::Receiver<bool>,
+        stop: watch::Receiver<bool>,
     ) -> std::io::Result<Self> {
+        let server = Self::serve(listener, router(context), stop)?;
+        tracing::info!("web leaderboard at http://{}/", server.addr);
+        Ok(server)
+    }
+
+    /// Serves `/metrics` and `/healthz` on `listener`, apart from the public
+    /// pages, until `stop` turns true.
+    pub fn start_metrics(
+        listener: tokio::net::TcpListener,
+        context: Arc<Context>,
+        stop: watch::Receiver<bool>,
+    ) -> std::io::Result<Self> {
+        let server = Self::serve(listener, metrics_router(context), stop)?;
+        tracing::info!("metrics at http://{}/metrics", server.addr);
+        Ok(server)
+    }
+
+    fn serve(listener: tokio::net::TcpListener, app: Router, mut stop: watch::Receiver<bool>) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
-        let app = router(context);
         let task = tokio::spawn(async move {
             let stopped = async move {
                 let _ = stop.wait_for(|stop| *stop).await;
             };
             if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(stopped).await {
-                tracing::error!(%error, "the web server stopped");
+                tracing::error!(%error, "a web server stopped");
             }
         });
-        tracing::info!("web leaderboard at http://{addr}/");
         Ok(Self { addr, task })
     }
 
@@ -88,9 +105,14 @@ pub fn router(context: Arc<Context>) -> Router {
         .route("/api/servers/{guild}/members/{user}", get(profile_api))
         .route("/api/servers/{guild}/activity", get(activity_api))
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
         .fallback(|| async { (StatusCode::NOT_FOUND, Html(pages::not_found())) })
         .with_state(context)
+}
+
+/// The operator's routes, on their own address (`TALLY_METRICS_ADDR`):
+/// what the process counts is not for the public the board is shown to.
+pub fn metrics_router(context: Arc<Context>) -> Router {
+    Router::new().route("/metrics", get(metrics)).route("/healthz", get(healthz)).with_state(context)
 }
 
 /// `?page=N` (from 1), `&period=all|week|month`, `&by=xp|messages|reactions|reactions_given|voice`.

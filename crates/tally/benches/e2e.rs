@@ -342,6 +342,7 @@ fn spawn_bot(sim: &Simulator, url: &str, batch: Option<&str>) -> tokio::process:
         .env("DATABASE_URL", url)
         .env("RUST_LOG", "warn")
         .env("TALLY_WEB_ADDR", "off")
+        .env("TALLY_METRICS_ADDR", "off")
         .stdout(std::process::Stdio::null())
         .kill_on_drop(true);
     if let Some(batch) = batch {

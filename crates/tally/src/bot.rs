@@ -41,6 +41,7 @@ pub struct Bot {
     shards: JoinSet<anyhow::Result<()>>,
     stop: watch::Sender<bool>,
     web: Option<WebServer>,
+    metrics_server: Option<WebServer>,
     announcer: tokio::task::JoinHandle<()>,
     role_task: tokio::task::JoinHandle<()>,
     request_task: tokio::task::JoinHandle<()>,
@@ -67,6 +68,12 @@ impl Bot {
         let web_listener = match config.web_addr {
             Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
                 format!("TALLY_WEB_ADDR: cannot listen on {addr}; choose another port, or set it to off")
+            })?),
+            None => None,
+        };
+        let metrics_listener = match config.metrics_addr {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| {
+                format!("TALLY_METRICS_ADDR: cannot listen on {addr}; choose another port, or set it to off")
             })?),
             None => None,
         };
@@ -127,6 +134,10 @@ impl Bot {
             Some(listener) => Some(WebServer::start(listener, Arc::clone(&context), stop_rx.clone())?),
             None => None,
         };
+        let metrics_server = match metrics_listener {
+            Some(listener) => Some(WebServer::start_metrics(listener, Arc::clone(&context), stop_rx.clone())?),
+            None => None,
+        };
         let announcer = tokio::spawn(crate::discord::announce::run(Arc::clone(&context), range, stop_rx.clone()));
         let role_task = tokio::spawn(crate::discord::roles::run(Arc::clone(&context), range, stop_rx.clone()));
         let request_task = tokio::spawn(crate::discord::requests::run(Arc::clone(&context), range, stop_rx.clone()));
@@ -151,12 +162,28 @@ impl Bot {
             let shard = Shard::with_config(id, builder.build());
             shards.spawn(shard::run(shard, Arc::clone(&context), stop_rx.clone()));
         }
-        Ok(Self { context, ledger, shards, stop, web, announcer, role_task, request_task, retention_task })
+        Ok(Self {
+            context,
+            ledger,
+            shards,
+            stop,
+            web,
+            metrics_server,
+            announcer,
+            role_task,
+            request_task,
+            retention_task,
+        })
     }
 
     /// Where the web leaderboard listens, when it is on.
     pub fn web_addr(&self) -> Option<std::net::SocketAddr> {
         self.web.as_ref().map(WebServer::addr)
+    }
+
+    /// Where `/metrics` listens, when it is on.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.metrics_server.as_ref().map(WebServer::addr)
     }
 
     /// Shared state, for the demo's summary.
@@ -185,9 +212,9 @@ impl Bot {
                 tracing::warn!(%error, "shard stopped with an error");
             }
         }
-        if let Some(web) = self.web.take() {
-            // Open browser connections must not hold up shutdown.
-            web.finished(std::time::Duration::from_secs(3)).await;
+        // Open browser connections must not hold up shutdown.
+        for server in [self.web.take(), self.metrics_server.take()].into_iter().flatten() {
+            server.finished(std::time::Duration::from_secs(3)).await;
         }
         let Self { context, ledger, announcer, role_task, request_task, retention_task, .. } = self;
         // They hold the context (and so a ledger handle): they must stop first.

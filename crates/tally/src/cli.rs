@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::bot::Bot;
-use crate::config::{parse_web_addr, BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL, DEFAULT_WEB_ADDR};
+use crate::config::{
+    parse_metrics_addr, parse_web_addr, BotConfig, ConfigError, DEFAULT_API_BASE, DEFAULT_DATABASE_URL,
+    DEFAULT_METRICS_ADDR, DEFAULT_WEB_ADDR,
+};
 use crate::store::Database;
 use crate::transfer::export::{self, Format};
 
@@ -90,6 +93,9 @@ struct RunArgs {
     /// Where the web leaderboard listens (IP:PORT), or off.
     #[arg(long, env = "TALLY_WEB_ADDR", default_value = DEFAULT_WEB_ADDR)]
     web_addr: String,
+    /// Where /metrics and /healthz listen for monitoring (IP:PORT), or off.
+    #[arg(long, env = "TALLY_METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
+    metrics_addr: String,
     /// Where rank cards fetch avatars from.
     #[arg(long, env = "TALLY_CDN_BASE", default_value = crate::discord::avatars::DEFAULT_CDN_BASE)]
     cdn_base: String,
@@ -228,6 +234,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
             let mut config = BotConfig::from_parts(args.token.as_deref(), &args.database.url, &args.api_base)?
                 .with_shards(args.shards.as_deref(), args.total_shards)?;
             config.web_addr = parse_web_addr(&args.web_addr)?;
+            config.metrics_addr = parse_metrics_addr(&args.metrics_addr)?;
             config.cdn_base = args.cdn_base;
             config.retention = std::time::Duration::from_secs(u64::from(args.retention_days) * 86_400);
             run_until_stopped(config).await

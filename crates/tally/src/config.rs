@@ -126,6 +126,9 @@ pub struct BotConfig {
     pub api_base: ApiBase,
     /// Where the web leaderboard listens; None turns it off.
     pub web_addr: Option<SocketAddr>,
+    /// Where `/metrics` (and `/healthz`) listen for the operator's
+    /// monitoring, apart from the public pages; None turns it off.
+    pub metrics_addr: Option<SocketAddr>,
     /// Where avatars are fetched from (Discord's CDN, or a simulator).
     pub cdn_base: String,
     /// The shards this process runs; None: all of Discord's recommended count.
@@ -166,6 +169,7 @@ impl BotConfig {
             database_url: DatabaseUrl::new(database_url),
             api_base: ApiBase::parse(api_base)?,
             web_addr: None,
+            metrics_addr: None,
             cdn_base: crate::discord::avatars::DEFAULT_CDN_BASE.to_owned(),
             retention: std::time::Duration::from_secs(u64::from(DEFAULT_RETENTION_DAYS) * 86_400),
             shards: None,
@@ -216,17 +220,30 @@ impl BotConfig {
 /// Where the web leaderboard listens when nothing else is said.
 pub const DEFAULT_WEB_ADDR: &str = "127.0.0.1:8080";
 
+/// Where `/metrics` listens when nothing else is said: this machine only.
+pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
+
 /// Parses `TALLY_WEB_ADDR`: `host:port`, or `off` for no web server.
 pub fn parse_web_addr(raw: &str) -> Result<Option<SocketAddr>, ConfigError> {
+    parse_listen_addr("TALLY_WEB_ADDR", raw, "8080")
+}
+
+/// Parses `TALLY_METRICS_ADDR`: `host:port`, or `off` for no metrics server.
+pub fn parse_metrics_addr(raw: &str) -> Result<Option<SocketAddr>, ConfigError> {
+    parse_listen_addr("TALLY_METRICS_ADDR", raw, "9464")
+}
+
+/// An address to listen on, or `off`.
+fn parse_listen_addr(variable: &'static str, raw: &str, port: &str) -> Result<Option<SocketAddr>, ConfigError> {
     let raw = raw.trim();
     if raw.eq_ignore_ascii_case("off") || raw.is_empty() {
         return Ok(None);
     }
     raw.parse().map(Some).map_err(|_| ConfigError {
-        variable: "TALLY_WEB_ADDR",
+        variable,
         problem: format!(
-            "{raw:?} is not an address to listen on: use IP:PORT, like 127.0.0.1:8080 (only this machine) or \
-             0.0.0.0:8080 (everyone), or off"
+            "{raw:?} is not an address to listen on: use IP:PORT, like 127.0.0.1:{port} (only this machine) or \
+             0.0.0.0:{port} (everyone), or off"
         ),
     })
 }
@@ -281,6 +298,9 @@ mod tests {
         assert_eq!(parse_web_addr("off").unwrap(), None);
         assert_eq!(parse_web_addr(DEFAULT_WEB_ADDR).unwrap(), Some("127.0.0.1:8080".parse().unwrap()));
         assert_eq!(parse_web_addr("localhost").unwrap_err().variable, "TALLY_WEB_ADDR");
+        assert_eq!(parse_metrics_addr(DEFAULT_METRICS_ADDR).unwrap(), Some("127.0.0.1:9464".parse().unwrap()));
+        assert_eq!(parse_metrics_addr("OFF").unwrap(), None);
+        assert_eq!(parse_metrics_addr("9464").unwrap_err().variable, "TALLY_METRICS_ADDR");
     }
 
     #[test]

@@ -172,9 +172,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Database: {} (Ctrl-C to stop)", crate::store::without_credentials(&args.database_url));
     let mut config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
     config.web_addr = crate::config::parse_web_addr(&args.web_addr)?.map(free_or_any);
+    config.metrics_addr = crate::config::parse_metrics_addr(crate::config::DEFAULT_METRICS_ADDR)?.map(free_or_any);
     config.cdn_base = sim.cdn_base();
     let mut bot = Bot::start(config.clone()).await?;
     sim.wait_for_bot(1, Duration::from_secs(30)).await?;
+    if let Some(addr) = bot.metrics_addr() {
+        println!("Metrics: http://{addr}/metrics");
+    }
     let web = match bot.web_addr() {
         Some(addr) => {
             let database = bot.context().database.clone();
@@ -231,7 +235,7 @@ fn free_or_any(addr: std::net::SocketAddr) -> std::net::SocketAddr {
     if addr.port() == 0 || std::net::TcpListener::bind(addr).is_ok() {
         return addr;
     }
-    eprintln!("note: {addr} is in use; the web leaderboard takes a free port instead");
+    eprintln!("note: {addr} is in use; a free port is taken instead");
     std::net::SocketAddr::new(addr.ip(), 0)
 }
 

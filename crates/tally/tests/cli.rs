@@ -6,7 +6,7 @@ use std::process::Command;
 fn tally() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tally"));
     command.env_remove("DISCORD_TOKEN").env_remove("DATABASE_URL").env_remove("DISCORD_API_BASE");
-    command.env("TALLY_WEB_ADDR", "127.0.0.1:0");
+    command.env("TALLY_WEB_ADDR", "127.0.0.1:0").env("TALLY_METRICS_ADDR", "127.0.0.1:0");
     command.current_dir(std::env::temp_dir());
     command
 }
@@ -49,6 +49,7 @@ async fn wrong_token_is_reported_without_printing_it() {
         .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("t.db").display()))
         .env("RUST_LOG", "trace")
         .env("TALLY_WEB_ADDR", "off")
+        .env("TALLY_METRICS_ADDR", "off")
         .output()
         .await
         .unwrap();

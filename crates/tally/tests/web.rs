@@ -195,7 +195,11 @@ async fn health_and_metrics_describe_the_running_bot() {
         serde_json::json!({ "status": "ok", "ledger": "running", "shards": { "0": "connected" } })
     );
 
-    let metrics = get(addr, "/metrics").await;
+    // Metrics are the operator's: on their own address, not the public one.
+    assert_eq!(get(addr, "/metrics").await.status, 404);
+    let metrics_addr = h.bot.as_ref().and_then(|b| b.metrics_addr()).expect("the metrics server is on");
+    assert_eq!(get(metrics_addr, "/healthz").await.status, 200);
+    let metrics = get(metrics_addr, "/metrics").await;
     assert_eq!(metrics.status, 200);
     assert!(metrics.content_type.starts_with("text/plain; version=0.0.4"), "{}", metrics.content_type);
     let value = |line: &str| -> f64 {

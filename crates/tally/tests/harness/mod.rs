@@ -116,6 +116,7 @@ impl Harness {
         let mut config =
             BotConfig::from_parts(Some(self.sim.token()), &self.database_url(), &self.sim.api_base()).unwrap();
         config.web_addr = Some("127.0.0.1:0".parse().unwrap());
+        config.metrics_addr = Some("127.0.0.1:0".parse().unwrap());
         config.cdn_base = self.sim.cdn_base();
         tweak(&mut config);
         self.bot = Some(Bot::start(config).await.expect("bot starts"));
@@ -187,6 +188,7 @@ pub fn spawn_bot_with(
         .env("DISCORD_API_BASE", sim.api_base())
         .env("DATABASE_URL", database_url)
         .env("TALLY_WEB_ADDR", "127.0.0.1:0")
+        .env("TALLY_METRICS_ADDR", "127.0.0.1:0")
         .env("TALLY_CDN_BASE", sim.cdn_base())
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::null())
