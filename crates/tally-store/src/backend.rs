@@ -7,13 +7,15 @@
 //!
 //! These are the writes and reads that happen apart from the ledger: the
 //! background senders marking what they sent, the command line's requests
-//! and settings, identify turns, and opening connections.
+//! and settings, identify turns, the dashboard's sign-ins, and opening
+//! connections.
 
 use std::any::Any;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::copy::CopyEnd;
+use super::web_sessions::{PendingLogin, WebSession};
 use super::{MembershipChange, Reader, RequestState, ShardPosition, StoreError, StoreOps, Writer};
 use crate::domain::{activity::Id, shards::ShardRange};
 
@@ -81,6 +83,20 @@ pub(crate) trait Backend: Send + Sync + std::fmt::Debug {
     /// Takes this process's turn to IDENTIFY in `bucket`: None when taken,
     /// or how long to wait.
     fn take_identify_turn(&self, bucket: u32, interval: Duration) -> Result<Option<Duration>, StoreError>;
+
+    /// Records a dashboard login in progress.
+    fn begin_login(&self, login: &PendingLogin) -> Result<(), StoreError>;
+    /// Takes the login whose state hashes to `state_hash`, once, deleting it
+    /// and every login older than [`crate::web_sessions::LOGIN_MS`] before
+    /// `now_ms`; None when unknown, taken or too old.
+    fn take_login(&self, state_hash: &str, now_ms: i64) -> Result<Option<PendingLogin>, StoreError>;
+    /// Stores a dashboard session (replacing one with the same id), and
+    /// deletes sessions expired before its creation.
+    fn save_web_session(&self, session: &WebSession) -> Result<(), StoreError>;
+    /// The session `id_hash` names, if it has not expired by `now_ms`.
+    fn web_session(&self, id_hash: &str, now_ms: i64) -> Result<Option<WebSession>, StoreError>;
+    /// Ends a session, returning what it held (to revoke its token).
+    fn end_web_session(&self, id_hash: &str) -> Result<Option<WebSession>, StoreError>;
 }
 
 /// What each backend's writing connection does, implemented once per

@@ -178,6 +178,39 @@ impl Database {
         self.backend.take_identify_turn(bucket, interval)
     }
 
+    /// Records a dashboard login in progress.
+    pub fn begin_login(&self, login: &crate::web_sessions::PendingLogin) -> Result<(), StoreError> {
+        self.backend.begin_login(login)
+    }
+
+    /// Takes a login in progress once (see [`crate::web_sessions`]).
+    pub fn take_login(
+        &self,
+        state_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<crate::web_sessions::PendingLogin>, StoreError> {
+        self.backend.take_login(state_hash, now_ms)
+    }
+
+    /// Stores a dashboard session.
+    pub fn save_web_session(&self, session: &crate::web_sessions::WebSession) -> Result<(), StoreError> {
+        self.backend.save_web_session(session)
+    }
+
+    /// The unexpired dashboard session `id_hash` names.
+    pub fn web_session(
+        &self,
+        id_hash: &str,
+        now_ms: i64,
+    ) -> Result<Option<crate::web_sessions::WebSession>, StoreError> {
+        self.backend.web_session(id_hash, now_ms)
+    }
+
+    /// Ends a dashboard session, returning what it held.
+    pub fn end_web_session(&self, id_hash: &str) -> Result<Option<crate::web_sessions::WebSession>, StoreError> {
+        self.backend.end_web_session(id_hash)
+    }
+
     /// Copies every row of this database into `target` (see [`copy`] for
     /// how), calling `progress` as it goes. The source must exist; the
     /// target is created if needed and must be empty unless `replace`.

@@ -26,6 +26,7 @@ pub mod sqlite;
 pub mod suite;
 #[cfg(test)]
 mod suite_tests;
+pub mod web_sessions;
 
 pub use batch::{
     AuditEntry, GuildRules, GuildSeen, LevelUpRow, LogEntry, LogPost, OpenVoice, PendingLogPost, SettingsWrite,

@@ -205,9 +205,9 @@ pub const TABLES: &[Table] = &[
 
 /// Tables a backend has that are not data to move: its schema version
 /// (each backend numbers its own), the identify turns, which only pace the
-/// processes running right now, and MongoDB's record of each writer's
-/// session.
-pub const NOT_COPIED: &[&str] = &["tally_schema", "identify_turns", "writer_sessions"];
+/// processes running right now, MongoDB's record of each writer's
+/// session, and the dashboard's sign-ins (admins sign in again after a move).
+pub const NOT_COPIED: &[&str] = &["tally_schema", "identify_turns", "writer_sessions", "web_logins", "web_sessions"];
 
 /// One stored value, the same whichever backend it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]

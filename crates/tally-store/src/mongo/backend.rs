@@ -10,6 +10,7 @@ use super::*;
 use crate::backend::Backend;
 use crate::copy::CopyEnd;
 use crate::domain::shards::ShardRange;
+use crate::web_sessions::{PendingLogin, WebSession};
 use crate::{Reader, RequestState, Writer};
 use fields::id;
 
@@ -343,5 +344,25 @@ impl Backend for Target {
         }
         let wait = opt_int(&turn, "last_at").unwrap_or(0) + ms - int(&turn, "now");
         Ok(Some(Duration::from_millis(wait.clamp(0, ms) as u64)))
+    }
+
+    fn begin_login(&self, login: &PendingLogin) -> Result<(), StoreError> {
+        super::web_sessions::begin_login(&self.connect()?, login)
+    }
+
+    fn take_login(&self, state_hash: &str, now_ms: i64) -> Result<Option<PendingLogin>, StoreError> {
+        super::web_sessions::take_login(&self.connect()?, state_hash, now_ms)
+    }
+
+    fn save_web_session(&self, session: &WebSession) -> Result<(), StoreError> {
+        super::web_sessions::save_session(&self.connect()?, session)
+    }
+
+    fn web_session(&self, id_hash: &str, now_ms: i64) -> Result<Option<WebSession>, StoreError> {
+        super::web_sessions::session(&self.connect()?, id_hash, now_ms)
+    }
+
+    fn end_web_session(&self, id_hash: &str) -> Result<Option<WebSession>, StoreError> {
+        super::web_sessions::end_session(&self.connect()?, id_hash)
     }
 }

@@ -19,6 +19,7 @@ pub(crate) mod schema;
 pub mod scratch;
 #[cfg(test)]
 mod tests;
+mod web_sessions;
 
 use std::time::Duration;
 

@@ -79,6 +79,9 @@ pub const INDEXES: &[(&str, &[Index])] = &[
     ("reward_problems", &[(&[("guild_id", 1), ("role_id", 1)], true)]),
     // Not data: pacing of IDENTIFY across processes (see `take_identify_turn`).
     ("identify_turns", &[(&[("bucket", 1)], true)]),
+    // Not data: the dashboard's sign-ins (see `crate::web_sessions`).
+    ("web_logins", &[(&[("state_hash", 1)], true), (&[("created_at", 1)], false)]),
+    ("web_sessions", &[(&[("id_hash", 1)], true), (&[("expires_at", 1)], false)]),
 ];
 
 /// The `$jsonSchema` a table's documents must match.

@@ -10,6 +10,7 @@ use super::*;
 use crate::backend::Backend;
 use crate::copy::CopyEnd;
 use crate::domain::shards::ShardRange;
+use crate::web_sessions::{PendingLogin, WebSession};
 use crate::{Reader, Writer};
 
 impl Backend for Target {
@@ -276,5 +277,25 @@ impl Backend for Target {
         }
         let wait: Option<f64> = row.get(1);
         Ok(Some(Duration::from_secs_f64(wait.unwrap_or(seconds).clamp(0.0, seconds))))
+    }
+
+    fn begin_login(&self, login: &PendingLogin) -> Result<(), StoreError> {
+        super::web_sessions::begin_login(&mut self.connect()?, login)
+    }
+
+    fn take_login(&self, state_hash: &str, now_ms: i64) -> Result<Option<PendingLogin>, StoreError> {
+        super::web_sessions::take_login(&mut self.connect()?, state_hash, now_ms)
+    }
+
+    fn save_web_session(&self, session: &WebSession) -> Result<(), StoreError> {
+        super::web_sessions::save_session(&mut self.connect()?, session)
+    }
+
+    fn web_session(&self, id_hash: &str, now_ms: i64) -> Result<Option<WebSession>, StoreError> {
+        super::web_sessions::session(&mut self.connect()?, id_hash, now_ms)
+    }
+
+    fn end_web_session(&self, id_hash: &str) -> Result<Option<WebSession>, StoreError> {
+        super::web_sessions::end_session(&mut self.connect()?, id_hash)
     }
 }

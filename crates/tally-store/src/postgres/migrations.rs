@@ -200,4 +200,27 @@ pub const POSTGRES: &[&str] = &[
         after_user BIGINT NOT NULL
     );
     ",
+    // 10: as SQLite's version 18: the dashboard's sign-ins.
+    "
+    CREATE TABLE web_logins (
+        state_hash   TEXT PRIMARY KEY,
+        browser_hash TEXT NOT NULL,
+        verifier     TEXT NOT NULL,
+        return_to    TEXT NOT NULL,
+        created_at   BIGINT NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        id_hash          TEXT PRIMARY KEY,
+        user_id          BIGINT NOT NULL,
+        user_name        TEXT NOT NULL,
+        access_token     TEXT NOT NULL,
+        refresh_token    TEXT NOT NULL,
+        token_expires_at BIGINT NOT NULL,
+        guilds           TEXT NOT NULL,
+        guilds_read_at   BIGINT NOT NULL,
+        created_at       BIGINT NOT NULL,
+        expires_at       BIGINT NOT NULL
+    );
+    CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
+    ",
 ];

@@ -10,6 +10,7 @@ mod migrations;
 mod reader;
 pub mod scratch;
 mod tls;
+mod web_sessions;
 
 use std::collections::HashSet;
 use std::time::Duration;

@@ -10,6 +10,7 @@ use super::*;
 use crate::backend::Backend;
 use crate::copy::CopyEnd;
 use crate::domain::shards::ShardRange;
+use crate::web_sessions::{PendingLogin, WebSession};
 use crate::{Reader, Writer};
 
 /// A SQLite database: the file `sqlite://PATH` names.
@@ -17,6 +18,16 @@ use crate::{Reader, Writer};
 pub struct SqliteFile {
     /// Where it is.
     pub path: PathBuf,
+}
+
+impl SqliteFile {
+    /// A connection of its own for one short write or read beside the
+    /// ledger's (SQLite waits for the ledger's transaction to finish).
+    fn short_connection(&self) -> Result<Connection, StoreError> {
+        let conn = Connection::open(self.path.as_path())?;
+        configure(&conn)?;
+        Ok(conn)
+    }
 }
 
 impl Backend for SqliteFile {
@@ -70,6 +81,26 @@ impl Backend for SqliteFile {
     fn take_identify_turn(&self, _bucket: u32, _interval: Duration) -> Result<Option<Duration>, StoreError> {
         // One process, which needs no turns.
         Ok(None)
+    }
+
+    fn begin_login(&self, login: &PendingLogin) -> Result<(), StoreError> {
+        super::web_sessions::begin_login(&self.short_connection()?, login)
+    }
+
+    fn take_login(&self, state_hash: &str, now_ms: i64) -> Result<Option<PendingLogin>, StoreError> {
+        super::web_sessions::take_login(&mut self.short_connection()?, state_hash, now_ms)
+    }
+
+    fn save_web_session(&self, session: &WebSession) -> Result<(), StoreError> {
+        super::web_sessions::save_session(&mut self.short_connection()?, session)
+    }
+
+    fn web_session(&self, id_hash: &str, now_ms: i64) -> Result<Option<WebSession>, StoreError> {
+        super::web_sessions::session(&self.short_connection()?, id_hash, now_ms)
+    }
+
+    fn end_web_session(&self, id_hash: &str) -> Result<Option<WebSession>, StoreError> {
+        super::web_sessions::end_session(&self.short_connection()?, id_hash)
     }
 
     /// Shows or hides a server's leaderboard on the web page. Opens its own

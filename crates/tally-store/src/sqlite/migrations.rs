@@ -227,4 +227,28 @@ pub const SQLITE: &[&str] = &[
         after_user INTEGER NOT NULL
     );
     ",
+    // 18: the dashboard's sign-ins: logins in progress and sessions, by
+    // the SHA-256 of the ids the browser holds.
+    "
+    CREATE TABLE web_logins (
+        state_hash   TEXT PRIMARY KEY,
+        browser_hash TEXT NOT NULL,
+        verifier     TEXT NOT NULL,
+        return_to    TEXT NOT NULL,
+        created_at   INTEGER NOT NULL
+    );
+    CREATE TABLE web_sessions (
+        id_hash          TEXT PRIMARY KEY,
+        user_id          INTEGER NOT NULL,
+        user_name        TEXT NOT NULL,
+        access_token     TEXT NOT NULL,
+        refresh_token    TEXT NOT NULL,
+        token_expires_at INTEGER NOT NULL,
+        guilds           TEXT NOT NULL,
+        guilds_read_at   INTEGER NOT NULL,
+        created_at       INTEGER NOT NULL,
+        expires_at       INTEGER NOT NULL
+    );
+    CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
+    ",
 ];

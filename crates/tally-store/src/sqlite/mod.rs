@@ -9,6 +9,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, Transact
 mod backend;
 pub(crate) mod copy;
 mod migrations;
+mod web_sessions;
 
 pub use backend::SqliteFile;
 
