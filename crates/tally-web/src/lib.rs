@@ -11,6 +11,7 @@
 //!   [`views`] (one query per page, shared by HTML and JSON) and [`pages`]
 //!   (the HTML, pure).
 
+pub mod dashboard;
 pub mod pages;
 pub mod views;
 
@@ -43,13 +44,21 @@ pub struct WebServer {
 }
 
 impl WebServer {
-    /// Serves the pages on `listener` until `stop` turns true.
+    /// Serves the pages, and the dashboard as `dashboard` sets it up, on
+    /// `listener` until `stop` turns true.
     pub fn start(
         listener: tokio::net::TcpListener,
         context: Arc<Context>,
+        dashboard: &dashboard::Settings,
         stop: watch::Receiver<bool>,
     ) -> std::io::Result<Self> {
-        let server = Self::serve(listener, router(context), stop)?;
+        let addr = listener.local_addr()?;
+        let dashboard = Arc::new(dashboard::Dashboard::new(Arc::clone(&context), dashboard, addr));
+        if dashboard.is_on() {
+            tracing::info!(redirect_uri = %dashboard.redirect_uri(), "dashboard sign-in is on");
+        }
+        let app = dashboard::router(dashboard).merge(router(context));
+        let server = Self::serve(listener, app, stop)?;
         tracing::info!("web leaderboard at http://{}/", server.addr);
         Ok(server)
     }

@@ -10,7 +10,7 @@ pub use crate::domain::humanize::escape_markup as escape;
 
 const STYLE: &str = include_str!("style.css");
 
-fn layout(title: &str, body: &str) -> String {
+pub(crate) fn layout(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\

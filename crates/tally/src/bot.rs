@@ -131,7 +131,13 @@ impl Bot {
         });
         let (stop, stop_rx) = watch::channel(false);
         let web = match web_listener {
-            Some(listener) => Some(WebServer::start(listener, Arc::clone(&context), stop_rx.clone())?),
+            Some(listener) => {
+                let dashboard = crate::web::dashboard::Settings {
+                    api_base: config.api_base.to_string(),
+                    ..config.dashboard.clone()
+                };
+                Some(WebServer::start(listener, Arc::clone(&context), &dashboard, stop_rx.clone())?)
+            }
             None => None,
         };
         let metrics_server = match metrics_listener {

@@ -93,6 +93,15 @@ struct RunArgs {
     /// Where the web leaderboard listens (IP:PORT), or off.
     #[arg(long, env = "TALLY_WEB_ADDR", default_value = DEFAULT_WEB_ADDR)]
     web_addr: String,
+    /// The OAuth2 client secret (Developer Portal > OAuth2): turns on the dashboard's sign-in.
+    #[arg(long, env = "DISCORD_CLIENT_SECRET", hide_env_values = true)]
+    client_secret: Option<String>,
+    /// The OAuth2 client id, when it is not the application's id.
+    #[arg(long, env = "DISCORD_CLIENT_ID")]
+    client_id: Option<u64>,
+    /// Where people reach the web page, like https://tally.example.org (default: TALLY_WEB_ADDR's address).
+    #[arg(long, env = "TALLY_PUBLIC_URL")]
+    public_url: Option<String>,
     /// Where /metrics and /healthz listen for monitoring (IP:PORT), or off.
     #[arg(long, env = "TALLY_METRICS_ADDR", default_value = DEFAULT_METRICS_ADDR)]
     metrics_addr: String,
@@ -235,6 +244,7 @@ async fn dispatch(command: Command) -> anyhow::Result<()> {
                 .with_shards(args.shards.as_deref(), args.total_shards)?;
             config.web_addr = parse_web_addr(&args.web_addr)?;
             config.metrics_addr = parse_metrics_addr(&args.metrics_addr)?;
+            config.dashboard = crate::config::dashboard(args.client_secret, args.client_id, args.public_url)?;
             config.cdn_base = args.cdn_base;
             config.retention = std::time::Duration::from_secs(u64::from(args.retention_days) * 86_400);
             run_until_stopped(config).await

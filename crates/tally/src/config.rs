@@ -126,6 +126,8 @@ pub struct BotConfig {
     pub api_base: ApiBase,
     /// Where the web leaderboard listens; None turns it off.
     pub web_addr: Option<SocketAddr>,
+    /// The dashboard's sign-in with Discord (off without a client secret).
+    pub dashboard: crate::web::dashboard::Settings,
     /// Where `/metrics` (and `/healthz`) listen for the operator's
     /// monitoring, apart from the public pages; None turns it off.
     pub metrics_addr: Option<SocketAddr>,
@@ -170,6 +172,7 @@ impl BotConfig {
             api_base: ApiBase::parse(api_base)?,
             web_addr: None,
             metrics_addr: None,
+            dashboard: Default::default(),
             cdn_base: crate::discord::avatars::DEFAULT_CDN_BASE.to_owned(),
             retention: std::time::Duration::from_secs(u64::from(DEFAULT_RETENTION_DAYS) * 86_400),
             shards: None,
@@ -219,6 +222,34 @@ impl BotConfig {
 
 /// Where the web leaderboard listens when nothing else is said.
 pub const DEFAULT_WEB_ADDR: &str = "127.0.0.1:8080";
+
+/// The dashboard's settings from `DISCORD_CLIENT_SECRET`, `DISCORD_CLIENT_ID`
+/// and `TALLY_PUBLIC_URL` (an `http://` or `https://` address, without a
+/// path); an empty secret is none.
+pub fn dashboard(
+    client_secret: Option<String>,
+    client_id: Option<u64>,
+    public_url: Option<String>,
+) -> Result<crate::web::dashboard::Settings, ConfigError> {
+    let public_url = public_url.map(|u| u.trim().trim_end_matches('/').to_owned()).filter(|u| !u.is_empty());
+    if let Some(url) = &public_url {
+        let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+        if rest.is_none_or(|host| host.is_empty() || host.contains('/')) {
+            return Err(ConfigError {
+                variable: "TALLY_PUBLIC_URL",
+                problem: format!(
+                    "{url:?} is not the address of the web page: use https://HOST (or http://HOST:PORT), with no path"
+                ),
+            });
+        }
+    }
+    Ok(crate::web::dashboard::Settings {
+        client_secret: client_secret.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()),
+        client_id,
+        public_url,
+        api_base: String::new(),
+    })
+}
 
 /// Where `/metrics` listens when nothing else is said: this machine only.
 pub const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9464";
@@ -301,6 +332,17 @@ mod tests {
         assert_eq!(parse_metrics_addr(DEFAULT_METRICS_ADDR).unwrap(), Some("127.0.0.1:9464".parse().unwrap()));
         assert_eq!(parse_metrics_addr("OFF").unwrap(), None);
         assert_eq!(parse_metrics_addr("9464").unwrap_err().variable, "TALLY_METRICS_ADDR");
+    }
+
+    #[test]
+    fn dashboard_settings() {
+        let on = dashboard(Some(" s3cret ".into()), None, Some("https://tally.example.org/".into())).unwrap();
+        assert_eq!(on.client_secret.as_deref(), Some("s3cret"));
+        assert_eq!(on.public_url.as_deref(), Some("https://tally.example.org"));
+        assert!(!format!("{on:?}").contains("s3cret"), "the secret is never printed");
+        assert_eq!(dashboard(Some(String::new()), None, None).unwrap().client_secret, None);
+        assert_eq!(dashboard(None, None, Some("tally.example.org".into())).unwrap_err().variable, "TALLY_PUBLIC_URL");
+        assert_eq!(dashboard(None, None, Some("https://x.org/dash".into())).unwrap_err().variable, "TALLY_PUBLIC_URL");
     }
 
     #[test]
