@@ -29,6 +29,9 @@ pub struct DemoArgs {
     /// taken, the demo picks a free one and says which.
     #[arg(long, env = "TALLY_WEB_ADDR", default_value = crate::config::DEFAULT_WEB_ADDR)]
     web_addr: String,
+    /// Where /metrics listens (IP:PORT), or off; a free port when taken.
+    #[arg(long, env = "TALLY_METRICS_ADDR", default_value = crate::config::DEFAULT_METRICS_ADDR)]
+    metrics_addr: String,
 }
 
 /// Options of `tally sim`.
@@ -172,8 +175,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     println!("Database: {} (Ctrl-C to stop)", crate::store::without_credentials(&args.database_url));
     let mut config = BotConfig::from_parts(Some(sim.token()), &args.database_url, &sim.api_base())?;
     config.web_addr = crate::config::parse_web_addr(&args.web_addr)?.map(free_or_any);
-    config.metrics_addr = crate::config::parse_metrics_addr(crate::config::DEFAULT_METRICS_ADDR)?.map(free_or_any);
+    config.metrics_addr = crate::config::parse_metrics_addr(&args.metrics_addr)?.map(free_or_any);
     config.cdn_base = sim.cdn_base();
+    // The dashboard is on, and the simulated Discord signs the visitor in
+    // as the demo server's owner without asking.
+    config.dashboard.client_secret = Some(sim.client_secret().to_owned());
+    sim.oauth_login_as(Some(sim.owner_id()));
     let mut bot = Bot::start(config.clone()).await?;
     sim.wait_for_bot(1, Duration::from_secs(30)).await?;
     if let Some(addr) = bot.metrics_addr() {
@@ -185,6 +192,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || database.set_web_public(guild_id, true)).await??;
             let url = format!("http://{addr}/servers/{guild_id}");
             println!("Web leaderboard: {url}");
+            sim.oauth_add_redirect_uri(&format!("http://{addr}/auth/callback"));
+            println!("Dashboard (signed in as the server's owner in one click): http://{addr}/login");
             Some(url)
         }
         None => None,

@@ -74,3 +74,50 @@ fn demo_runs_and_stops_cleanly() {
     assert!(stdout.contains("Web leaderboard: http://127.0.0.1:"), "the demo prints the board's address: {stdout}");
     assert!(dir.path().join("demo.db").exists());
 }
+
+/// `tally demo` turns the dashboard on: following its sign-in link, a
+/// browser comes back signed in as the demo server's owner, who manages it.
+#[tokio::test]
+async fn the_demos_dashboard_signs_the_owner_in_in_one_click() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut demo = tokio::process::Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(["demo", "--seconds", "60", "--members", "5"])
+        .env_remove("DISCORD_TOKEN")
+        .env("TALLY_WEB_ADDR", "127.0.0.1:0")
+        .env("TALLY_METRICS_ADDR", "127.0.0.1:0")
+        .env("TALLY_DEMO_DATABASE_URL", format!("sqlite://{}", dir.path().join("demo.db").display()))
+        .current_dir(dir.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(demo.stdout.take().unwrap()).lines();
+    let login = loop {
+        let line = lines.next_line().await.unwrap().expect("the demo prints its dashboard's address");
+        if let Some(url) = line.strip_prefix("Dashboard (signed in as the server's owner in one click): ") {
+            break url.to_owned();
+        }
+    };
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let base = login.trim_end_matches("/login").to_owned();
+    let mut url = login;
+    let mut cookies: Vec<String> = Vec::new();
+    // /login → the simulated Discord → /auth/callback → /dashboard: a browser following redirects.
+    for _ in 0..4 {
+        let answer = client.get(&url).header("cookie", cookies.join("; ")).send().await.unwrap();
+        for set in answer.headers().get_all("set-cookie") {
+            cookies.push(set.to_str().unwrap().split(';').next().unwrap().to_owned());
+        }
+        if answer.status().as_u16() != 302 {
+            assert_eq!(answer.status().as_u16(), 200, "{url}");
+            let page = answer.text().await.unwrap();
+            assert!(url.ends_with("/dashboard") && page.contains("Tally Demo Server"), "{url}: {page}");
+            return;
+        }
+        let next = answer.headers()["location"].to_str().unwrap().to_owned();
+        url = if next.starts_with('/') { format!("{base}{next}") } else { next };
+    }
+    panic!("the sign-in did not come back to the dashboard: {url}");
+}

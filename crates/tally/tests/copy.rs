@@ -48,7 +48,19 @@ fn sqlite_to_a_server_and_back(middle: &str) {
     let dir = tempfile::tempdir().unwrap();
     let source_path = dir.path().join("source.db");
     let source = format!("sqlite://{}", source_path.display());
-    succeeded(tally(&["demo", "--members", "150", "--seconds", "4", "--web-addr", "off", "--database-url", &source]));
+    succeeded(tally(&[
+        "demo",
+        "--members",
+        "150",
+        "--seconds",
+        "4",
+        "--web-addr",
+        "off",
+        "--metrics-addr",
+        "off",
+        "--database-url",
+        &source,
+    ]));
     let guild: u64 = rusqlite::Connection::open(&source_path)
         .unwrap()
         .query_row("SELECT guild_id FROM guilds", [], |r| r.get::<_, i64>(0))
