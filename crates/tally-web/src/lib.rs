@@ -1,7 +1,7 @@
 //! The web leaderboard: public boards for servers that opted in, a JSON API
-//! with the same data and `/healthz`; `/metrics` on an address of its own.
-//! Served by axum from the bot's own process, reading the same store the
-//! commands read.
+//! with the same data and `/healthz`; `/metrics` on an address of its own;
+//! and the admins' [`dashboard`], signed in with Discord. Served by axum
+//! from the bot's own process, reading the same store the commands read.
 //!
 //! - **Depends on** `tally-domain`, `tally-store` (read through `Reader`)
 //!   and `tally-discord` (the running bot's shared [`Context`], the boards
@@ -9,7 +9,7 @@
 //!   binary.
 //! - **Start reading** at [`router`] (every address and its handler), then
 //!   [`views`] (one query per page, shared by HTML and JSON) and [`pages`]
-//!   (the HTML, pure).
+//!   (the HTML, pure); the dashboard's sign-in starts at [`dashboard`].
 
 pub mod dashboard;
 pub mod pages;
