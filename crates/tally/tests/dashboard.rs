@@ -7,7 +7,7 @@ mod harness;
 
 use std::net::SocketAddr;
 
-use harness::Harness;
+use harness::{http, Harness};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
@@ -159,4 +159,23 @@ async fn a_sign_in_answer_counts_only_once_in_the_browser_that_started_it() {
     let text = page.text().await.unwrap();
     assert!(text.contains("Tally is in none of the servers you manage"), "{text}");
     assert!(!text.contains("Test Server"), "{text}");
+}
+
+/// A real browser follows the sign-in from `/login` through the simulated
+/// Discord and back, keeping the cookies as it goes, and lands on the list
+/// of servers; its screenshot is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chromium_signs_in_through_discord_and_lands_on_the_dashboard() {
+    let mut h = Harness::start(2).await;
+    let addr = with_dashboard(&mut h).await;
+    h.sim.oauth_login_as(Some(h.sim.owner_id()));
+    let login = format!("http://{addr}/login");
+    let dom = {
+        let login = login.clone();
+        tokio::task::spawn_blocking(move || http::dump_dom(&login)).await.unwrap()
+    };
+    assert!(dom.contains("Your servers") && dom.contains("Test Server"), "{dom}");
+    assert!(dom.contains("action=\"/logout\""), "a sign-out form: {dom}");
+    let shot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/web-screenshots/dashboard.png");
+    tokio::task::spawn_blocking(move || http::screenshot(&login, &shot, 1100, 700)).await.unwrap();
 }
