@@ -14,6 +14,7 @@ mod deliveries;
 mod error;
 mod faults;
 mod gateway;
+mod grants;
 pub mod intents;
 mod interactions;
 pub mod limits;

@@ -113,7 +113,7 @@ pub(crate) struct State {
     /// Attachment fetches: (attachment id, whether it was served).
     pub attachment_fetches: Vec<(u64, bool)>,
     /// OAuth2: registered redirect URIs, codes, tokens.
-    pub oauth: crate::oauth2::OAuth,
+    pub oauth: crate::grants::OAuth,
 }
 
 /// State plus what never changes.
