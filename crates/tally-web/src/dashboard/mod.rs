@@ -61,8 +61,9 @@ pub struct Settings {
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The client secret is never shown, not even in part: only whether sign-in is on.
         f.debug_struct("Settings")
-            .field("client_secret", &self.client_secret.as_ref().map(|_| "(set)"))
+            .field("sign_in", &self.client_secret.is_some())
             .field("client_id", &self.client_id)
             .field("public_url", &self.public_url)
             .field("api_base", &self.api_base)
