@@ -258,9 +258,9 @@ async fn signed_in(dashboard: &Dashboard, headers: &HeaderMap, here: &str) -> Re
 }
 
 async fn servers(State(dashboard): State<Arc<Dashboard>>, headers: HeaderMap) -> Response {
-    if dashboard.oauth.is_none() {
+    let Some(oauth) = &dashboard.oauth else {
         return page(StatusCode::SERVICE_UNAVAILABLE, pages::off(&dashboard.redirect_uri()));
-    }
+    };
     let mut session = match signed_in(&dashboard, &headers, "/dashboard").await {
         Ok(session) => session,
         Err(response) => return response,
@@ -312,17 +312,13 @@ async fn servers(State(dashboard): State<Arc<Dashboard>>, headers: HeaderMap) ->
     let invite = |guild: &ListedGuild| {
         format!(
             "{}/oauth2/authorize?client_id={}&scope=bot%20applications.commands&permissions={INVITE_PERMISSIONS}&guild_id={}",
-            dashboard_api_base(&dashboard),
+            oauth.api_base(),
             dashboard.context.application_id.get(),
             guild.id
         )
     };
     let invites: Vec<(ListedGuild, String)> = without.into_iter().map(|g| (g.clone(), invite(&g))).collect();
     page(StatusCode::OK, pages::servers(&session.user_name, &with_tally, &invites))
-}
-
-fn dashboard_api_base(dashboard: &Dashboard) -> &str {
-    dashboard.oauth.as_ref().map_or("https://discord.com", OAuthClient::api_base)
 }
 
 async fn logout(State(dashboard): State<Arc<Dashboard>>, headers: HeaderMap) -> Response {
